@@ -1,0 +1,26 @@
+"""Shared fixtures: fake AWS credentials so nothing can reach a real account."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test runs with fake credentials and a fixed region; no real profile or endpoint leaks in."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Foreman")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "foreman")
+    yield
