@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -11,7 +10,7 @@ REGION = "us-east-1"
 
 
 @pytest.fixture(autouse=True)
-def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs with fake credentials and a fixed region; no real profile or endpoint leaks in."""
     for name in list(os.environ):
         if name.startswith("AWS_"):
@@ -23,4 +22,3 @@ def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Foreman")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "foreman")
-    yield

@@ -9,7 +9,13 @@ to an equal object: that is how the config travels between the state machine's s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+import itertools
+import json
+import math
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -162,7 +168,24 @@ class OrchestratorConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical sosw-format dict (JSON-safe, string keys) that ``parse_config`` reads back."""
-        raise NotImplementedError
+        return {
+            "task_config": {
+                "dynamo_db_config": {"table_name": self.tables.tasks, "index_greenfield": self.tables.greenfield_index},
+                "sosw_closed_tasks_table": self.tables.closed,
+                "sosw_closed_tasks_labourer_status_index": self.tables.closed_index,
+                "sosw_retry_tasks_table": self.tables.retry,
+                "sosw_retry_tasks_greenfield_index": self.tables.retry_index,
+                "labourers": {lab.id: _labourer_to_dict(lab) for lab in self.labourers},
+                "greenfield_invocation_delta": self.greenfield_invocation_delta,
+                "greenfield_task_step": self.greenfield_task_step,
+            },
+            "invocation_number_coefficient": {str(status): float(c) for status, c in sorted(self.coefficients.items())},
+            "max_tasks_per_execution": self.max_tasks_per_execution,
+        }
+
+
+ROOT_PATH = "<root>"
+"""The path of a problem with the config as a whole (invalid JSON, not an object)."""
 
 
 def parse_config(raw: Any, *, tables: Tables | None = None) -> OrchestratorConfig:
@@ -171,5 +194,685 @@ def parse_config(raw: Any, *, tables: Tables | None = None) -> OrchestratorConfi
     ``tables`` gives the table names to use where the config names none (a deployment's own tables); by default
     sosw's names. Raises ``ConfigError`` listing every problem, each with its path and reason, with a "did you
     mean" for misspelt keys.
+
+    Where Foreman reads differently from sosw (all deliberate): ``'<='``-style operators and higher-is-better
+    thresholds work; ``Name`` is read as ``MetricName``; status keys may be ints or numeric strings everywhere,
+    including ``invocation_number_coefficient``; a labourer's explicit ``max_simultaneous_invocations: 0`` means
+    "never invoke" (sosw falls back to the task_config value for any falsy value); labourer ``duration`` and
+    ``cooldown`` are configurable.
+
+    Examples
+    --------
+    >>> cfg = parse_config({"task_config": {"labourers": {"worker": {"arn": "worker"}}}})
+    >>> cfg.labourer("worker").max_simultaneous_invocations
+    1
     """
-    raise NotImplementedError
+    parser = _Parser(tables or Tables())
+    root = parser.root_object(raw)
+    config = parser.orchestrator(root) if root is not None else None
+    if parser.problems or config is None:
+        raise ConfigError(parser.problems)
+    return config
+
+
+_TOP_KEYS = ("task_config", "invocation_number_coefficient", "max_simultaneous_invocations", "max_tasks_per_execution")
+_TOP_IGNORED = (
+    "init_clients",
+    "meta_handler_config",
+    "default_simultaneous_invocations",
+    "lifetime_stats_params",
+    "dead_sns_topic",
+    "test",
+)
+_TABLE_KEYS = {  # task_config key -> Tables field
+    "sosw_closed_tasks_table": "closed",
+    "sosw_closed_tasks_labourer_status_index": "closed_index",
+    "sosw_retry_tasks_table": "retry",
+    "sosw_retry_tasks_greenfield_index": "retry_index",
+}
+_TASK_KEYS = (
+    "dynamo_db_config",
+    *_TABLE_KEYS,
+    "ecology_config",
+    "labourers",
+    "max_simultaneous_invocations",
+    "max_attempts",
+    "greenfield_invocation_delta",
+    "greenfield_task_step",
+    "max_closed_to_analyse_for_duration",
+    "invocation_number_coefficient",
+)
+_PER_LABOURER_ATTEMPTS = "max_attempts_"
+_DYNAMO_KEYS = ("table_name", "index_greenfield", "row_mapper", "required_fields", "field_names", "hash_key")
+_ROW_TYPES = ("S", "N", "M", "BOOL")
+_ECOLOGY_KEYS = ("default_metric_values", "no_data_status")
+_METRIC_DEFAULT_KEYS = ("Period", "Statistics", "MetricAggregationTimeSlice")
+_LABOURER_KEYS = (
+    "arn",
+    "max_simultaneous_invocations",
+    "max_attempts",
+    "max_duration",
+    "duration",
+    "cooldown",
+    "health_metrics",
+)
+_COMPUTED_LABOURER_KEYS = ("start", "invoked", "expired", "health", "average_duration")
+_METRIC_KEYS = ("details", "feelings", "feeling_comparison_operator", "no_data_status")
+_DETAILS_KEYS = (
+    "MetricName",
+    "Name",
+    "Namespace",
+    "Dimensions",
+    "Period",
+    "Statistics",
+    "ExtendedStatistics",
+    "Unit",
+    "MetricAggregationTimeSlice",
+)
+_STATISTICS = ("Average", "Maximum", "Minimum", "Sum", "SampleCount")
+_PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
+_OPERATOR_NAMES = {Comparison.LT: "lt", Comparison.LE: "le", Comparison.GT: "gt", Comparison.GE: "ge"}
+_OPERATORS: dict[str, Comparison] = {
+    **{op.value: op for op in Comparison},
+    **{name: op for op, name in _OPERATOR_NAMES.items()},
+    **{f"__{name}__": op for op, name in _OPERATOR_NAMES.items()},
+}
+_QUALIFIER = r"(?::[A-Za-z0-9$_-]{1,128})?"
+_FUNCTION_ARN = re.compile(rf"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{{12}}:function:[A-Za-z0-9_-]{{1,64}}{_QUALIFIER}")
+_FUNCTION_NAME = re.compile(rf"(?:\d{{12}}:function:)?[A-Za-z0-9_-]{{1,64}}{_QUALIFIER}")
+_STATUS_HELP = "expected a status 0..4 (" + ", ".join(f"{s} {n}" for s, n in STATUS_NAMES.items()) + ")"
+
+
+@dataclass(frozen=True)
+class _MetricDefaults:
+    """``ecology_config``'s defaults for every health metric."""
+
+    period: int = DEFAULT_PERIOD
+    stat: str = DEFAULT_STATISTIC
+    window: int = DEFAULT_AGGREGATION_TIME_SLICE
+    no_data_status: int = DEFAULT_NO_DATA_STATUS
+
+
+@dataclass(frozen=True)
+class _LabourerDefaults:
+    """What a labourer gets for the keys it leaves out."""
+
+    cap: int
+    attempts: int
+    attempts_by_id: Mapping[str, int]
+    metrics: _MetricDefaults
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _describe(value: object) -> str:
+    """A short description of a wrong value for an error message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"string {shown!r}"
+    if isinstance(value, int | float):
+        return f"number {value!r}"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _suggestion(word: str, candidates: Collection[str]) -> str:
+    matches = difflib.get_close_matches(word, list(candidates), n=1)
+    return f"; did you mean {matches[0]!r}?" if matches else ""
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def _status_of(value: object) -> int | None:
+    """A status from an int or a numeric string (JSON object keys are strings); None if it is not 0..4."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        status = value
+    elif isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
+        status = int(value)
+    else:
+        return None
+    return status if status in ECO_STATUSES else None
+
+
+def _statistic_problem(stat: object, *, percentile_only: bool) -> str | None:
+    """Why ``stat`` is not a usable CloudWatch statistic, or None if it is."""
+    if not isinstance(stat, str):
+        return f"expected a statistic name, got {_describe(stat)}"
+    if not percentile_only and stat in _STATISTICS:
+        return None
+    match = _PERCENTILE.fullmatch(stat)
+    if match and 0 < float(match.group(1)) < 100:
+        return None
+    if percentile_only:
+        return f"not a percentile: {stat!r}; ExtendedStatistics takes one percentile such as 'p90' or 'p99.9'"
+    return (
+        f"unknown statistic {stat!r}; expected one of {', '.join(_STATISTICS)} or a percentile such as 'p90'"
+        + _suggestion(stat, _STATISTICS)
+    )
+
+
+def _computed_key_hint(key: str) -> str | None:
+    if key in _COMPUTED_LABOURER_KEYS:
+        return f"{key!r} is computed per run; cannot be configured"
+    return None
+
+
+def _top_level_hint(key: str) -> str | None:
+    """sosw merges the whole config into TaskManager's, so task_config keys at the top level are a common slip."""
+    if key in _TASK_KEYS or key.startswith(_PER_LABOURER_ATTEMPTS):
+        return f"unknown key at the top level; did you mean 'task_config.{key}'? (it belongs under task_config)"
+    return None
+
+
+class _Parser:
+    """Walks the raw config once, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.problems: list[tuple[str, str]] = []
+        self.default_tables = tables
+
+    def fail(self, path: str, reason: str) -> None:
+        self.problems.append((path, reason))
+
+    # ---- generic values -------------------------------------------------------------------------------------
+
+    def root_object(self, raw: Any) -> Mapping[Any, Any] | None:
+        if isinstance(raw, str | bytes | bytearray):
+            try:
+                raw = json.loads(raw)
+            except json.JSONDecodeError as error:
+                self.fail(ROOT_PATH, f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}")
+                return None
+            except ValueError as error:  # bytes that are not UTF-8/16/32
+                self.fail(ROOT_PATH, f"invalid JSON: {error}")
+                return None
+        if not isinstance(raw, Mapping):
+            self.fail(ROOT_PATH, f"expected an object with a 'task_config' key, got {_describe(raw)}")
+            return None
+        return raw
+
+    def mapping(self, value: Any, path: str) -> Mapping[Any, Any] | None:
+        if isinstance(value, Mapping):
+            return value
+        self.fail(path, f"expected an object, got {_describe(value)}")
+        return None
+
+    def keys(
+        self,
+        obj: Mapping[Any, Any],
+        path: str,
+        allowed: Collection[str],
+        *,
+        ignored: Collection[str] = (),
+        hint: Callable[[str], str | None] | None = None,
+        skip: Callable[[str], bool] | None = None,
+    ) -> None:
+        """Report keys that are neither ``allowed`` nor ``ignored`` (``skip`` ones are checked elsewhere)."""
+        for key in obj:
+            if not isinstance(key, str):
+                self.fail(_join(path, key), f"keys must be strings, got {_describe(key)}")
+                continue
+            if key in allowed or key in ignored or (skip is not None and skip(key)):
+                continue
+            reason = hint(key) if hint is not None else None
+            self.fail(_join(path, key), reason or "unknown key" + _suggestion(key, allowed))
+
+    def as_int(self, value: Any, path: str, *, minimum: int) -> int | None:
+        """An int >= ``minimum``; integral floats (``10.0``) pass, booleans never do."""
+        kind = "a non-negative integer" if minimum == 0 else "a positive integer" if minimum == 1 else f">= {minimum}"
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, f"expected {kind}, got {_describe(value)}")
+            return None
+        if value < minimum:
+            self.fail(path, f"expected {kind}, got {value}")
+            return None
+        return value
+
+    def integer(self, obj: Mapping[Any, Any], key: str, path: str, *, minimum: int, default: int) -> int:
+        value = self.optional_int(obj, key, path, minimum=minimum)
+        return default if value is None else value
+
+    def optional_int(self, obj: Mapping[Any, Any], key: str, path: str, *, minimum: int) -> int | None:
+        if key not in obj:
+            return None
+        return self.as_int(obj[key], _join(path, key), minimum=minimum)
+
+    def as_number(self, value: Any, path: str) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            self.fail(path, f"expected a number, got {_describe(value)}")
+            return None
+        return float(value)
+
+    def text(self, obj: Mapping[Any, Any], key: str, path: str, default: str) -> str:
+        if key not in obj:
+            return default
+        return self.as_text(obj[key], _join(path, key)) or default
+
+    def required_text(self, obj: Mapping[Any, Any], key: str, path: str) -> str | None:
+        if key not in obj:
+            self.fail(_join(path, key), f"missing required key {key!r}")
+            return None
+        return self.as_text(obj[key], _join(path, key))
+
+    def as_text(self, value: Any, path: str) -> str | None:
+        if isinstance(value, str) and value:
+            return value
+        self.fail(path, f"expected a non-empty string, got {_describe(value)}")
+        return None
+
+    def status(self, obj: Mapping[Any, Any], key: str, path: str, default: int) -> int:
+        if key not in obj:
+            return default
+        status = _status_of(obj[key])
+        if status is None:
+            self.fail(_join(path, key), f"{_STATUS_HELP}, got {_describe(obj[key])}")
+            return default
+        return status
+
+    # ---- the orchestrator and task_config -------------------------------------------------------------------
+
+    def orchestrator(self, raw: Mapping[Any, Any]) -> OrchestratorConfig:
+        self.keys(raw, "", _TOP_KEYS, ignored=_TOP_IGNORED, hint=_top_level_hint)
+        if "task_config" in raw:
+            task = self.mapping(raw["task_config"], "task_config") or {}
+        else:
+            self.fail("task_config", "missing required key 'task_config'")
+            task = {}
+        top_cap = self.optional_int(raw, "max_simultaneous_invocations", "", minimum=0)
+        config = self.task_config(task, "task_config", top_cap=top_cap)
+        return replace(
+            config,
+            coefficients={**config.coefficients, **self.coefficients(raw, "")},
+            max_tasks_per_execution=self.integer(
+                raw, "max_tasks_per_execution", "", minimum=1, default=DEFAULT_MAX_TASKS_PER_EXECUTION
+            ),
+        )
+
+    def task_config(self, task: Mapping[Any, Any], path: str, *, top_cap: int | None) -> OrchestratorConfig:
+        """``task_config``; the top-level coefficients and ``max_tasks_per_execution`` are the caller's."""
+        raw_labourers = task.get("labourers", {})
+        ids = [key for key in raw_labourers if isinstance(key, str)] if isinstance(raw_labourers, Mapping) else None
+        self.keys(
+            task,
+            path,
+            (*_TASK_KEYS, *(f"{_PER_LABOURER_ATTEMPTS}{lab_id}" for lab_id in ids or ())),
+            ignored=("init_clients",),
+            skip=lambda key: key.startswith(_PER_LABOURER_ATTEMPTS),
+        )
+        tables = self.tables(task, path)
+        cap = self.optional_int(task, "max_simultaneous_invocations", path, minimum=0)
+        defaults = _LabourerDefaults(
+            cap=next((c for c in (cap, top_cap) if c is not None), DEFAULT_MAX_SIMULTANEOUS_INVOCATIONS),
+            attempts=self.integer(task, "max_attempts", path, minimum=1, default=DEFAULT_MAX_ATTEMPTS),
+            attempts_by_id=self.attempts_by_labourer(task, path, ids),
+            metrics=self.ecology(task, _join(path, "ecology_config")),
+        )
+        delta = self.integer(task, "greenfield_invocation_delta", path, minimum=1, default=GREENFIELD_INVOCATION_DELTA)
+        step = self.integer(task, "greenfield_task_step", path, minimum=1, default=GREENFIELD_TASK_STEP)
+        self.optional_int(task, "max_closed_to_analyse_for_duration", path, minimum=0)
+        coefficients = {**DEFAULT_COEFFICIENTS, **self.coefficients(task, path)}
+        labourers_path = _join(path, "labourers")
+        labourers = self.labourers(self.mapping(raw_labourers, labourers_path) or {}, labourers_path, defaults)
+        return OrchestratorConfig(
+            labourers=labourers,
+            tables=tables,
+            coefficients=coefficients,
+            greenfield_invocation_delta=delta,
+            greenfield_task_step=step,
+        )
+
+    def coefficients(self, obj: Mapping[Any, Any], path: str) -> dict[int, float]:
+        key = "invocation_number_coefficient"
+        if key not in obj:
+            return {}
+        path = _join(path, key)
+        raw = self.mapping(obj[key], path) or {}
+        result: dict[int, float] = {}
+        for status_key, value in raw.items():
+            item_path = _join(path, status_key)
+            status = _status_of(status_key)
+            if status is None:
+                self.fail(item_path, f"unknown status {status_key!r}; {_STATUS_HELP}")
+                continue
+            coefficient = self.as_number(value, item_path)
+            if coefficient is not None and not 0 <= coefficient <= 1:
+                self.fail(item_path, f"expected a number between 0 and 1, got {_number_text(coefficient)}")
+            elif coefficient is not None:
+                result[status] = coefficient
+        return result
+
+    def attempts_by_labourer(self, task: Mapping[Any, Any], path: str, ids: list[str] | None) -> dict[str, int]:
+        """sosw's ``max_attempts_<labourer_id>`` keys; each must name a configured labourer."""
+        result: dict[str, int] = {}
+        for key, value in task.items():
+            if not isinstance(key, str) or not key.startswith(_PER_LABOURER_ATTEMPTS):
+                continue
+            key_path = _join(path, key)
+            labourer_id = key.removeprefix(_PER_LABOURER_ATTEMPTS)
+            if ids is not None and labourer_id not in ids:
+                self.fail(key_path, f"names no configured labourer ({labourer_id!r})" + _suggestion(labourer_id, ids))
+                continue
+            attempts = self.as_int(value, key_path, minimum=1)
+            if attempts is not None:
+                result[labourer_id] = attempts
+        return result
+
+    def tables(self, task: Mapping[Any, Any], path: str) -> Tables:
+        defaults = self.default_tables
+        tasks, greenfield_index = defaults.tasks, defaults.greenfield_index
+        if "dynamo_db_config" in task:
+            db_path = _join(path, "dynamo_db_config")
+            db = self.mapping(task["dynamo_db_config"], db_path)
+            if db is not None:
+                self.keys(db, db_path, _DYNAMO_KEYS)
+                tasks = self.text(db, "table_name", db_path, tasks)
+                greenfield_index = self.text(db, "index_greenfield", db_path, greenfield_index)
+                self.text(db, "hash_key", db_path, "")
+                self.row_mapper(db, db_path)
+                self.required_fields(db, db_path)
+                self.field_names(db, db_path)
+        others = {name: self.text(task, key, path, getattr(defaults, name)) for key, name in _TABLE_KEYS.items()}
+        return Tables(tasks=tasks, greenfield_index=greenfield_index, **others)
+
+    def row_mapper(self, db: Mapping[Any, Any], path: str) -> None:
+        if "row_mapper" not in db:
+            return
+        path = _join(path, "row_mapper")
+        for name, kind in (self.mapping(db["row_mapper"], path) or {}).items():
+            if not isinstance(name, str) or kind not in _ROW_TYPES:
+                self.fail(_join(path, name), f"expected one of {', '.join(_ROW_TYPES)}, got {_describe(kind)}")
+
+    def required_fields(self, db: Mapping[Any, Any], path: str) -> None:
+        if "required_fields" not in db:
+            return
+        path = _join(path, "required_fields")
+        fields = db["required_fields"]
+        if not isinstance(fields, list | tuple):
+            self.fail(path, f"expected a list of attribute names, got {_describe(fields)}")
+            return
+        for index, name in enumerate(fields):
+            self.as_text(name, _join(path, index))
+
+    def field_names(self, db: Mapping[Any, Any], path: str) -> None:
+        if "field_names" not in db:
+            return
+        path = _join(path, "field_names")
+        for name, stored_as in (self.mapping(db["field_names"], path) or {}).items():
+            if name != stored_as:
+                self.fail(
+                    _join(path, name),
+                    f"renames {name!r} to {stored_as!r}; Foreman reads sosw's default attribute names only "
+                    f"(identity mappings like {{{name!r}: {name!r}}} are fine)",
+                )
+
+    def ecology(self, task: Mapping[Any, Any], path: str) -> _MetricDefaults:
+        if "ecology_config" not in task:
+            return _MetricDefaults()
+        ecology = self.mapping(task["ecology_config"], path)
+        if ecology is None:
+            return _MetricDefaults()
+        self.keys(ecology, path, _ECOLOGY_KEYS, ignored=("init_clients",))
+        period, stat, window = DEFAULT_PERIOD, DEFAULT_STATISTIC, DEFAULT_AGGREGATION_TIME_SLICE
+        if "default_metric_values" in ecology:
+            values_path = _join(path, "default_metric_values")
+            values = self.mapping(ecology["default_metric_values"], values_path) or {}
+            self.keys(values, values_path, _METRIC_DEFAULT_KEYS)
+            period = self.integer(values, "Period", values_path, minimum=1, default=period)
+            window = self.integer(values, "MetricAggregationTimeSlice", values_path, minimum=1, default=window)
+            if "Statistics" in values:
+                statistics_path = _join(values_path, "Statistics")
+                stat = self.single_statistic(values["Statistics"], statistics_path, percentile_only=False) or stat
+        no_data_status = self.status(ecology, "no_data_status", path, DEFAULT_NO_DATA_STATUS)
+        return _MetricDefaults(period=period, stat=stat, window=window, no_data_status=no_data_status)
+
+    # ---- labourers ------------------------------------------------------------------------------------------
+
+    def labourers(self, raw: Mapping[Any, Any], path: str, defaults: _LabourerDefaults) -> tuple[Labourer, ...]:
+        result: list[Labourer] = []
+        for labourer_id, settings in raw.items():
+            labourer_path = _join(path, labourer_id)
+            if not isinstance(labourer_id, str) or not labourer_id:
+                self.fail(labourer_path, f"a labourer id must be a non-empty string, got {_describe(labourer_id)}")
+                continue
+            labourer = self.mapping(settings, labourer_path)
+            if labourer is not None:
+                result.append(self.labourer(labourer_id, labourer, labourer_path, defaults))
+        return tuple(result)
+
+    def labourer(self, labourer_id: str, raw: Mapping[Any, Any], path: str, defaults: _LabourerDefaults) -> Labourer:
+        self.keys(raw, path, _LABOURER_KEYS, hint=_computed_key_hint)
+        attempts = defaults.attempts_by_id.get(labourer_id, defaults.attempts)
+        max_duration = None
+        if raw.get("max_duration") is not None:
+            max_duration = self.as_int(raw["max_duration"], _join(path, "max_duration"), minimum=1)
+        return Labourer(
+            id=labourer_id,
+            arn=self.arn(raw, path),
+            max_simultaneous_invocations=self.integer(
+                raw, "max_simultaneous_invocations", path, minimum=0, default=defaults.cap
+            ),
+            health_metrics=self.health_metrics(raw.get("health_metrics"), _join(path, "health_metrics"), defaults),
+            max_attempts=self.integer(raw, "max_attempts", path, minimum=1, default=attempts),
+            max_duration=max_duration,
+            duration=self.integer(raw, "duration", path, minimum=1, default=DEFAULT_DURATION),
+            cooldown=self.integer(raw, "cooldown", path, minimum=0, default=DEFAULT_COOLDOWN),
+        )
+
+    def arn(self, raw: Mapping[Any, Any], path: str) -> str:
+        arn = self.required_text(raw, "arn", path)
+        if arn is None:
+            return ""
+        if not (_FUNCTION_ARN.fullmatch(arn) or _FUNCTION_NAME.fullmatch(arn)):
+            self.fail(
+                _join(path, "arn"),
+                f"not a Lambda function ARN or name: {arn!r}; expected "
+                "'arn:aws:lambda:<region>:<account id>:function:<name>[:<qualifier>]' or '<name>[:<qualifier>]'",
+            )
+        return arn
+
+    # ---- health metrics -------------------------------------------------------------------------------------
+
+    def health_metrics(self, raw: Any, path: str, defaults: _LabourerDefaults) -> tuple[HealthMetric, ...]:
+        if raw is None:
+            return ()
+        result: list[HealthMetric] = []
+        for name, settings in (self.mapping(raw, path) or {}).items():
+            metric_path = _join(path, name)
+            if not isinstance(name, str) or not name:
+                self.fail(metric_path, f"a metric name must be a non-empty string, got {_describe(name)}")
+                continue
+            metric = self.mapping(settings, metric_path)
+            parsed = None if metric is None else self.health_metric(name, metric, metric_path, defaults.metrics)
+            if parsed is not None:
+                result.append(parsed)
+        return tuple(result)
+
+    def health_metric(
+        self, name: str, raw: Mapping[Any, Any], path: str, defaults: _MetricDefaults
+    ) -> HealthMetric | None:
+        self.keys(raw, path, _METRIC_KEYS)
+        query = self.details(raw, path, defaults)
+        feelings = self.feelings(raw, path)
+        comparison = self.comparison(raw, path)
+        no_data_status = self.status(raw, "no_data_status", path, defaults.no_data_status)
+        if feelings is None or comparison is None:
+            return None
+        self.check_order(feelings, comparison, _join(path, "feelings"))
+        if query is None:
+            return None
+        return HealthMetric(name, query, feelings, comparison, no_data_status)
+
+    def details(self, raw: Mapping[Any, Any], path: str, defaults: _MetricDefaults) -> MetricQuery | None:
+        path = _join(path, "details")
+        if "details" not in raw:
+            self.fail(path, "missing required key 'details' (the CloudWatch metric: MetricName, Namespace, ...)")
+            return None
+        details = self.mapping(raw["details"], path)
+        if details is None:
+            return None
+        self.keys(details, path, _DETAILS_KEYS)
+        metric_name = self.metric_name(details, path)
+        namespace = self.required_text(details, "Namespace", path)
+        dimensions = self.dimensions(details.get("Dimensions", []), _join(path, "Dimensions"))
+        stat = self.statistic(details, path, defaults.stat)
+        unit = None if details.get("Unit") is None else self.as_text(details["Unit"], _join(path, "Unit"))
+        period = self.integer(details, "Period", path, minimum=1, default=defaults.period)
+        window = self.integer(details, "MetricAggregationTimeSlice", path, minimum=1, default=defaults.window)
+        if metric_name is None or namespace is None or dimensions is None or stat is None:
+            return None
+        return MetricQuery(namespace, metric_name, dimensions, period, stat, unit, window)
+
+    def metric_name(self, details: Mapping[Any, Any], path: str) -> str | None:
+        if "MetricName" in details and "Name" in details:
+            self.fail(path, "both 'MetricName' and 'Name' given; keep 'MetricName' ('Name' is sosw's documented alias)")
+            return None
+        if "Name" in details:
+            return self.as_text(details["Name"], _join(path, "Name"))
+        if "MetricName" in details:
+            return self.as_text(details["MetricName"], _join(path, "MetricName"))
+        self.fail(_join(path, "MetricName"), "missing required key 'MetricName' (or sosw's 'Name')")
+        return None
+
+    def dimensions(self, raw: Any, path: str) -> tuple[tuple[str, str], ...] | None:
+        if not isinstance(raw, list | tuple):
+            self.fail(path, f"expected a list of {{'Name': ..., 'Value': ...}}, got {_describe(raw)}")
+            return None
+        pairs: list[tuple[str, str]] = []
+        for index, item in enumerate(raw):
+            item_path = _join(path, index)
+            dimension = self.mapping(item, item_path)
+            if dimension is None:
+                continue
+            self.keys(dimension, item_path, ("Name", "Value"))
+            name = self.required_text(dimension, "Name", item_path)
+            value = self.required_text(dimension, "Value", item_path)
+            if name is not None and value is not None:
+                pairs.append((name, value))
+        return tuple(pairs) if len(pairs) == len(raw) else None
+
+    def statistic(self, details: Mapping[Any, Any], path: str, default: str) -> str | None:
+        if "Statistics" in details and "ExtendedStatistics" in details:
+            self.fail(path, "both 'Statistics' and 'ExtendedStatistics' given; give exactly one statistic in one")
+            return None
+        if "ExtendedStatistics" in details:
+            extended_path = _join(path, "ExtendedStatistics")
+            return self.single_statistic(details["ExtendedStatistics"], extended_path, percentile_only=True)
+        if "Statistics" in details:
+            return self.single_statistic(details["Statistics"], _join(path, "Statistics"), percentile_only=False)
+        return default
+
+    def single_statistic(self, raw: Any, path: str, *, percentile_only: bool) -> str | None:
+        if not isinstance(raw, list | tuple):
+            self.fail(path, f"expected a list with exactly one statistic, got {_describe(raw)}")
+            return None
+        if len(raw) != 1:
+            self.fail(path, f"expected exactly one statistic, got {len(raw)}")
+            return None
+        problem = _statistic_problem(raw[0], percentile_only=percentile_only)
+        if problem is not None:
+            self.fail(_join(path, 0), problem)
+            return None
+        return str(raw[0])
+
+    def feelings(self, raw: Mapping[Any, Any], path: str) -> tuple[tuple[int, float], ...] | None:
+        path = _join(path, "feelings")
+        if "feelings" not in raw:
+            self.fail(path, "missing required key 'feelings' ({status: threshold}, e.g. {4: 25, 3: 50})")
+            return None
+        feelings = self.mapping(raw["feelings"], path)
+        if feelings is None:
+            return None
+        if not feelings:
+            self.fail(path, "no feelings; give at least one {status: threshold}, e.g. {4: 25, 3: 50}")
+            return None
+        thresholds: dict[int, float] = {}
+        valid = True
+        for key, value in feelings.items():
+            status, threshold = _status_of(key), self.as_number(value, _join(path, key))
+            if status is None:
+                self.fail(_join(path, key), f"unknown status {key!r}; {_STATUS_HELP}")
+            elif status in thresholds:
+                self.fail(_join(path, key), f"status {status} is given twice")
+            elif threshold is not None:
+                thresholds[status] = threshold
+                continue
+            valid = False
+        return tuple(sorted(thresholds.items(), reverse=True)) if valid else None
+
+    def comparison(self, raw: Mapping[Any, Any], path: str) -> Comparison | None:
+        key = "feeling_comparison_operator"
+        accepted = ", ".join(repr(name) for name in _OPERATORS)
+        if key not in raw:
+            self.fail(_join(path, key), f"missing required key {key!r} (one of {accepted})")
+            return None
+        value = raw[key]
+        comparison = _OPERATORS.get(value) if isinstance(value, str) else None
+        if comparison is None:
+            self.fail(_join(path, key), f"unknown operator {_describe(value)}; expected one of {accepted}")
+        return comparison
+
+    def check_order(self, feelings: tuple[tuple[int, float], ...], comparison: Comparison, path: str) -> None:
+        """A better status must need a strictly better value, or a status could never be reached."""
+        lower = comparison.lower_is_better
+        wrong = [
+            f"status {low} ({_number_text(low_t)}) must be {'above' if lower else 'below'} "
+            f"status {high} ({_number_text(high_t)})"
+            for (high, high_t), (low, low_t) in itertools.pairwise(feelings)
+            if (low_t <= high_t if lower else low_t >= high_t)
+        ]
+        if wrong:
+            rule = (
+                "lower is better, so thresholds must increase as the status falls"
+                if lower
+                else "higher is better, so thresholds must decrease as the status falls"
+            )
+            self.fail(path, f"thresholds out of order for {comparison.value!r} ({rule}): " + "; ".join(wrong))
+
+
+def _labourer_to_dict(labourer: Labourer) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "arn": labourer.arn,
+        "max_simultaneous_invocations": labourer.max_simultaneous_invocations,
+        "max_attempts": labourer.max_attempts,
+        "duration": labourer.duration,
+        "cooldown": labourer.cooldown,
+    }
+    if labourer.max_duration is not None:
+        result["max_duration"] = labourer.max_duration
+    result["health_metrics"] = {metric.name: _metric_to_dict(metric) for metric in labourer.health_metrics}
+    return result
+
+
+def _metric_to_dict(metric: HealthMetric) -> dict[str, Any]:
+    query = metric.query
+    details: dict[str, Any] = {
+        "MetricName": query.metric_name,
+        "Namespace": query.namespace,
+        "Dimensions": [{"Name": name, "Value": value} for name, value in query.dimensions],
+        "Period": query.period,
+        "Statistics": [query.stat],
+    }
+    if query.unit is not None:
+        details["Unit"] = query.unit
+    details["MetricAggregationTimeSlice"] = query.window
+    return {
+        "details": details,
+        "feelings": {str(status): float(threshold) for status, threshold in metric.feelings},
+        "feeling_comparison_operator": metric.comparison.value,
+        "no_data_status": metric.no_data_status,
+    }

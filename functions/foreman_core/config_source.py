@@ -1,0 +1,234 @@
+"""Where the orchestrator config lives, and a short-lived cache of it, so a change applies without a redeploy.
+
+A *location* string names the config (the deployment passes it, e.g. in an environment variable):
+
+- ``file:<path>``, or a plain path ending in ``.json``: a JSON file (a relative path is read from the working
+  directory);
+- ``ssm:<parameter name>``, e.g. ``ssm:/foreman/orchestrator_config``: an SSM Parameter Store parameter (String or
+  SecureString) whose value is the JSON;
+- ``dynamodb:<table>/<env>/<config_name>``, e.g. ``dynamodb:config/production/sosw_orchestrator_config``: a row of
+  sosw's config table (hash key ``env``, range key ``config_name``, the JSON in the string attribute
+  ``config_value``), so an existing sosw deployment's config can be read where it already is.
+
+``load_config`` parses what it reads with ``parse_config`` and keeps the result for ``ttl`` seconds (60 by
+default) per location, per process: in a warm Lambda container an edited config is picked up within a minute. A
+failed read is never cached and never hidden behind an older copy: it raises, and the next call reads again.
+
+Errors: a location, a read or JSON text that is wrong raises ``ConfigSourceError`` naming the location and the
+problem; JSON that is not a valid config raises the ``ConfigError`` of ``parse_config``. Both are ``ValueError``.
+AWS clients are created on first use with ``boto3.client(service)``, never at import time, unless given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from foreman_core.config import OrchestratorConfig, Tables, parse_config
+
+DEFAULT_TTL = 60.0
+"""Seconds a loaded config is reused before the location is read again."""
+
+LOCATION_FORMS = (
+    "file:<path>",
+    "<path>.json",
+    "ssm:<parameter name>",
+    "dynamodb:<table>/<env>/<config_name>",
+)
+"""The accepted forms of a location string."""
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+"""``s3:``, ``https:``...: a plain path never starts like this (a one-letter drive such as ``C:`` does not match)."""
+
+ClientFactory = Callable[[str], Any]
+"""Returns a boto3 low-level client for a service name (``"ssm"``, ``"dynamodb"``)."""
+
+
+class ConfigSourceError(ValueError):
+    """The config could not be read: a bad location, a missing parameter/item/file, or text that is not JSON."""
+
+
+@dataclass(frozen=True)
+class FileLocation:
+    """A JSON file."""
+
+    location: str
+    path: Path
+
+    def read(self, clients: ClientFactory) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigSourceError(f"{self.location}: no such file ({self.path.resolve()})") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigSourceError(f"{self.location}: cannot read the file: {error}") from error
+
+
+@dataclass(frozen=True)
+class SsmLocation:
+    """An SSM Parameter Store parameter holding the JSON; SecureString values are decrypted."""
+
+    location: str
+    name: str
+
+    def read(self, clients: ClientFactory) -> str:
+        try:
+            response = clients("ssm").get_parameter(Name=self.name, WithDecryption=True)
+        except ClientError as error:
+            if _error_code(error) == "ParameterNotFound":
+                raise ConfigSourceError(f"{self.location}: parameter not found") from None
+            raise ConfigSourceError(f"{self.location}: cannot read the parameter: {_error_text(error)}") from error
+        except BotoCoreError as error:
+            raise ConfigSourceError(f"{self.location}: cannot reach SSM: {error}") from error
+        return str(response["Parameter"]["Value"])
+
+
+@dataclass(frozen=True)
+class DynamoDbLocation:
+    """A row of sosw's config table: ``env`` (hash), ``config_name`` (range), JSON in ``config_value`` (S)."""
+
+    location: str
+    table: str
+    env: str
+    config_name: str
+
+    def read(self, clients: ClientFactory) -> str:
+        key = {"env": {"S": self.env}, "config_name": {"S": self.config_name}}
+        try:
+            response = clients("dynamodb").get_item(TableName=self.table, Key=key, ConsistentRead=True)
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                raise ConfigSourceError(f"{self.location}: table {self.table!r} not found") from None
+            raise ConfigSourceError(f"{self.location}: cannot read the item: {_error_text(error)}") from error
+        except BotoCoreError as error:
+            raise ConfigSourceError(f"{self.location}: cannot reach DynamoDB: {error}") from error
+        item = response.get("Item")
+        if item is None:
+            raise ConfigSourceError(
+                f"{self.location}: no item with env={self.env!r} and config_name={self.config_name!r}"
+            )
+        value = item.get("config_value", {})
+        if "S" not in value:
+            raise ConfigSourceError(f"{self.location}: the item has no string (S) attribute 'config_value'")
+        return str(value["S"])
+
+
+ConfigLocation = FileLocation | SsmLocation | DynamoDbLocation
+
+
+def parse_location(location: str) -> ConfigLocation:
+    """What a location string names; ``ConfigSourceError`` listing the accepted forms if it names nothing."""
+    text = location.strip()
+    scheme, _, rest = text.partition(":")
+    if scheme == "file" and rest:
+        return FileLocation(location, Path(rest.removeprefix("//")))
+    if scheme == "ssm" and rest:
+        return SsmLocation(location, rest)
+    if scheme == "dynamodb":
+        table, env, config_name = [*rest.split("/", 2), "", ""][:3]
+        if table and env and config_name:
+            return DynamoDbLocation(location, table, env, config_name)
+    elif not _SCHEME.match(text) and text.endswith(".json"):
+        return FileLocation(location, Path(text))
+    raise ConfigSourceError(
+        f"unrecognised config location {location!r}; expected one of: {', '.join(LOCATION_FORMS)} "
+        "(e.g. 'ssm:/foreman/orchestrator_config' or 'dynamodb:config/production/sosw_orchestrator_config')"
+    )
+
+
+def load_raw_config(location: str, *, session_or_clients: Any = None) -> dict[str, Any]:
+    """Read the config at ``location`` and return its JSON object, not yet validated.
+
+    ``session_or_clients`` says where AWS clients come from: ``None`` (``boto3.client``), a ``boto3.Session``, a
+    ``{service: client}`` mapping, or a ``ClientFactory``. Raises ``ConfigSourceError`` if the location is not
+    understood, cannot be read, or does not hold a JSON object.
+    """
+    source = parse_location(location)
+    text = source.read(_client_factory(session_or_clients))
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigSourceError(
+            f"{location}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+    if not isinstance(value, dict):
+        raise ConfigSourceError(f"{location}: expected a JSON object with 'task_config', got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class _CachedConfig:
+    loaded_at: float
+    config: OrchestratorConfig
+
+
+_cache: dict[tuple[str, Tables | None], _CachedConfig] = {}
+
+
+def load_config(
+    location: str,
+    *,
+    tables: Tables | None = None,
+    ttl: float = DEFAULT_TTL,
+    clock: Callable[[], float] = time.monotonic,
+    clients: Any = None,
+) -> OrchestratorConfig:
+    """The validated config at ``location``, read again once ``ttl`` seconds have passed since the last read.
+
+    ``tables`` are the table names used where the config names none (see ``parse_config``). ``clock`` measures
+    the age of the cached copy (inject a fake one in tests); ``ttl=0`` reads every time. ``clients`` is passed to
+    ``load_raw_config``. Raises ``ConfigSourceError`` if the config cannot be read and ``ConfigError`` if it is
+    not valid; neither is cached.
+    """
+    key = (location, tables)
+    now = clock()
+    cached = _cache.get(key)
+    if cached is not None and now - cached.loaded_at < ttl:
+        return cached.config
+    config = parse_config(load_raw_config(location, session_or_clients=clients), tables=tables)
+    _cache[key] = _CachedConfig(now, config)
+    return config
+
+
+def clear_cache() -> None:
+    """Forget every cached config, so the next ``load_config`` reads its location again."""
+    _cache.clear()
+
+
+def _client_factory(source: Any) -> ClientFactory:
+    if source is None:
+        return _boto3_client
+    if isinstance(source, Mapping):
+        return lambda service: _client_from_mapping(source, service)
+    if callable(getattr(source, "client", None)):
+        return source.client
+    if callable(source):
+        return source
+    raise TypeError(f"expected None, a boto3 Session, a {{service: client}} mapping or a factory, got {source!r}")
+
+
+def _boto3_client(service: str) -> Any:
+    return boto3.client(service)
+
+
+def _client_from_mapping(clients: Mapping[str, Any], service: str) -> Any:
+    if service not in clients:
+        raise ConfigSourceError(f"no {service!r} client given (have: {', '.join(clients) or 'none'})")
+    return clients[service]
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _error_text(error: ClientError) -> str:
+    details = error.response.get("Error", {})
+    return f"{details.get('Code', 'error')}: {details.get('Message', str(error))}"
