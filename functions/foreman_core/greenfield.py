@@ -47,9 +47,7 @@ class RunMarkers:
     expired: int
 
     @classmethod
-    def at(
-        cls, start: float, *, duration: int, cooldown: int, delta: int = GREENFIELD_INVOCATION_DELTA
-    ) -> RunMarkers:
+    def at(cls, start: float, *, duration: int, cooldown: int, delta: int = GREENFIELD_INVOCATION_DELTA) -> RunMarkers:
         """Markers for a run that starts at ``start``: ``invoked = start + delta``,
         ``expired = invoked - (duration + cooldown)``."""
         begin = int(start)

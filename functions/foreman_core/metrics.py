@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from foreman_core.config import MetricQuery
 
@@ -34,6 +34,10 @@ MAX_QUERIES_PER_CALL = 500
 """GetMetricData's limit on ``MetricDataQueries`` per call."""
 
 THROTTLING_ERROR_CODES = frozenset({"Throttling", "ThrottlingException"})
+CALL_WIDE_ERROR_CODES = THROTTLING_ERROR_CODES | frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "ExpiredToken", "InvalidClientTokenId"}
+)
+"""Errors that would fail any call alike: a failed batch is not split to look for a bad query."""
 """Error codes that are retried (on top of whatever retries the boto3 client itself is configured to make)."""
 
 MAX_THROTTLING_RETRIES = 3
@@ -181,6 +185,8 @@ def _fetch_batch(
         try:
             page = _call_with_retries(client, page_request, sleep)
         except Exception as exc:  # a failed call must not stop the run: report it on every query of the call
+            if len(batch) > 1 and _may_be_one_querys_fault(exc):
+                return _bisect(client, batch, start=start, end=end, sleep=sleep)
             reason = _describe_exception(exc)
             return {query: FetchedValue(None, reason) for query in batch}
         for result in page.get("MetricDataResults", []):
@@ -210,6 +216,29 @@ def _fetch_batch(
         else:
             fetched[query] = FetchedValue(reduce_values(query.stat, values[query_id]), None)
     return fetched
+
+
+def _bisect(
+    client: Any,
+    batch: Sequence[MetricQuery],
+    *,
+    start: datetime,
+    end: datetime,
+    sleep: Callable[[float], None],
+) -> dict[MetricQuery, FetchedValue]:
+    """Fetch the two halves of a failed batch separately, so one malformed query fails alone, not its neighbours."""
+    middle = len(batch) // 2
+    fetched = _fetch_batch(client, batch[:middle], start=start, end=end, sleep=sleep)
+    fetched.update(_fetch_batch(client, batch[middle:], start=start, end=end, sleep=sleep))
+    return fetched
+
+
+def _may_be_one_querys_fault(exc: Exception) -> bool:
+    """Whether a whole-call failure could come from one bad query (a validation error, an unexpected failure),
+    rather than from something that fails every call alike (throttling, access, the network)."""
+    if isinstance(exc, (BotoCoreError, ConnectionError, TimeoutError)):
+        return False
+    return not (isinstance(exc, ClientError) and _error_code(exc) in CALL_WIDE_ERROR_CODES)
 
 
 def _call_with_retries(client: Any, request: dict[str, Any], sleep: Callable[[float], None]) -> dict[str, Any]:

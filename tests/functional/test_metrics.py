@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
@@ -387,3 +388,43 @@ def test_reduce_values(stat: str, values: list[float], expected: float | None) -
 def test_reduce_values_rejects_unsupported_statistics(stat: str) -> None:
     with pytest.raises(ValueError, match="unsupported statistic"):
         reduce_values(stat, [1.0])
+
+
+def test_one_malformed_query_fails_alone_not_its_batch_neighbours(now: datetime) -> None:
+    bad = query("Average", name="Broken")
+    good = [query("Average", name=f"Fine{i}") for i in range(5)]
+
+    class RejectsBroken:
+        """Fails the whole call, as CloudWatch does, when any query of it is malformed."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def get_metric_data(self, **request: Any) -> dict[str, Any]:
+            self.calls += 1
+            names = [q["MetricStat"]["Metric"]["MetricName"] for q in request["MetricDataQueries"]]
+            if "Broken" in names:
+                raise ClientError({"Error": {"Code": "InvalidParameterValue", "Message": "bad query"}}, "GetMetricData")
+            return {"MetricDataResults": [result(q["Id"], [7.0]) for q in request["MetricDataQueries"]]}
+
+    client = RejectsBroken()
+    values = fetch_metric_values(client, [good[0], good[1], bad, *good[2:]], now=now)
+
+    assert values[bad] == FetchedValue(None, "InvalidParameterValue: bad query")
+    assert all(values[q] == FetchedValue(7.0, None) for q in good)
+    assert client.calls <= 1 + 2 * 3  # the failed call, then halves down to the bad query: O(log n) more calls
+
+
+def test_a_call_wide_error_is_not_split(now: datetime) -> None:
+    class Denied:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def get_metric_data(self, **_: Any) -> dict[str, Any]:
+            self.calls += 1
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetMetricData")
+
+    client = Denied()
+    values = fetch_metric_values(client, [query("Average", name=f"M{i}") for i in range(8)], now=now)
+    assert client.calls == 1
+    assert {value.error for value in values.values()} == {"AccessDenied: no"}

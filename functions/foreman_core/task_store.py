@@ -1,0 +1,1020 @@
+"""The task queue in DynamoDB, on sosw's tables and attribute names.
+
+Every read is proportional to what is used: ``Limit = n`` to fetch n tasks, ``Limit = 1`` for the newest (or oldest)
+queue position, COUNT queries for counts, one position query per batch of new tasks. Every state change is
+conditional, so two writers never both win and nothing creates a ghost item; a lost race comes back as a result
+(``False``, ``claimed=False``, ``accepted=False``), never as an exception. Moves between tables (archive, retry,
+requeue) are single transactions, so a task is never in two tables or in none.
+
+Items keep sosw's format, so tasks written by sosw (Scheduler, WorkerAssistant, Scavenger) and by Foreman look the
+same to both: ``task_id``, ``labourer_id``, ``created_at``, ``greenfield``, ``attempts``, ``payload`` (a JSON object as
+text), then ``completed_at`` and ``stat_<k>`` / ``result_<k>`` on completion, ``failed_attempts`` / ``failed_at`` on a
+failure report, ``closed_at`` / ``labourer_id_task_status`` (/ ``close_reason``) in the closed table and
+``desired_launch_time`` in the retry table.
+
+The DynamoDB client is a low-level ``boto3.client("dynamodb")`` passed in by the caller; this module creates none.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from foreman_core.config import Tables
+from foreman_core.greenfield import (
+    GREENFIELD_INVOCATION_DELTA,
+    GREENFIELD_TASK_STEP,
+    RunMarkers,
+    TaskState,
+    classify,
+    queue_positions,
+    retry_positions,
+)
+
+DynamoDBClient = Any
+"""A low-level ``boto3.client("dynamodb")`` (typed loosely so that no stubs package is needed)."""
+
+AttributeValue = dict[str, Any]
+"""One DynamoDB attribute value in the low-level format, e.g. ``{"N": "2000"}``."""
+
+Item = dict[str, AttributeValue]
+"""One DynamoDB item in the low-level format."""
+
+# The claim and its undo. The state machine's DynamoDB integrations use these very strings (a test compares them),
+# with the values from ``claim_values`` / ``release_values``.
+CLAIM_UPDATE = "SET greenfield = :invoked, attempts = if_not_exists(attempts, :zero) + :one"
+CLAIM_CONDITION = "labourer_id = :labourer AND greenfield < :start"
+RELEASE_UPDATE = "SET greenfield = :previous_greenfield, attempts = :previous_attempts"
+RELEASE_CONDITION = "greenfield = :invoked AND attribute_not_exists(completed_at)"
+
+BATCH_WRITE_SIZE = 25
+"""BatchWriteItem takes at most 25 items per call."""
+
+TRANSACTION_TASKS = 50
+"""Tasks moved per TransactWriteItems call when requeueing: two actions each, 100 actions is DynamoDB's maximum."""
+
+MAX_PAYLOAD_BYTES = 390_000
+"""A DynamoDB item holds at most 400 KB; the payload must leave room for the task's other attributes."""
+
+DEFAULT_DURATION = 900
+DEFAULT_COOLDOWN = 300
+"""sosw's labourer defaults, used only when ``locate`` is given no markers."""
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_TRANSACTION_CANCELLED = "TransactionCanceledException"
+_RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict", "None"})
+
+
+class InvalidPayloadError(ValueError):
+    """A payload (or a completion's stats/result) is not a JSON object. Nothing was written.
+
+    ``index`` is the position of the offending payload in a batch (``None`` for a single one).
+    """
+
+    def __init__(self, reason: str, *, index: int | None = None) -> None:
+        self.index = index
+        self.reason = reason
+        where = f"payload #{index}" if index is not None else "payload"
+        super().__init__(f"invalid {where}: {reason}")
+
+
+class TaskExistsError(ValueError):
+    """``create_task`` / ``create_delayed_task`` was given a ``task_id`` that is already stored. Nothing was written."""
+
+
+class UnprocessedWritesError(RuntimeError):
+    """BatchWriteItem kept returning UnprocessedItems (throttling) after every retry.
+
+    ``written`` tasks are stored; the ``unwritten_ids`` are not, and can be created again.
+    """
+
+    def __init__(self, written: int, unwritten_ids: list[str]) -> None:
+        self.written = written
+        self.unwritten_ids = unwritten_ids
+        super().__init__(
+            f"DynamoDB kept throttling the batch write: {written} task(s) written, {len(unwritten_ids)} not written "
+            f"(first ids: {', '.join(unwritten_ids[:5])}); create those again"
+        )
+
+
+class Where(StrEnum):
+    """Where a task is: its state in the tasks table, the retry table, the closed table, or nowhere."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    EXPIRED = "expired"
+    COMPLETED = "completed"
+    RETRY = "retry"
+    CLOSED_COMPLETED = "closed-completed"
+    CLOSED_DEAD = "closed-dead"
+    UNKNOWN = "unknown"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Attribute values: low-level DynamoDB format <-> plain Python
+
+
+def to_attribute_value(value: Any) -> AttributeValue:
+    """A plain Python value as a DynamoDB attribute value (what sosw's type guessing writes for the same value).
+
+    Numbers become N (finite floats only), strings S, bools BOOL, ``None`` NULL, mappings M, lists/tuples L, bytes B,
+    non-empty sets SS/NS/BS.
+    """
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, int | float | Decimal):
+        return {"N": _number_text(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes | bytearray):
+        return {"B": bytes(value)}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_attribute_value(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_attribute_value(v) for v in value]}
+    if isinstance(value, set | frozenset) and value:
+        if all(isinstance(v, str) for v in value):
+            return {"SS": sorted(value)}
+        if all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in value):
+            return {"NS": sorted(_number_text(v) for v in value)}
+        if all(isinstance(v, bytes | bytearray) for v in value):
+            return {"BS": sorted(bytes(v) for v in value)}
+    raise TypeError(f"cannot store {type(value).__name__} value {value!r} in DynamoDB")
+
+
+def from_attribute_value(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB attribute value as plain Python: numbers are ``int`` when integral, else ``float``."""
+    ((kind, raw),) = value.items()
+    if kind == "S":
+        return raw
+    if kind == "N":
+        return _number(raw)
+    if kind == "BOOL":
+        return bool(raw)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: from_attribute_value(v) for k, v in raw.items()}
+    if kind == "L":
+        return [from_attribute_value(v) for v in raw]
+    if kind == "B":
+        return bytes(raw)
+    if kind == "SS":
+        return set(raw)
+    if kind == "NS":
+        return {_number(v) for v in raw}
+    if kind == "BS":
+        return {bytes(v) for v in raw}
+    raise TypeError(f"unknown DynamoDB attribute type {kind!r}")
+
+
+def _number(text: str | Decimal) -> int | float:
+    number = Decimal(text)
+    if number == number.to_integral_value():
+        return int(number)
+    return float(number)
+
+
+def _number_text(value: int | float | Decimal) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(f"cannot store {value!r} in DynamoDB (numbers must be finite)")
+        return repr(value)
+    return str(value)
+
+
+def _n(value: int | float) -> AttributeValue:
+    return {"N": _number_text(value)}
+
+
+def _s(value: str) -> AttributeValue:
+    return {"S": value}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task as stored. ``attributes`` holds every stored attribute as plain Python (numbers as ``int`` when
+    integral, else ``float``); the other fields are typed shortcuts to the ones every task has.
+
+    ``payload_text`` is the stored JSON text (``None`` if the item has no payload), ``payload`` its decoded object.
+    Equality compares the shortcut fields only.
+    """
+
+    task_id: str
+    labourer_id: str
+    greenfield: int
+    attempts: int
+    created_at: float
+    payload_text: str | None = None
+    completed_at: float | None = None
+    attributes: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Mapping[str, Any]]) -> Task:
+        """A task from a low-level DynamoDB item (tolerant of sosw's ghost items, which lack most attributes)."""
+        attributes = {name: from_attribute_value(value) for name, value in item.items()}
+        payload = attributes.get("payload")
+        if payload is not None and not isinstance(payload, str):
+            payload = json.dumps(payload)
+        completed_at = attributes.get("completed_at")
+        return cls(
+            task_id=str(attributes.get("task_id", "")),
+            labourer_id=str(attributes.get("labourer_id", "")),
+            greenfield=int(attributes.get("greenfield", 0)),
+            attempts=int(attributes.get("attempts", 0)),
+            created_at=float(attributes.get("created_at", 0.0)),
+            payload_text=payload,
+            completed_at=None if completed_at is None else float(completed_at),
+            attributes=attributes,
+        )
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The payload as a dict (``{}`` when the task has none). ``InvalidPayloadError`` if the stored text is not a
+        JSON object (e.g. the Python repr that sosw's ``archive_task`` writes)."""
+        if self.payload_text is None:
+            return {}
+        try:
+            decoded = json.loads(self.payload_text)
+        except ValueError as err:
+            raise InvalidPayloadError(f"task {self.task_id}: stored payload is not JSON ({err})") from err
+        if not isinstance(decoded, dict):
+            raise InvalidPayloadError(
+                f"task {self.task_id}: stored payload is JSON {type(decoded).__name__}, not an object"
+            )
+        return decoded
+
+    def state(self, markers: RunMarkers) -> TaskState:
+        """Queued, running, expired or completed under ``markers`` (meaningful only while in the tasks table)."""
+        return classify(self.greenfield, completed=self.is_completed, markers=markers)
+
+    @property
+    def is_completed(self) -> bool:
+        """Whether ``completed_at`` is set."""
+        return self.completed_at is not None or "completed_at" in self.attributes
+
+    @property
+    def stored_greenfield(self) -> int | float:
+        """The greenfield exactly as read (used in "unchanged since read" conditions)."""
+        value = self.attributes.get("greenfield", self.greenfield)
+        return value if isinstance(value, int | float) else self.greenfield
+
+    def to_item(self) -> Item:
+        """The task as a low-level item: every attribute, with the dataclass fields taking precedence (a stored
+        number equal to its field is kept exactly as stored)."""
+        attributes = dict(self.attributes)
+        fields: dict[str, Any] = {
+            "task_id": self.task_id,
+            "labourer_id": self.labourer_id,
+            "greenfield": self.greenfield,
+            "attempts": self.attempts,
+            "created_at": self.created_at,
+            "payload": self.payload_text,
+            "completed_at": self.completed_at,
+        }
+        for name, value in fields.items():
+            stored = attributes.get(name)
+            if value is None:
+                continue
+            same_number = (
+                isinstance(stored, int | float) and isinstance(value, int | float) and int(stored) == int(value)
+            )
+            if same_number and (name in ("greenfield", "attempts") or stored == value):
+                continue
+            attributes[name] = value
+        return {name: to_attribute_value(value) for name, value in attributes.items()}
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The outcome of ``claim``. ``claimed=False`` means another run (or a concurrent change) won: skip the task.
+
+    On success ``task`` is the task as it was *before* the claim: its payload, and the greenfield and attempts that
+    sosw's worker contract sends and that ``release`` restores. ``invoked`` is the greenfield the claim wrote.
+    """
+
+    claimed: bool
+    task_id: str
+    invoked: int
+    task: Task | None = None
+
+    @property
+    def previous_greenfield(self) -> int | None:
+        """The pre-claim greenfield (``None`` when not claimed)."""
+        return None if self.task is None else self.task.greenfield
+
+    @property
+    def previous_attempts(self) -> int | None:
+        """The pre-claim attempts (``None`` when not claimed)."""
+        return None if self.task is None else self.task.attempts
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    """The outcome of ``mark_completed`` / ``mark_failed``.
+
+    ``accepted=True``: the report was recorded and ``task`` is the task after the update. ``accepted=False``: nothing
+    was written; ``reason`` says why (``"late: task already completed"``, ``"late: task is queued again
+    (retried)"``, ``"late: task is waiting for retry"``, ``"late: task is closed (...)"``, ``"unknown task"``, ...),
+    ``where`` and ``task`` say where the task was found (running/expired judged with sosw's default 1200 s expiry).
+    """
+
+    accepted: bool
+    task_id: str
+    reason: str | None = None
+    where: Where | None = None
+    task: Task | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where ``locate`` found a task, with the task as stored there (``None`` when unknown)."""
+
+    where: Where
+    task: Task | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Expression values shared with the state machine
+
+
+def claim_values(labourer_id: str, markers: RunMarkers) -> Item:
+    """``ExpressionAttributeValues`` for ``CLAIM_UPDATE`` / ``CLAIM_CONDITION``."""
+    return {
+        ":invoked": _n(markers.invoked),
+        ":zero": _n(0),
+        ":one": _n(1),
+        ":labourer": _s(labourer_id),
+        ":start": _n(markers.start),
+    }
+
+
+def release_values(previous_greenfield: int | float, previous_attempts: int, markers: RunMarkers) -> Item:
+    """``ExpressionAttributeValues`` for ``RELEASE_UPDATE`` / ``RELEASE_CONDITION``."""
+    return {
+        ":previous_greenfield": _n(previous_greenfield),
+        ":previous_attempts": _n(previous_attempts),
+        ":invoked": _n(markers.invoked),
+    }
+
+
+def payload_text(payload: Mapping[str, Any] | str | None, *, index: int | None = None) -> str:
+    """A payload as the JSON-object text that is stored: a mapping is dumped, a string must already be a JSON object,
+    ``None`` is ``{}``. Anything else raises ``InvalidPayloadError`` (naming ``index`` and the reason)."""
+    if payload is None:
+        return "{}"
+    if isinstance(payload, Mapping):
+        try:
+            text = json.dumps(dict(payload), allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise InvalidPayloadError(f"not JSON-serialisable ({err})", index=index) from err
+    elif isinstance(payload, str):
+        try:
+            decoded = json.loads(payload)
+        except ValueError as err:
+            raise InvalidPayloadError(f"string is not JSON ({err})", index=index) from err
+        if not isinstance(decoded, dict):
+            raise InvalidPayloadError(f"JSON {type(decoded).__name__}, expected an object", index=index)
+        text = payload
+    else:
+        raise InvalidPayloadError(f"{type(payload).__name__}, expected a dict or a JSON-object string", index=index)
+    size = len(text.encode("utf-8"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise InvalidPayloadError(
+            f"{size} bytes; a DynamoDB item holds at most 400 KB (keep payloads under {MAX_PAYLOAD_BYTES} bytes)",
+            index=index,
+        )
+    return text
+
+
+def _report_fields(kind: str, values: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """``stat_<k>`` / ``result_<k>`` attributes from a completion's stats or result (a dict or a JSON-object text)."""
+    if values is None:
+        return {}
+    if isinstance(values, str):
+        try:
+            values = json.loads(values)
+        except ValueError as err:
+            raise InvalidPayloadError(f"{kind} is not JSON ({err})") from err
+    if not isinstance(values, Mapping):
+        raise InvalidPayloadError(f"{kind} must be a JSON object, got {type(values).__name__}")
+    prefix = "stat_" if kind == "stats" else "result_"
+    return {f"{prefix}{key}": value for key, value in values.items()}
+
+
+def _require_id(value: str | None, name: str, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+
+
+def _error_code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _lost_race(err: ClientError) -> bool:
+    """A transaction cancelled only because a condition failed or another transaction touched the same items."""
+    if _error_code(err) != _TRANSACTION_CANCELLED:
+        return False
+    reasons = err.response.get("CancellationReasons") or []
+    codes = {str(reason.get("Code", "None")) for reason in reasons}
+    return not codes or codes <= _RACE_REASONS
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The store
+
+
+class TaskStore:
+    """Tasks of every labourer, on sosw's three tables (names from ``tables``).
+
+    ``delta`` / ``step`` are sosw's ``greenfield_invocation_delta`` / ``greenfield_task_step``; ``clock`` gives "now"
+    (unix seconds). ``sleep``, ``max_write_attempts`` and ``max_backoff`` govern retries of throttled batch writes.
+    """
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        tables: Tables,
+        *,
+        delta: int = GREENFIELD_INVOCATION_DELTA,
+        step: int = GREENFIELD_TASK_STEP,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        max_write_attempts: int = 12,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self._client = client
+        self._tables = tables
+        self._delta = delta
+        self._step = step
+        self._clock = clock
+        self._sleep = sleep
+        self._max_write_attempts = max_write_attempts
+        self._max_backoff = max_backoff
+
+    @property
+    def tables(self) -> Tables:
+        """The table and index names in use."""
+        return self._tables
+
+    # -- creating ------------------------------------------------------------------------------------------------------
+
+    def create_task(
+        self, labourer_id: str, payload: Mapping[str, Any] | str | None = None, *, task_id: str | None = None
+    ) -> Task:
+        """Queue one task at the end of the labourer's queue (one ``Limit=1`` query, one conditional PutItem).
+
+        ``InvalidPayloadError`` / ``TaskExistsError`` (an existing ``task_id``) mean nothing was written. Like sosw,
+        the position is read then written, so two concurrent creators can get the same position (harmless: ties are
+        ordered by the index, and each task is still claimed once).
+        """
+        _require_id(labourer_id, "labourer_id")
+        _require_id(task_id, "task_id", optional=True)
+        text = payload_text(payload)
+        now = self._clock()
+        (position,) = queue_positions(self._newest_position(labourer_id, now), 1, step=self._step)
+        task = self._new_task(labourer_id, text, position, now, task_id=task_id)
+        self._put_new(self._tables.tasks, task.to_item(), task.task_id)
+        return task
+
+    def create_tasks(self, labourer_id: str, payloads: Iterable[Mapping[str, Any] | str | None]) -> list[Task]:
+        """Queue many tasks, in order, at the end of the labourer's queue: positions ``newest + step``,
+        ``newest + 2 * step``, ... (2000, 3000, ... on an empty queue).
+
+        Every payload is checked before anything is written (``InvalidPayloadError`` names the first bad one). Costs
+        one ``Limit=1`` query per call plus one BatchWriteItem per 25 tasks; throttled items are retried with
+        backoff, and ``UnprocessedWritesError`` (listing what was not written) is raised only if they never go in.
+        """
+        _require_id(labourer_id, "labourer_id")
+        texts = [payload_text(payload, index=index) for index, payload in enumerate(payloads)]
+        if not texts:
+            return []
+        now = self._clock()
+        positions = queue_positions(self._newest_position(labourer_id, now), len(texts), step=self._step)
+        tasks = [
+            self._new_task(labourer_id, text, position, now) for text, position in zip(texts, positions, strict=True)
+        ]
+        self._batch_put(self._tables.tasks, tasks)
+        return tasks
+
+    def create_delayed_task(
+        self,
+        labourer_id: str,
+        payload: Mapping[str, Any] | str | None,
+        *,
+        not_before: float,
+        task_id: str | None = None,
+    ) -> Task:
+        """Create a task that starts no earlier than ``not_before`` (unix seconds).
+
+        It is written to the retry table (``desired_launch_time = not_before``, ``attempts = 0``), where
+        ``requeue_due_retries`` (and sosw's Scavenger) will move it to the head of the queue once due. A future
+        greenfield would not work: sosw and Foreman would both read it as an expired task.
+        """
+        _require_id(labourer_id, "labourer_id")
+        _require_id(task_id, "task_id", optional=True)
+        text = payload_text(payload)
+        now = self._clock()
+        (position,) = queue_positions(self._newest_position(labourer_id, now), 1, step=self._step)
+        task = self._new_task(labourer_id, text, position, now, task_id=task_id)
+        item = task.to_item()
+        item["desired_launch_time"] = _n(not_before)
+        self._put_new(self._tables.retry, item, task.task_id)
+        return Task.from_item(item)
+
+    # -- reading the queue -------------------------------------------------------------------------------------------
+
+    def next_tasks(self, labourer_id: str, count: int, *, start: int | float) -> list[Task]:
+        """The ``count`` oldest tasks available to a run that started at ``start`` (``greenfield < start``), oldest
+        first. Reads at most ``count`` items. The index is eventually consistent: only ``claim`` decides who runs a
+        task."""
+        if count <= 0:
+            return []
+        query: dict[str, Any] = {
+            **self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)}),
+            "ScanIndexForward": True,
+        }
+        tasks: list[Task] = []
+        while len(tasks) < count:
+            page = self._client.query(**query, Limit=count - len(tasks))
+            tasks.extend(Task.from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return tasks[:count]
+
+    def queue_length(self, labourer_id: str, *, start: float | None = None) -> int:
+        """How many tasks are queued (``greenfield < start``, default now). A COUNT query: reads every queued item's
+        index entry, so use it for reports, not on the hot path."""
+        start = self._clock() if start is None else start
+        query = self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)})
+        return sum(int(page.get("Count", 0)) for page in self._pages({**query, "Select": "COUNT"}))
+
+    def count_running(self, labourer_id: str, markers: RunMarkers) -> int:
+        """How many of the labourer's tasks are running: ``greenfield >= expired`` and no ``completed_at``.
+
+        sosw counts ``BETWEEN expired AND invoked``. The upper bound is left out on purpose: a run that overlaps ours
+        and started a second later claims with a greenfield above our ``invoked``; those tasks are running too, and
+        leaving them out would let this run invoke more than the labourer's cap. Nothing else lies above ``invoked``.
+        """
+        query = self._greenfield_query(labourer_id, "greenfield >= :expired", {":expired": _n(markers.expired)})
+        query.update(Select="COUNT", FilterExpression="attribute_not_exists(completed_at)")
+        return sum(int(page.get("Count", 0)) for page in self._pages(query))
+
+    def expired_tasks(self, labourer_id: str, markers: RunMarkers, *, limit: int | None = None) -> list[Task]:
+        """Tasks invoked but neither completed nor running any more (``start <= greenfield <= expired``, no
+        ``completed_at``), oldest invocation first; at most ``limit``."""
+        query = self._greenfield_query(
+            labourer_id,
+            "greenfield BETWEEN :start AND :expired",
+            {":start": _n(markers.start), ":expired": _n(markers.expired)},
+        )
+        query["FilterExpression"] = "attribute_not_exists(completed_at)"
+        return self._collect(query, limit)
+
+    def completed_tasks(self, labourer_id: str, *, now: float | None = None, limit: int | None = None) -> list[Task]:
+        """Completed tasks still in the tasks table (``greenfield >= now`` with ``completed_at``), to be archived."""
+        now = self._clock() if now is None else now
+        query = self._greenfield_query(labourer_id, "greenfield >= :now", {":now": _n(now)})
+        query["FilterExpression"] = "attribute_exists(completed_at)"
+        return self._collect(query, limit)
+
+    def get_task(self, task_id: str) -> Task | None:
+        """The task in the tasks table (a consistent read), or ``None``."""
+        return self._get(self._tables.tasks, {"task_id": _s(task_id)})
+
+    def locate(self, task_id: str, *, labourer_id: str | None = None, markers: RunMarkers | None = None) -> Location:
+        """Where a task is: its state in the tasks table (under ``markers``, default a run starting now with sosw's
+        900 + 300 s expiry), the retry table, the closed table, or ``unknown``.
+
+        The retry table is keyed by ``labourer_id`` first, so it is only checked when ``labourer_id`` is given; without
+        it a task waiting for retry is reported ``unknown``.
+        """
+        task = self.get_task(task_id)
+        if task is not None:
+            state = task.state(markers or self._default_markers(self._clock()))
+            return Location(Where(state.value), task)
+        return self._locate_outside_queue(task_id, labourer_id)
+
+    # -- running ------------------------------------------------------------------------------------------------------
+
+    def claim(self, task_id: str, labourer_id: str, markers: RunMarkers) -> ClaimResult:
+        """Claim a queued task for this run: one conditional UpdateItem (``CLAIM_UPDATE`` if ``CLAIM_CONDITION``).
+
+        ``claimed=False`` when the task is no longer available to this run (another run claimed it, or it is gone):
+        skip it. On success the result carries the pre-claim task.
+        """
+        try:
+            response = self._client.update_item(
+                TableName=self._tables.tasks,
+                Key={"task_id": _s(task_id)},
+                UpdateExpression=CLAIM_UPDATE,
+                ConditionExpression=CLAIM_CONDITION,
+                ExpressionAttributeValues=claim_values(labourer_id, markers),
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as err:
+            if _error_code(err) == _CONDITION_FAILED:
+                return ClaimResult(claimed=False, task_id=task_id, invoked=markers.invoked)
+            raise
+        return ClaimResult(
+            claimed=True, task_id=task_id, invoked=markers.invoked, task=Task.from_item(response["Attributes"])
+        )
+
+    def release(
+        self, task_id: str, *, previous_greenfield: int | float, previous_attempts: int, markers: RunMarkers
+    ) -> bool:
+        """Undo a claim whose invocation failed: restore the pre-claim greenfield and attempts, so the task is queued
+        again instead of counting as running until it expires.
+
+        Conditional on the claim still holding: ``greenfield = invoked`` and no ``completed_at`` (an invoke reported as
+        failed may still have reached the worker, and a completed task must not be queued again). ``False``: the claim
+        no longer holds (completed, archived, released already or otherwise changed) and nothing was written.
+        """
+        try:
+            self._client.update_item(
+                TableName=self._tables.tasks,
+                Key={"task_id": _s(task_id)},
+                UpdateExpression=RELEASE_UPDATE,
+                ConditionExpression=RELEASE_CONDITION,
+                ExpressionAttributeValues=release_values(previous_greenfield, previous_attempts, markers),
+            )
+        except ClientError as err:
+            if _error_code(err) == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def mark_completed(
+        self,
+        task_id: str,
+        *,
+        stats: Mapping[str, Any] | str | None = None,
+        result: Mapping[str, Any] | str | None = None,
+        attempt: int | None = None,
+        labourer_id: str | None = None,
+    ) -> CompletionResult:
+        """Record a task's completion: ``completed_at`` plus ``stat_<k>`` / ``result_<k>`` (as sosw's WorkerAssistant).
+
+        Conditional: the task exists, is invoked (``greenfield > now``), is not completed, and, when ``attempt`` is
+        given, is on that attempt. Otherwise nothing is written (never a ghost item) and the result says where the
+        task is; pass ``labourer_id`` so that a task waiting in the retry table can be recognised too.
+        """
+        now = self._clock()
+        fields = {"completed_at": int(now), **_report_fields("stats", stats), **_report_fields("result", result)}
+        return self._report(task_id, now, fields, increment="", attempt=attempt, labourer_id=labourer_id)
+
+    def mark_failed(
+        self,
+        task_id: str,
+        *,
+        stats: Mapping[str, Any] | str | None = None,
+        result: Mapping[str, Any] | str | None = None,
+        attempt: int | None = None,
+        labourer_id: str | None = None,
+    ) -> CompletionResult:
+        """Record a failure report: ``failed_attempts += 1``, ``failed_at`` and ``stat_<k>`` / ``result_<k>``.
+
+        Same conditions and results as ``mark_completed``. Scheduling is unchanged: the task expires and is retried
+        or closed as dead as usual.
+        """
+        now = self._clock()
+        fields = {"failed_at": int(now), **_report_fields("stats", stats), **_report_fields("result", result)}
+        increment = "failed_attempts = if_not_exists(failed_attempts, :zero) + :one"
+        return self._report(task_id, now, fields, increment=increment, attempt=attempt, labourer_id=labourer_id)
+
+    # -- closing the loop ---------------------------------------------------------------------------------------------
+
+    def archive(self, task: Task, *, dead_reason: str | None = None) -> bool:
+        """Move a task to the closed table in one transaction: put (``closed_at``, ``labourer_id_task_status`` =
+        ``<labourer>_1`` if completed else ``_0``, ``close_reason`` = ``dead_reason`` if given), delete from tasks.
+
+        The delete is conditional on the task being unchanged since ``task`` was read (same greenfield and completion
+        state), the put on no closed row existing. ``False``: a condition failed (someone else moved or changed the
+        task); nothing was written.
+        """
+        item = task.to_item()
+        item["closed_at"] = _n(int(self._clock()))
+        item["labourer_id_task_status"] = _s(f"{task.labourer_id}_{1 if task.is_completed else 0}")
+        if dead_reason:
+            item["close_reason"] = _s(dead_reason)
+        return self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self._tables.closed,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(task_id)",
+                    }
+                },
+                self._delete_unchanged(task),
+            ]
+        )
+
+    def move_to_retry(self, task: Task, *, delay: float) -> bool:
+        """Move an expired task to the retry table, due ``delay`` seconds from now (``desired_launch_time``, whole
+        seconds rounded up), in one transaction.
+
+        The delete from tasks is conditional on the task being unchanged since read and not completed, so a
+        completion that arrives meanwhile wins (and a completed task is never retried). ``False``: a condition
+        failed; nothing was written.
+        """
+        item = task.to_item()
+        item["desired_launch_time"] = _n(math.ceil(self._clock() + delay))
+        return self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self._tables.retry,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(task_id)",
+                    }
+                },
+                self._delete_unchanged(task, unfinished=True),
+            ]
+        )
+
+    def requeue_due_retries(self, labourer_id: str, *, now: float | None = None, limit: int = 20) -> list[Task]:
+        """Move up to ``limit`` due tasks (``desired_launch_time <= now``) from the retry table to the head of the
+        labourer's queue, keeping their order: the first due is the first invoked, all ahead of queued tasks.
+
+        Costs one retry-index query, one ``Limit=1`` query for the queue's head and one TransactWriteItems per 50
+        tasks (put into tasks if absent + delete from retry if present). A task moved meanwhile by someone else is
+        skipped. Returns the tasks as now queued.
+        """
+        now = self._clock() if now is None else now
+        if limit <= 0:
+            return []
+        page = self._client.query(
+            TableName=self._tables.retry,
+            IndexName=self._tables.retry_index,
+            KeyConditionExpression="labourer_id = :labourer AND desired_launch_time <= :now",
+            ExpressionAttributeValues={":labourer": _s(labourer_id), ":now": _n(now)},
+            ScanIndexForward=True,
+            Limit=limit,
+        )
+        due = [Task.from_item(item) for item in page.get("Items", [])]
+        if not due:
+            return []
+        positions = retry_positions(self._oldest_position(labourer_id, now), len(due), step=self._step)
+        moves: list[tuple[Task, Item]] = []
+        for task, position in zip(due, positions, strict=True):
+            item = task.to_item()
+            item.pop("desired_launch_time", None)
+            item["greenfield"] = _n(position)
+            moves.append((task, item))
+        moved: list[Task] = []
+        for offset in range(0, len(moves), TRANSACTION_TASKS):
+            chunk = moves[offset : offset + TRANSACTION_TASKS]
+            if self._transact([action for move in chunk for action in self._requeue_actions(*move)]):
+                moved.extend(Task.from_item(item) for _, item in chunk)
+                continue
+            # One of them was moved by someone else: move the others one by one.
+            moved.extend(
+                Task.from_item(item) for task, item in chunk if self._transact(self._requeue_actions(task, item))
+            )
+        return moved
+
+    # -- internals ----------------------------------------------------------------------------------------------------
+
+    def _new_task(self, labourer_id: str, text: str, position: int, now: float, *, task_id: str | None = None) -> Task:
+        identifier = task_id if task_id is not None else uuid.uuid4().hex
+        attributes: dict[str, Any] = {
+            "task_id": identifier,
+            "labourer_id": labourer_id,
+            "created_at": now,
+            "greenfield": position,
+            "attempts": 0,
+            "payload": text,
+        }
+        return Task(
+            task_id=identifier,
+            labourer_id=labourer_id,
+            greenfield=position,
+            attempts=0,
+            created_at=now,
+            payload_text=text,
+            attributes=attributes,
+        )
+
+    def _default_markers(self, now: float) -> RunMarkers:
+        return RunMarkers.at(now, duration=DEFAULT_DURATION, cooldown=DEFAULT_COOLDOWN, delta=self._delta)
+
+    def _greenfield_query(self, labourer_id: str, condition: str, values: Item) -> dict[str, Any]:
+        return {
+            "TableName": self._tables.tasks,
+            "IndexName": self._tables.greenfield_index,
+            "KeyConditionExpression": f"labourer_id = :labourer AND {condition}",
+            "ExpressionAttributeValues": {":labourer": _s(labourer_id), **values},
+        }
+
+    def _end_position(self, labourer_id: str, now: float, *, newest: bool) -> int | None:
+        """The newest (or oldest) queued greenfield below ``now``, or ``None`` for an empty queue. Reads one item."""
+        query = self._greenfield_query(labourer_id, "greenfield < :now", {":now": _n(now)})
+        page = self._client.query(**query, ScanIndexForward=not newest, Limit=1)
+        items = page.get("Items", [])
+        return int(from_attribute_value(items[0]["greenfield"])) if items else None
+
+    def _newest_position(self, labourer_id: str, now: float) -> int | None:
+        return self._end_position(labourer_id, now, newest=True)
+
+    def _oldest_position(self, labourer_id: str, now: float) -> int | None:
+        return self._end_position(labourer_id, now, newest=False)
+
+    def _pages(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        query = dict(query)
+        while True:
+            page = self._client.query(**query)
+            yield page
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _collect(self, query: dict[str, Any], limit: int | None) -> list[Task]:
+        tasks: list[Task] = []
+        if limit is not None and limit <= 0:
+            return tasks
+        for page in self._pages(query):
+            tasks.extend(Task.from_item(item) for item in page.get("Items", []))
+            if limit is not None and len(tasks) >= limit:
+                return tasks[:limit]
+        return tasks
+
+    def _get(self, table: str, key: Item) -> Task | None:
+        response = self._client.get_item(TableName=table, Key=key, ConsistentRead=True)
+        item = response.get("Item")
+        return Task.from_item(item) if item else None
+
+    def _put_new(self, table: str, item: Item, task_id: str) -> None:
+        try:
+            self._client.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(task_id)")
+        except ClientError as err:
+            if _error_code(err) == _CONDITION_FAILED:
+                raise TaskExistsError(f"task {task_id} already exists in {table}; nothing was written") from err
+            raise
+
+    def _batch_put(self, table: str, tasks: Sequence[Task]) -> None:
+        written = 0
+        for offset in range(0, len(tasks), BATCH_WRITE_SIZE):
+            chunk = tasks[offset : offset + BATCH_WRITE_SIZE]
+            pending: list[dict[str, Any]] = [{"PutRequest": {"Item": task.to_item()}} for task in chunk]
+            attempt = 0
+            while pending:
+                response = self._client.batch_write_item(RequestItems={table: pending})
+                unprocessed = response.get("UnprocessedItems", {}).get(table, [])
+                written += len(pending) - len(unprocessed)
+                pending = list(unprocessed)
+                if not pending:
+                    break
+                attempt += 1
+                if attempt >= self._max_write_attempts:
+                    unwritten = [from_attribute_value(request["PutRequest"]["Item"]["task_id"]) for request in pending]
+                    unwritten += [task.task_id for task in tasks[offset + len(chunk) :]]
+                    raise UnprocessedWritesError(written, unwritten)
+                # Full jitter on an exponential backoff, as AWS recommends for throttled batch writes.
+                self._sleep(random.uniform(0, min(self._max_backoff, 0.05 * 2**attempt)))
+
+    def _transact(self, actions: list[dict[str, Any]]) -> bool:
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as err:
+            if _lost_race(err):
+                return False
+            raise
+        return True
+
+    def _delete_unchanged(self, task: Task, *, unfinished: bool = False) -> dict[str, Any]:
+        """Delete from tasks if greenfield and completion state are as read (and, if ``unfinished``, not completed)."""
+        completed = task.is_completed and not unfinished
+        completion = "attribute_exists(completed_at)" if completed else "attribute_not_exists(completed_at)"
+        return {
+            "Delete": {
+                "TableName": self._tables.tasks,
+                "Key": {"task_id": _s(task.task_id)},
+                "ConditionExpression": f"greenfield = :seen AND {completion}",
+                "ExpressionAttributeValues": {":seen": _n(task.stored_greenfield)},
+            }
+        }
+
+    def _requeue_actions(self, task: Task, item: Item) -> list[dict[str, Any]]:
+        return [
+            {
+                "Put": {
+                    "TableName": self._tables.tasks,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(task_id)",
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self._tables.retry,
+                    "Key": {"labourer_id": _s(task.labourer_id), "task_id": _s(task.task_id)},
+                    "ConditionExpression": "attribute_exists(task_id)",
+                }
+            },
+        ]
+
+    def _report(
+        self,
+        task_id: str,
+        now: float,
+        fields: Mapping[str, Any],
+        *,
+        increment: str,
+        attempt: int | None,
+        labourer_id: str | None,
+    ) -> CompletionResult:
+        names: dict[str, str] = {}
+        values: Item = {":now": _n(now)}
+        assignments = [increment] if increment else []
+        if increment:
+            values.update({":zero": _n(0), ":one": _n(1)})
+        # Placeholders for every reported name: stats/result keys are the worker's and may be reserved words.
+        for number, (name, value) in enumerate(fields.items()):
+            names[f"#f{number}"] = name
+            values[f":f{number}"] = to_attribute_value(value)
+            assignments.append(f"#f{number} = :f{number}")
+        condition = "greenfield > :now AND attribute_not_exists(completed_at)"
+        if attempt is not None:
+            condition += " AND attempts = :attempt"
+            values[":attempt"] = _n(attempt)
+        try:
+            response = self._client.update_item(
+                TableName=self._tables.tasks,
+                Key={"task_id": _s(task_id)},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as err:
+            if _error_code(err) != _CONDITION_FAILED:
+                raise
+            item = err.response.get("Item")
+            if item:
+                return self._refused_in_queue(Task.from_item(item), now, attempt)
+            location = self._locate_outside_queue(task_id, labourer_id)
+            return CompletionResult(
+                accepted=False,
+                task_id=task_id,
+                reason=_LATE_REASONS[location.where],
+                where=location.where,
+                task=location.task,
+            )
+        task = Task.from_item(response["Attributes"])
+        where = Where(task.state(self._default_markers(now)).value)
+        return CompletionResult(accepted=True, task_id=task_id, where=where, task=task)
+
+    def _refused_in_queue(self, task: Task, now: float, attempt: int | None) -> CompletionResult:
+        where = Where(task.state(self._default_markers(now)).value)
+        if not task.labourer_id:
+            reason = "unknown task (only a ghost item without labourer_id, left by an unconditional update)"
+        elif task.is_completed:
+            reason = "late: task already completed"
+        elif task.greenfield <= now:
+            reason = "late: task is queued again (retried)" if task.attempts else "task is queued and was never invoked"
+        elif attempt is not None and task.attempts != attempt:
+            reason = f"late: attempt {attempt} reported, but the task is on attempt {task.attempts}"
+        else:
+            reason = "task changed while the report was written"
+        return CompletionResult(accepted=False, task_id=task.task_id, reason=reason, where=where, task=task)
+
+    def _locate_outside_queue(self, task_id: str, labourer_id: str | None) -> Location:
+        if labourer_id:
+            waiting = self._get(self._tables.retry, {"labourer_id": _s(labourer_id), "task_id": _s(task_id)})
+            if waiting is not None:
+                return Location(Where.RETRY, waiting)
+        closed = self._get(self._tables.closed, {"task_id": _s(task_id)})
+        if closed is not None:
+            status = str(closed.attributes.get("labourer_id_task_status", ""))
+            completed = status.endswith("_1") if status else closed.is_completed
+            return Location(Where.CLOSED_COMPLETED if completed else Where.CLOSED_DEAD, closed)
+        return Location(Where.UNKNOWN)
+
+
+_LATE_REASONS: dict[Where, str] = {
+    Where.RETRY: "late: task is waiting for retry",
+    Where.CLOSED_COMPLETED: "late: task is closed (completed)",
+    Where.CLOSED_DEAD: "late: task is closed (dead)",
+    Where.UNKNOWN: "unknown task",
+}
