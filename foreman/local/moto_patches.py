@@ -1,0 +1,111 @@
+"""The few moto 5.2.5 internals the embedded stack patches, in one place.
+
+moto is pinned (``moto==5.2.5``) because these are not public API. ``PATCHED_INTERNALS`` names every one of them;
+``tests/functional/test_moto_internals.py`` imports each and fails loudly if an upgrade moved it.
+
+- ``LambdaSimpleBackend.invoke``: run real handlers (``lambda_runtime.py``).
+- ``StepFunctionsParserBackend.start_execution``: moto names every unnamed execution ``None``, so a second unnamed
+  StartExecution fails with ``ExecutionAlreadyExists``; give it a UUID, as AWS does.
+- ``boto_client_for`` where the interpreter calls Lambda and DynamoDB: it builds a new boto3 client for every task
+  state (most of a task's local cost); ``reused_clients`` builds one per service, region and endpoint.
+- ``retrier_decl.time`` and ``WaitFunction._wait_interval``: skip real sleeps in Retry and Wait states, for tests
+  and the accelerated demo.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
+    ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
+    ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution"),
+    ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time"),
+    ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function", "WaitFunction._wait_interval"),
+    ("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils", "boto_client_for"),
+    (
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+        "boto_client_for",
+    ),
+    ("moto.core.config", "default_user_config"),
+)
+
+
+def resolve_internal(module: str, attribute: str) -> Any:
+    """Import ``module`` and walk the dotted ``attribute``; AttributeError/ImportError if moto moved it."""
+    target: Any = importlib.import_module(module)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    return target
+
+
+@contextmanager
+def named_executions() -> Iterator[None]:
+    """Give unnamed executions a UUID name, as AWS does."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    with mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution):
+        yield
+
+
+@contextmanager
+def no_waits() -> Iterator[None]:
+    """Skip the sleeps of Retry intervals and Wait states (the count of retries is unchanged)."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    def skip_wait(self: Any, env: Any, wait_seconds: int) -> None:
+        return None
+
+    with (
+        mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None)),
+        mock.patch.object(WaitFunction, "_wait_interval", skip_wait),
+    ):
+        yield
+
+
+@contextmanager
+def reused_clients() -> Iterator[None]:
+    """Let the interpreter's Lambda and DynamoDB task states reuse one boto3 client per (region, service, endpoint)
+    instead of building one per task. boto3 clients are safe to share between threads."""
+    import threading
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_dynamodb
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    cache: dict[tuple[str, str, bool, str], Any] = {}
+    lock = threading.Lock()
+
+    def cached(region: str, service: str, state_credentials: Any = None) -> Any:
+        from moto.core.models import botocore_stubber
+        from moto.settings import moto_server_port
+
+        key = (region, service, bool(botocore_stubber.enabled), moto_server_port())
+        with lock:
+            if key not in cache:
+                cache[key] = original(region, service, state_credentials)
+            return cache[key]
+
+    with (
+        mock.patch.object(lambda_eval_utils, "boto_client_for", cached),
+        mock.patch.object(state_task_service_dynamodb, "boto_client_for", cached),
+    ):
+        yield

@@ -1,0 +1,261 @@
+"""The embedded stack: Foreman's real template, state machine and handlers on moto, with no AWS account.
+
+``EmbeddedStack`` starts moto with Step Functions execution on, routes Lambda invokes to real Python
+(``LambdaRuntime``), deploys ``template.yaml`` (``Deployment``) and registers each function's handler from its
+``CodeUri``. It serves the tests, the demo (``foreman local demo``) and, with ``serve()``, a long-running local
+endpoint any AWS client can use (``foreman local serve``). It never ships to Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from foreman.local.deployer import ACCOUNT, REGION, Deployment
+from foreman.local.lambda_runtime import Handler, LambdaRuntime
+from foreman.local.moto_patches import named_executions, no_waits, reused_clients
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEMPLATE = os.path.join(PROJECT_ROOT, "template.yaml")
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+DEFAULT_LABOURER_ARNS = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:foreman-labourer"
+LOCAL_PARAMETERS = {"LabourerArns": DEFAULT_LABOURER_ARNS, "ConfigCacheSeconds": "0"}
+"""Locally a config change applies to the next run at once (on AWS, within ConfigCacheSeconds)."""
+
+
+class ExecutionFailedError(RuntimeError):
+    """An execution ended other than SUCCEEDED; ``execution`` holds ``describe_execution``'s answer."""
+
+    def __init__(self, execution: Mapping[str, Any]) -> None:
+        self.execution = dict(execution)
+        super().__init__(
+            f"execution {execution.get('executionArn')} ended {execution.get('status')}: "
+            f"{execution.get('error')}: {execution.get('cause')}"
+        )
+
+
+@dataclass
+class Execution:
+    """A finished execution: its status, output (parsed JSON) and full event history."""
+
+    arn: str
+    status: str
+    output: Any
+    history: list[dict[str, Any]]
+    seconds: float
+
+    @property
+    def events(self) -> int:
+        """How many history events it produced (a Standard execution may have at most 25,000)."""
+        return len(self.history)
+
+    def state_transitions(self) -> int:
+        """How many states were entered, as AWS bills them (one per state entered)."""
+        return sum(1 for event in self.history if event["type"].endswith("StateEntered"))
+
+
+def quiet_moto() -> None:
+    """moto logs every failed state with its whole parse tree; Foreman reports failures itself."""
+    for name in ("moto", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+@dataclass
+class EmbeddedStack:
+    """Foreman deployed on in-process moto. Use as a context manager.
+
+    ``parameters`` override the template's Parameters (``LabourerArns`` defaults to one local fake labourer).
+    ``fast`` skips the sleeps of Retry intervals and Wait states.
+    """
+
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    template: str = TEMPLATE
+    fast: bool = True
+    runtime: LambdaRuntime = field(default_factory=LambdaRuntime)
+    deployment: Deployment = field(init=False)
+    _exit: ExitStack = field(init=False, default_factory=ExitStack)
+    _clients: dict[str, Any] = field(init=False, default_factory=dict)
+
+    def __enter__(self) -> EmbeddedStack:
+        from moto import mock_aws
+
+        quiet_moto()
+        os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+        try:
+            self._exit.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[call-overload]
+            self._exit.enter_context(self.runtime.patched())
+            self._exit.enter_context(named_executions())
+            self._exit.enter_context(reused_clients())
+            if self.fast:
+                self._exit.enter_context(no_waits())
+            self.deployment = self._deploy()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._exit.close()
+
+    def _deploy(self) -> Deployment:
+        from foreman_core import config_source
+
+        config_source.clear_cache()  # a new stack is a cold start for every function
+        parameters = {**LOCAL_PARAMETERS, **self.parameters}
+        deployment = Deployment(self.template, clients=self.client, parameters=parameters).deploy()
+        for name, (code_dir, handler) in deployment.code.items():
+            self.runtime.add_code(name, code_dir, handler)
+        return deployment
+
+    # -- clients and outputs --------------------------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        """A boto3 client on the embedded stack (one per service, reused)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=REGION)
+        return self._clients[service]
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The template's Outputs, resolved (state machine ARN, table names, function ARNs...)."""
+        return self.deployment.outputs
+
+    @property
+    def parameter_values(self) -> dict[str, Any]:
+        """Every template parameter's value in this deployment (defaults and overrides)."""
+        declared = self.deployment.template.get("Parameters", {})
+        return {name: self.deployment.physical[name] for name in declared}
+
+    # -- setting the stage ----------------------------------------------------------------------------------------
+
+    def put_config(self, config: Mapping[str, Any] | str) -> None:
+        """Store the orchestrator config where the deployed LoadConfig reads it (the SSM parameter by default)."""
+        text = config if isinstance(config, str) else json.dumps(config)
+        location = str(self.outputs["ConfigLocation"])
+        if location.startswith("ssm:"):
+            self.client("ssm").put_parameter(Name=location[4:], Value=text, Type="String", Overwrite=True)
+            return
+        table, env, name = location[len("dynamodb:") :].split("/", 2)
+        self.client("dynamodb").put_item(
+            TableName=table, Item={"env": {"S": env}, "config_name": {"S": name}, "config_value": {"S": text}}
+        )
+
+    def add_function(self, name: str, handler: Handler, *, timeout: int = 60) -> str:
+        """Create a Lambda function ``name`` whose code is the Python callable ``handler``; returns its ARN."""
+        import io
+        import zipfile
+
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as bundle:
+            bundle.writestr("README.txt", "runs in-process")
+        arn: str = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self.deployment.role_arn(),
+            Handler="app.handler",
+            Code={"ZipFile": archive.getvalue()},
+            Timeout=timeout,
+        )["FunctionArn"]
+        self.runtime.add_callable(name, handler)
+        return arn
+
+    # -- running --------------------------------------------------------------------------------------------------
+
+    def start(self, state_machine: str = "OrchestratorArn", execution_input: Mapping[str, Any] | None = None) -> str:
+        """Start an execution of the state machine named by an output (default the Orchestrator); its ARN."""
+        response = self.client("stepfunctions").start_execution(
+            stateMachineArn=self.outputs[state_machine], input=json.dumps(execution_input or {})
+        )
+        arn: str = response["executionArn"]
+        return arn
+
+    def wait(self, execution_arn: str, *, timeout: float = 600.0, check: bool = True) -> Execution:
+        """Wait for an execution to end; its status, output and history. ``check``: raise unless SUCCEEDED."""
+        sfn = self.client("stepfunctions")
+        began = time.monotonic()
+        while True:
+            description = sfn.describe_execution(executionArn=execution_arn)
+            if description["status"] != "RUNNING":
+                break
+            if time.monotonic() - began > timeout:
+                raise TimeoutError(f"execution {execution_arn} still running after {timeout} s")
+            time.sleep(0.02)
+        if check and description["status"] != "SUCCEEDED":
+            raise ExecutionFailedError(description)
+        history: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            history.extend(page["events"])
+        output = json.loads(description["output"]) if description.get("output") else None
+        return Execution(
+            arn=execution_arn,
+            status=description["status"],
+            output=output,
+            history=history,
+            seconds=time.monotonic() - began,
+        )
+
+    def run(
+        self, execution_input: Mapping[str, Any] | None = None, *, state_machine: str = "OrchestratorArn"
+    ) -> Execution:
+        """Start an execution and wait for it (raising ``ExecutionFailedError`` unless it succeeds)."""
+        return self.wait(self.start(state_machine, execution_input))
+
+
+@contextmanager
+def serving(
+    host: str = "127.0.0.1", port: int = 0, *, parameters: Mapping[str, Any] | None = None
+) -> Iterator[tuple[str, Deployment, LambdaRuntime]]:
+    """The embedded stack as a long-running AWS endpoint on loopback: yields (endpoint URL, deployment, runtime).
+
+    Any AWS client pointed at the endpoint (boto3 ``endpoint_url``, the AWS CLI ``--endpoint-url``, sosw with
+    ``AWS_ENDPOINT_URL``) sees Foreman's tables, functions and state machine. Lambda steps run in this process.
+    """
+    import moto.core.config
+    from moto.server import ThreadedMotoServer
+
+    runtime = LambdaRuntime()
+    moto.core.config.default_user_config.update(MOTO_CONFIG)  # type: ignore[typeddict-item]
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    try:
+        bound_host, bound_port = server.get_host_and_port()
+        endpoint = f"http://{bound_host}:{bound_port}"
+        saved = {key: os.environ.get(key) for key in ("MOTO_PORT", "AWS_ENDPOINT_URL")}
+        os.environ["MOTO_PORT"] = str(bound_port)  # moto's interpreter calls Lambda/DynamoDB on this port
+        os.environ["AWS_ENDPOINT_URL"] = endpoint  # and so do the handlers' boto3 clients
+        try:
+            with runtime.patched(), named_executions(), reused_clients():
+
+                def clients(service: str) -> Any:
+                    return boto3.client(service, region_name=REGION, endpoint_url=endpoint)
+
+                merged = {**LOCAL_PARAMETERS, **(parameters or {})}
+                deployment = Deployment(TEMPLATE, clients=clients, parameters=merged).deploy()
+                for name, (code_dir, handler) in deployment.code.items():
+                    runtime.add_code(name, code_dir, handler)
+                yield endpoint, deployment, runtime
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    finally:
+        server.stop()
+
+
+def labourer(fn: Callable[[dict[str, Any]], Any]) -> Handler:
+    """Adapt ``fn(event)`` to a Lambda handler ``(event, context)``."""
+
+    def handler(event: Any, context: Any) -> Any:
+        return fn(event)
+
+    return handler

@@ -1,0 +1,35 @@
+"""LoadConfig: read and validate the orchestrator config, fix the run's clock."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from foreman_core import config_source, run
+from foreman_core.deployment import Clients, deployed_tables
+
+logger = Logger()
+clients = Clients()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``event``: ``{"execution": <execution ARN>, "input": <execution input>}``. The input may carry ``now``
+    (unix seconds) to run at a given time (the local demo's accelerated clock, a replay); otherwise now."""
+    execution = event.get("execution")
+    logger.append_keys(execution=execution)
+    execution_input = event.get("input") or {}
+    now = float(execution_input.get("now", time.time()))
+    tables = deployed_tables()
+    config = config_source.load_config(
+        os.environ["CONFIG_LOCATION"],
+        tables=tables,
+        ttl=float(os.environ.get("CONFIG_CACHE_SECONDS", "60")),
+        clients=clients,
+    )
+    state = run.load_config(config, now=now, execution=execution, deployment=tables)
+    logger.info("config loaded", extra={"labourers": [entry["labourer_id"] for entry in state["labourers"]]})
+    return state

@@ -1,0 +1,44 @@
+"""Canary: the moto 5.2.5 internals the embedded stack patches must still exist where it patches them.
+
+If moto is upgraded and one of these moved, this fails first and names it, instead of the state machine tests
+failing in confusing ways.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+
+from foreman.local.moto_patches import PATCHED_INTERNALS, resolve_internal
+
+
+def test_moto_is_the_pinned_release() -> None:
+    assert version("moto") == "5.2.5"
+
+
+@pytest.mark.parametrize(("module", "attribute"), PATCHED_INTERNALS, ids=[f"{m}:{a}" for m, a in PATCHED_INTERNALS])
+def test_each_patched_internal_still_exists(module: str, attribute: str) -> None:
+    assert resolve_internal(module, attribute) is not None
+
+
+def test_lambda_simple_backend_invoke_keeps_its_signature() -> None:
+    import inspect
+
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    parameters = list(inspect.signature(LambdaSimpleBackend.invoke).parameters)
+    assert parameters == ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
+
+
+def test_retrier_sleeps_through_its_module_time() -> None:
+    import inspect
+
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    assert "time.sleep(" in inspect.getsource(retrier_decl)
+
+
+def test_resolve_internal_fails_loudly_for_a_moved_name() -> None:
+    with pytest.raises(AttributeError):
+        resolve_internal("moto.awslambda_simple.models", "LambdaSimpleBackend.no_such_method")

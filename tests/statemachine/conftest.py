@@ -1,0 +1,98 @@
+"""Fixtures for tests that execute the real state machines of the real ``template.yaml`` on the embedded stack."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from foreman.local.deployer import ACCOUNT, REGION
+from foreman.local.stack import EmbeddedStack
+from foreman_core.config import Tables
+from foreman_core.task_store import TaskStore
+
+LABOURER_NAMES = ("worker-a", "worker-b", "worker-c", "worker-d")
+LABOURER_ARNS = ",".join(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}" for name in LABOURER_NAMES)
+
+
+@dataclass
+class FakeLabourer:
+    """A labourer Lambda that records every event it gets; ``work_seconds`` keeps each call in flight a while."""
+
+    work_seconds: float = 0.0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, str]:
+        if self.work_seconds:
+            time.sleep(self.work_seconds)
+        with self._lock:
+            self.events.append(event)
+        return {"ok": "yes"}
+
+    @property
+    def task_ids(self) -> list[str]:
+        with self._lock:
+            return [event["task_id"] for event in self.events]
+
+
+@pytest.fixture
+def stack() -> Iterator[EmbeddedStack]:
+    """Foreman deployed from template.yaml on in-process moto, Lambda steps running the real handlers."""
+    with EmbeddedStack(parameters={"LabourerArns": LABOURER_ARNS, "LogLevel": "WARNING"}) as embedded:
+        yield embedded
+
+
+@pytest.fixture
+def store(stack: EmbeddedStack) -> TaskStore:
+    """The task store on the stack's tables."""
+    return TaskStore(stack.client("dynamodb"), Tables())
+
+
+def labourer_config(arn: str, cap: int, **extra: Any) -> dict[str, Any]:
+    """One labourer's config, sosw's shape."""
+    return {"arn": arn, "max_simultaneous_invocations": cap, **extra}
+
+
+def cpu_metric(instance: str, feelings: dict[Any, float], operator: str = "<=", **details: Any) -> dict[str, Any]:
+    """A health metric on an RDS instance's CPU, sosw's shape."""
+    return {
+        "details": {
+            "MetricName": "CPUUtilization",
+            "Namespace": "AWS/RDS",
+            "Period": 60,
+            "Statistics": ["Average"],
+            "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": instance}],
+            **details,
+        },
+        "feelings": feelings,
+        "feeling_comparison_operator": operator,
+    }
+
+
+def seed_cpu(stack: EmbeddedStack, instance: str, value: float) -> None:
+    """Put an RDS CPU datapoint a minute ago (inside the default 300 s window)."""
+    stack.client("cloudwatch").put_metric_data(
+        Namespace="AWS/RDS",
+        MetricData=[
+            {
+                "MetricName": "CPUUtilization",
+                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": instance}],
+                "Timestamp": datetime.now(tz=UTC) - timedelta(seconds=60),
+                "Value": value,
+            }
+        ],
+    )
+
+
+def report_for(output: dict[str, Any], labourer_id: str) -> dict[str, Any]:
+    """One labourer's line of the Orchestrator's output."""
+    for line in output["labourers"]:
+        if line["labourer_id"] == labourer_id:
+            return dict(line)
+    raise AssertionError(f"no report for {labourer_id}: {output}")

@@ -1,0 +1,94 @@
+"""The Orchestrator's ASL and the task store agree on the claim and the release, and the graph is sound."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from foreman_core import task_store
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = json.loads((ROOT / "statemachine" / "orchestrator.asl.json").read_text())
+
+
+def _states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state of the definition, nested Map processors included, by name."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in definition["States"].items():
+        found[name] = state
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            found.update(_states(processor))
+    return found
+
+
+STATES = _states(ASL)
+
+
+def test_the_claim_is_the_task_stores_claim() -> None:
+    claim = STATES["Claim"]
+    assert claim["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+    assert claim["Parameters"]["UpdateExpression"] == task_store.CLAIM_UPDATE
+    assert claim["Parameters"]["ConditionExpression"] == task_store.CLAIM_CONDITION
+    assert claim["Parameters"]["ReturnValues"] == "ALL_OLD"
+
+
+def test_the_release_is_the_task_stores_release() -> None:
+    release = STATES["Release"]
+    assert release["Parameters"]["UpdateExpression"] == task_store.RELEASE_UPDATE
+    assert release["Parameters"]["ConditionExpression"] == task_store.RELEASE_CONDITION
+
+
+def test_a_lost_race_is_caught_with_the_optimized_integrations_spelling() -> None:
+    # arn:aws:states:::dynamodb:* raises DynamoDB.…; the aws-sdk integration would raise DynamoDb.… instead
+    catches = [catch["ErrorEquals"] for catch in STATES["Claim"]["Catch"]]
+    assert ["DynamoDB.ConditionalCheckFailedException"] in catches
+    assert STATES["Claim"]["Catch"][0]["Next"] == "Skipped"
+
+
+def test_invoke_is_asynchronous_and_retries_only_transient_errors_with_jitter() -> None:
+    invoke = STATES["Invoke"]
+    assert invoke["Parameters"]["InvocationType"] == "Event"
+    (retry,) = invoke["Retry"]
+    assert "States.ALL" not in retry["ErrorEquals"]
+    assert "Lambda.ResourceNotFoundException" not in retry["ErrorEquals"]
+    assert retry["JitterStrategy"] == "FULL"
+    assert invoke["Catch"][0]["Next"] == "Release"
+
+
+def test_the_inner_map_concurrency_comes_from_the_labourer() -> None:
+    assert STATES["InvokeTasks"]["MaxConcurrencyPath"] == "$.concurrency"
+    assert "MaxConcurrency" not in STATES["InvokeTasks"]
+
+
+def test_each_labourer_iteration_is_caught() -> None:
+    assert STATES["InvokeTasks"]["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+
+
+@pytest.mark.parametrize("name", sorted(STATES))
+def test_every_transition_names_a_state_of_its_own_scope(name: str) -> None:
+    def scope_of(definition: dict[str, Any]) -> dict[str, Any] | None:
+        if name in definition["States"]:
+            return definition
+        for state in definition["States"].values():
+            processor = state.get("ItemProcessor")
+            if processor and (found := scope_of(processor)):
+                return found
+        return None
+
+    scope = scope_of(ASL)
+    assert scope is not None
+    state = scope["States"][name]
+    targets = [state.get("Next")] + [catch["Next"] for catch in state.get("Catch", [])]
+    for target in filter(None, targets):
+        assert target in scope["States"], f"{name} -> {target}"
+    assert state.get("End") or state.get("Next") or state["Type"] in ("Succeed", "Fail", "Choice")
+
+
+def test_no_account_ids_in_the_definition() -> None:
+    text = (ROOT / "statemachine" / "orchestrator.asl.json").read_text()
+    assert "arn:aws:lambda:" not in text
+    assert "${LoadConfigFunctionArn}" in text
