@@ -8,8 +8,13 @@ moto is pinned (``moto==5.2.5``) because these are not public API. ``PATCHED_INT
   StartExecution fails with ``ExecutionAlreadyExists``; give it a UUID, as AWS does.
 - ``boto_client_for`` where the interpreter calls Lambda and DynamoDB: it builds a new boto3 client for every task
   state (most of a task's local cost); ``reused_clients`` builds one per service, region and endpoint.
+- ``DynamoDBBackend`` operations: moto checks a ConditionExpression and then writes, with nothing in between to
+  stop another thread; DynamoDB applies a conditional write atomically. ``atomic_dynamodb`` serializes them, so two
+  executions racing for one claim behave as on AWS (exactly one wins).
 - ``retrier_decl.time`` and ``WaitFunction._wait_interval``: skip real sleeps in Retry and Wait states, for tests
   and the accelerated demo.
+- ``EventInvokeConfig`` (read, not patched): ``lambda_runtime.event_invoke_config`` reads a function's asynchronous
+  invocation config (retries, destinations) from ``LambdaFunction.event_invoke_config``, a list of these.
 """
 
 from __future__ import annotations
@@ -18,11 +23,25 @@ import importlib
 import types
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
+DYNAMODB_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+    "get_item",
+    "batch_get_item",
+    "query",
+    "scan",
+)
+"""moto's DynamoDB backend methods that ``atomic_dynamodb`` serializes."""
+
 PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
+    *(("moto.dynamodb.models", f"DynamoDBBackend.{name}") for name in DYNAMODB_OPERATIONS),
     ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution"),
     ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time"),
@@ -33,6 +52,7 @@ PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
         "boto_client_for",
     ),
     ("moto.core.config", "default_user_config"),
+    ("moto.awslambda.models", "EventInvokeConfig"),
 )
 
 
@@ -108,4 +128,28 @@ def reused_clients() -> Iterator[None]:
         mock.patch.object(lambda_eval_utils, "boto_client_for", cached),
         mock.patch.object(state_task_service_dynamodb, "boto_client_for", cached),
     ):
+        yield
+
+
+@contextmanager
+def atomic_dynamodb() -> Iterator[None]:
+    """Make each moto DynamoDB operation atomic with respect to the others, as DynamoDB's own are."""
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+
+    def serialized(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return call
+
+    with ExitStack() as stack:
+        for name in DYNAMODB_OPERATIONS:
+            stack.enter_context(mock.patch.object(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name))))
         yield

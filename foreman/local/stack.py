@@ -21,7 +21,7 @@ import boto3
 
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
-from foreman.local.moto_patches import named_executions, no_waits, reused_clients
+from foreman.local.moto_patches import atomic_dynamodb, named_executions, no_waits, reused_clients
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(PROJECT_ROOT, "template.yaml")
@@ -94,6 +94,7 @@ class EmbeddedStack:
             self._exit.enter_context(self.runtime.patched())
             self._exit.enter_context(named_executions())
             self._exit.enter_context(reused_clients())
+            self._exit.enter_context(atomic_dynamodb())
             if self.fast:
                 self._exit.enter_context(no_waits())
             self.deployment = self._deploy()
@@ -232,7 +233,7 @@ def serving(
         os.environ["MOTO_PORT"] = str(bound_port)  # moto's interpreter calls Lambda/DynamoDB on this port
         os.environ["AWS_ENDPOINT_URL"] = endpoint  # and so do the handlers' boto3 clients
         try:
-            with runtime.patched(), named_executions(), reused_clients():
+            with runtime.patched(), named_executions(), reused_clients(), atomic_dynamodb():
 
                 def clients(service: str) -> Any:
                     return boto3.client(service, region_name=REGION, endpoint_url=endpoint)
