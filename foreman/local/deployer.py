@@ -71,6 +71,8 @@ class Deployment:
     clients: ClientFactory
     parameters: Mapping[str, Any] = field(default_factory=dict)
     stack_name: str = "foreman"
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Variables every function gets on top of the template's (what differs locally, e.g. no X-Ray daemon)."""
     template: dict[str, Any] = field(init=False)
     physical: dict[str, Any] = field(init=False, default_factory=dict)
     attributes: dict[tuple[str, str], Any] = field(init=False, default_factory=dict)
@@ -238,7 +240,7 @@ class Deployment:
             **properties.get("Environment", {}).get("Variables", {}),
         }
         merged = self.resolve({**defaults, **properties})
-        environment = {key: str(value) for key, value in self.resolve(variables).items()}
+        environment = {key: str(value) for key, value in self.resolve({**variables, **self.environment}).items()}
         name = merged.get("FunctionName") or f"{self.stack_name}-{logical_id}"
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as bundle:

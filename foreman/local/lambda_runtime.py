@@ -9,23 +9,31 @@ moto's ``ResourceNotFoundException``; a handler exception comes back as ``x-amz-
 
 ``InvocationType: Event`` (asynchronous) calls run the handler in the caller's thread and answer 202: the caller
 does not see the handler's result or error, as on AWS, and a Map's concurrency bounds how many run at once, which is
-what lets a test measure a labourer's peak concurrency. What Lambda itself does not enforce here: timeouts, memory,
-payload limits, IAM.
+what lets a test measure a labourer's peak concurrency. A function with an ``EventInvokeConfig``
+(``put_function_event_invoke_config``) gets Lambda's asynchronous-invocation behaviour for ``Event`` calls: a handler
+error is retried up to ``MaximumRetryAttempts`` times (default 2, immediately: no 1- and 2-minute waits), then the
+``OnFailure`` destination gets a ``RetriesExhausted`` record; a success sends the ``OnSuccess`` destination a
+``Success`` record, in AWS's shape (``destination_record``). Lambda destinations are invoked (asynchronously, as AWS
+does); every record, whatever its destination, is kept in ``LambdaRuntime.destination_records``, and only Lambda
+destinations are delivered. Functions without an EventInvokeConfig keep the plain behaviour: one call, no retry.
+What Lambda itself does not enforce here: timeouts, memory, payload limits, event age, IAM.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 from unittest import mock
@@ -72,12 +80,14 @@ def _lambda_environment(fn: Any) -> dict[str, str]:
 class LambdaContext:
     """The parts of Lambda's context object that handlers and Powertools read."""
 
-    def __init__(self, function_name: str, function_arn: str, memory_size: int, timeout: int) -> None:
+    def __init__(
+        self, function_name: str, function_arn: str, memory_size: int, timeout: int, request_id: str | None = None
+    ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = function_arn
         self.memory_limit_in_mb = memory_size
-        self.aws_request_id = str(uuid.uuid4())
+        self.aws_request_id = request_id or str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = "local"
         self._deadline = time.monotonic() + timeout
@@ -102,6 +112,8 @@ class LambdaRuntime:
     _in_flight: dict[str, int] = field(default_factory=dict)
     _peak: dict[str, int] = field(default_factory=dict)
     _faults: dict[str, tuple[str, int, int | None]] = field(default_factory=dict)
+    destination_records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every asynchronous-invocation destination record sent, in order: (destination ARN, record)."""
 
     def add_code(self, function_name: str, code_dir: str, handler: str) -> None:
         """Run ``handler`` (``package.module.function``) from ``code_dir`` when ``function_name`` is invoked."""
@@ -157,14 +169,64 @@ class LambdaRuntime:
         ) -> bytes:
             fn = backend.get_function(function_name, qualifier)  # unknown function: ResourceNotFoundException
             invocation_type = (headers or {}).get("X-Amz-Invocation-Type", "RequestResponse")
+            config = event_invoke_config(fn) if invocation_type == "Event" else None
+            if config is not None:
+                return runtime._run_async(backend, fn, body, config)
             return runtime._run(fn, invocation_type, body, response_headers)
 
         with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
             yield self
 
     def _run(self, fn: Any, invocation_type: str, body: Any, response_headers: dict[str, str]) -> bytes:
+        self._raise_fault(fn.function_name)
+        payload, error = self._execute(fn, invocation_type, body)
+        if invocation_type == "Event":
+            return b""
+        if error is not None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(error).encode()
+        return payload.encode()
+
+    def _run_async(self, backend: Any, fn: Any, body: Any, config: Mapping[str, Any]) -> bytes:
+        """An ``Event`` invoke of a function with an EventInvokeConfig: retries, then the destination record."""
+        self._raise_fault(fn.function_name)  # the service refuses the event before queueing it
+        retries = int(config.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES))
+        request_id = str(uuid.uuid4())
+        count = 0
+        while True:
+            count += 1
+            payload, error = self._execute(fn, "Event", body, request_id=request_id)
+            if error is None or count > retries:
+                break
+        destinations = config.get("DestinationConfig") or {}
+        target = (destinations.get("OnSuccess" if error is None else "OnFailure") or {}).get("Destination")
+        if target:
+            record = destination_record(
+                fn, request_id, body, invoke_count=count, payload=payload if error is None else None, error=error
+            )
+            self._deliver(backend, target, record)
+        return b""
+
+    def _deliver(self, backend: Any, destination: str, record: dict[str, Any]) -> None:
+        with self._lock:
+            self.destination_records.append((destination, record))
+        if destination.split(":")[2:3] != ["lambda"]:
+            return  # SQS, SNS and EventBridge destinations are recorded, not delivered, locally
+        try:
+            target = backend.get_function(destination, None)
+            config = event_invoke_config(target)
+            if config is not None:
+                self._run_async(backend, target, json.dumps(record), config)
+            else:
+                self._run(target, "Event", json.dumps(record), {})
+        except Exception:  # as on AWS, a destination that cannot take the record never fails the original invoke
+            logging.getLogger(__name__).exception("destination %s could not take the record", destination)
+
+    def _execute(
+        self, fn: Any, invocation_type: str, body: Any, *, request_id: str | None = None
+    ) -> tuple[str, dict[str, Any] | None]:
+        """Run the handler once: (its result as JSON text, None) or ("", Lambda's error payload)."""
         name = fn.function_name
-        self._raise_fault(name)
         registered = self.functions.get(name)
         if registered is None:
             raise LookupError(f"function {name!r} exists in moto but has no code registered in the local runtime")
@@ -179,26 +241,23 @@ class LambdaRuntime:
         try:
             os.environ.update(_lambda_environment(fn))
             handler = registered.callable or self._load(registered)
-            context = LambdaContext(name, fn.function_arn, int(fn.memory_size or 128), int(fn.timeout or 3))
+            context = LambdaContext(
+                name, fn.function_arn, int(fn.memory_size or 128), int(fn.timeout or 3), request_id=request_id
+            )
             call.result = handler(event, context)
             payload = json.dumps(call.result)
         except Exception as error:  # Lambda reports any handler exception the same way
             call.error = f"{type(error).__name__}: {error}"
-            if invocation_type == "Event":
-                return b""
-            response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps(
-                {
-                    "errorMessage": str(error),
-                    "errorType": type(error).__name__,
-                    "stackTrace": traceback.format_tb(error.__traceback__),
-                }
-            ).encode()
+            return "", {
+                "errorMessage": str(error),
+                "errorType": type(error).__name__,
+                "stackTrace": traceback.format_tb(error.__traceback__),
+            }
         finally:
             call.ended = time.time()
             with self._lock:
                 self._in_flight[name] -= 1
-        return b"" if invocation_type == "Event" else payload.encode()
+        return payload, None
 
     def _raise_fault(self, name: str) -> None:
         with self._lock:
@@ -236,3 +295,56 @@ class LambdaRuntime:
                 self._modules[key] = module
         handler: Handler = getattr(self._modules[key], func_name)
         return handler
+
+
+DEFAULT_ASYNC_RETRIES = 2
+"""Lambda retries a failed asynchronous invocation twice unless the EventInvokeConfig says otherwise."""
+
+
+def event_invoke_config(fn: Any) -> dict[str, Any] | None:
+    """The function's EventInvokeConfig as put (``MaximumRetryAttempts``, ``DestinationConfig``...), or None.
+
+    moto 5.2.5 keeps them in ``LambdaFunction.event_invoke_config`` (a list of ``EventInvokeConfig``, whose
+    ``config`` is the request as sent) and appends on every put or update; the last one is the one in force.
+    """
+    configs = getattr(fn, "event_invoke_config", None) or []
+    return dict(configs[-1].config) if configs else None
+
+
+def destination_record(
+    fn: Any,
+    request_id: str,
+    body: Any,
+    *,
+    invoke_count: int,
+    payload: str | None,
+    error: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The record Lambda sends to an asynchronous invocation's destination, in AWS's shape.
+
+    ``condition`` is ``Success`` or ``RetriesExhausted``; ``requestPayload`` is the event as sent (parsed when it is
+    JSON), ``responsePayload`` the handler's result or Lambda's error payload; ``responseContext.functionError`` is
+    present only on failure.
+    """
+    if isinstance(body, bytes):
+        body = body.decode()
+    try:
+        request_payload: Any = json.loads(body) if body else None
+    except ValueError:
+        request_payload = body
+    response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+    if error is not None:
+        response_context["functionError"] = "Unhandled"
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": f"{fn.function_arn}:$LATEST",
+            "condition": "Success" if error is None else "RetriesExhausted",
+            "approximateInvokeCount": invoke_count,
+        },
+        "requestPayload": request_payload,
+        "responseContext": response_context,
+        "responsePayload": dict(error) if error is not None else (json.loads(payload) if payload else None),
+    }

@@ -11,8 +11,15 @@ moto is pinned (``moto==5.2.5``) because these are not public API. ``PATCHED_INT
 - ``DynamoDBBackend`` operations: moto checks a ConditionExpression and then writes, with nothing in between to
   stop another thread; DynamoDB applies a conditional write atomically. ``atomic_dynamodb`` serializes them, so two
   executions racing for one claim behave as on AWS (exactly one wins).
+- ``EvalComponent.heap_key``: a state's retry counter lives in the iteration's heap under a key that moto creates
+  lazily, without a lock; two Map iterations reaching a Retry at once could each create a key, and one of them then
+  lost its count and retried once more than ``MaxAttempts``. ``stable_heap_keys`` creates each key once.
 - ``retrier_decl.time`` and ``WaitFunction._wait_interval``: skip real sleeps in Retry and Wait states, for tests
   and the accelerated demo.
+- ``state_task_service_lambda._SUPPORTED_API_PARAM_BINDINGS``: moto's ``arn:aws:states:::lambda:invoke`` drops
+  ``InvocationType`` (it is not in moto's list of invoke parameters, though AWS takes it), so every labourer invoke
+  would be synchronous and a labourer's own error would fail the Invoke state; ``async_lambda_invocations`` lets it
+  through, so ``InvocationType: Event`` is asynchronous as on AWS.
 - ``EventInvokeConfig`` (read, not patched): ``lambda_runtime.event_invoke_config`` reads a function's asynchronous
   invocation config (retries, destinations) from ``LambdaFunction.event_invoke_config``, a list of these.
 """
@@ -41,6 +48,7 @@ DYNAMODB_OPERATIONS = (
 """moto's DynamoDB backend methods that ``atomic_dynamodb`` serializes."""
 
 PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
+    ("moto.stepfunctions.parser.asl.component.eval_component", "EvalComponent.heap_key"),
     *(("moto.dynamodb.models", f"DynamoDBBackend.{name}") for name in DYNAMODB_OPERATIONS),
     ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution"),
@@ -53,6 +61,10 @@ PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
     ),
     ("moto.core.config", "default_user_config"),
     ("moto.awslambda.models", "EventInvokeConfig"),
+    (
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda",
+        "_SUPPORTED_API_PARAM_BINDINGS",
+    ),
 )
 
 
@@ -81,6 +93,16 @@ def named_executions() -> Iterator[None]:
         return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
 
     with mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution):
+        yield
+
+
+@contextmanager
+def async_lambda_invocations() -> Iterator[None]:
+    """Pass ``InvocationType`` through the interpreter's ``lambda:invoke`` integration, as AWS does."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_lambda
+
+    bindings = state_task_service_lambda._SUPPORTED_API_PARAM_BINDINGS
+    with mock.patch.dict(bindings, {"invoke": {*bindings["invoke"], "InvocationType"}}):
         yield
 
 
@@ -152,4 +174,26 @@ def atomic_dynamodb() -> Iterator[None]:
     with ExitStack() as stack:
         for name in DYNAMODB_OPERATIONS:
             stack.enter_context(mock.patch.object(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name))))
+        yield
+
+
+@contextmanager
+def stable_heap_keys() -> Iterator[None]:
+    """Create each interpreter component's heap key exactly once, even when Map iterations race to it."""
+    import threading
+
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    original = EvalComponent.__dict__["heap_key"]
+    lock = threading.Lock()
+
+    def heap_key(self: Any) -> str:
+        if self.__dict__.get("_EvalComponent__heap_key") is None:
+            with lock:
+                key: str = original.fget(self)  # creates it, once: the others wait and then find it
+                return key
+        existing: str = original.fget(self)
+        return existing
+
+    with mock.patch.object(EvalComponent, "heap_key", property(heap_key)):
         yield

@@ -21,7 +21,14 @@ import boto3
 
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
-from foreman.local.moto_patches import atomic_dynamodb, named_executions, no_waits, reused_clients
+from foreman.local.moto_patches import (
+    async_lambda_invocations,
+    atomic_dynamodb,
+    named_executions,
+    no_waits,
+    reused_clients,
+    stable_heap_keys,
+)
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(PROJECT_ROOT, "template.yaml")
@@ -29,6 +36,8 @@ MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use
 DEFAULT_LABOURER_ARNS = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:foreman-labourer"
 LOCAL_PARAMETERS = {"LabourerArns": DEFAULT_LABOURER_ARNS, "ConfigCacheSeconds": "0"}
 """Locally a config change applies to the next run at once (on AWS, within ConfigCacheSeconds)."""
+LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
+"""Every function's environment on top of the template's: there is no X-Ray daemon to send trace segments to."""
 
 
 class ExecutionFailedError(RuntimeError):
@@ -91,13 +100,8 @@ class EmbeddedStack:
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         try:
             self._exit.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[call-overload]
-            self._exit.enter_context(self.runtime.patched())
-            self._exit.enter_context(named_executions())
-            self._exit.enter_context(reused_clients())
-            self._exit.enter_context(atomic_dynamodb())
-            if self.fast:
-                self._exit.enter_context(no_waits())
-            self.deployment = self._deploy()
+            self._exit.enter_context(emulation(self.runtime, fast=self.fast))
+            self.deployment = deploy(self.template, self.client, self.runtime, self.parameters)
         except BaseException:
             self._exit.close()
             raise
@@ -105,16 +109,6 @@ class EmbeddedStack:
 
     def __exit__(self, *exc_info: object) -> None:
         self._exit.close()
-
-    def _deploy(self) -> Deployment:
-        from foreman_core import config_source
-
-        config_source.clear_cache()  # a new stack is a cold start for every function
-        parameters = {**LOCAL_PARAMETERS, **self.parameters}
-        deployment = Deployment(self.template, clients=self.client, parameters=parameters).deploy()
-        for name, (code_dir, handler) in deployment.code.items():
-            self.runtime.add_code(name, code_dir, handler)
-        return deployment
 
     # -- clients and outputs --------------------------------------------------------------------------------------
 
@@ -211,6 +205,41 @@ class EmbeddedStack:
 
 
 @contextmanager
+def emulation(runtime: LambdaRuntime, *, fast: bool) -> Iterator[None]:
+    """Everything that makes moto behave as AWS does for Foreman (``moto_patches``), and real handlers behind
+    Lambda. ``fast`` also skips the sleeps of Retry intervals and Wait states."""
+    with ExitStack() as stack:
+        for patch in (
+            runtime.patched(),
+            named_executions(),
+            reused_clients(),
+            atomic_dynamodb(),
+            async_lambda_invocations(),
+            stable_heap_keys(),
+        ):
+            stack.enter_context(patch)
+        if fast:
+            stack.enter_context(no_waits())
+        yield
+
+
+def deploy(
+    template: str, clients: Callable[[str], Any], runtime: LambdaRuntime, parameters: Mapping[str, Any]
+) -> Deployment:
+    """Deploy ``template`` through ``clients`` with the local parameters and environment, and register every
+    function's handler with ``runtime``. A new deployment is a cold start for every function."""
+    from foreman_core import config_source
+
+    config_source.clear_cache()
+    deployment = Deployment(
+        template, clients=clients, parameters={**LOCAL_PARAMETERS, **parameters}, environment=LOCAL_ENVIRONMENT
+    ).deploy()
+    for name, (code_dir, handler) in deployment.code.items():
+        runtime.add_code(name, code_dir, handler)
+    return deployment
+
+
+@contextmanager
 def serving(
     host: str = "127.0.0.1", port: int = 0, *, parameters: Mapping[str, Any] | None = None
 ) -> Iterator[tuple[str, Deployment, LambdaRuntime]]:
@@ -233,16 +262,12 @@ def serving(
         os.environ["MOTO_PORT"] = str(bound_port)  # moto's interpreter calls Lambda/DynamoDB on this port
         os.environ["AWS_ENDPOINT_URL"] = endpoint  # and so do the handlers' boto3 clients
         try:
-            with runtime.patched(), named_executions(), reused_clients(), atomic_dynamodb():
+            with emulation(runtime, fast=False):
 
                 def clients(service: str) -> Any:
                     return boto3.client(service, region_name=REGION, endpoint_url=endpoint)
 
-                merged = {**LOCAL_PARAMETERS, **(parameters or {})}
-                deployment = Deployment(TEMPLATE, clients=clients, parameters=merged).deploy()
-                for name, (code_dir, handler) in deployment.code.items():
-                    runtime.add_code(name, code_dir, handler)
-                yield endpoint, deployment, runtime
+                yield endpoint, deploy(TEMPLATE, clients, runtime, parameters or {}), runtime
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 
-from foreman_core import run
+from foreman_core import run, telemetry
 from foreman_core.config import parse_config
 from foreman_core.deployment import Clients
 from foreman_core.task_store import TaskStore
 
 logger = Logger()
+tracer = Tracer()
 clients = Clients()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@telemetry.lambda_step(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``event``: LoadConfig's output."""
-    logger.append_keys(execution=event["run"]["execution"])
     config = parse_config(event["config"])
     store = TaskStore(clients("dynamodb"), config.tables, delta=config.greenfield_invocation_delta)
     state = run.compute_ecology(event, cloudwatch=clients("cloudwatch"), store=store)
     for entry in state["labourers"]:
         logger.info(
             "ecology",
-            extra={key: entry[key] for key in ("labourer_id", "status", "running", "cap", "desired")},
+            extra={key: entry[key] for key in ("labourer_id", "status", "running", "cap", "desired", "queue")},
         )
     return state

@@ -41,6 +41,16 @@ DEFAULT_NO_DATA_STATUS = 0
 DEFAULT_MAX_TASKS_PER_EXECUTION = 1000
 
 
+class RetryBackoff(str, Enum):
+    """How a labourer's retry delay grows with the attempts a task has had (``retry_backoff``).
+
+    ``linear`` (sosw's): ``base * attempts``. ``exponential``: ``base * 2 ** (attempts - 1)``.
+    """
+
+    LINEAR = "linear"
+    EXPONENTIAL = "exponential"
+
+
 class ConfigError(ValueError):
     """The config is wrong. ``problems`` lists every ``(path, reason)``; the message shows them one per line."""
 
@@ -119,6 +129,11 @@ class Labourer:
     ``arn`` is what is invoked (a function ARN, possibly qualified, or a function name). ``duration`` +
     ``cooldown`` is how long after its invocation a task without ``completed_at`` counts as running before it is
     expired. ``max_duration`` (seconds) is the retry-delay unit; ``None`` means "the function's Timeout".
+
+    Retry delay (the Scavenger's, for a task that expired or reported a failure after ``attempts`` invocations):
+    ``base * attempts`` (``retry_backoff`` linear, sosw's) or ``base * 2 ** (attempts - 1)`` (exponential), where
+    ``base`` is ``retry_delay_seconds`` if set, else ``max_duration``, else the function's Timeout; capped at
+    ``max_retry_delay_seconds`` when set. After ``max_attempts`` invocations a task is closed as dead instead.
     """
 
     id: str
@@ -129,6 +144,9 @@ class Labourer:
     max_duration: int | None = None
     duration: int = DEFAULT_DURATION
     cooldown: int = DEFAULT_COOLDOWN
+    retry_delay_seconds: int | None = None
+    retry_backoff: RetryBackoff = RetryBackoff.LINEAR
+    max_retry_delay_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +171,9 @@ class OrchestratorConfig:
     greenfield_invocation_delta: int = GREENFIELD_INVOCATION_DELTA
     greenfield_task_step: int = GREENFIELD_TASK_STEP
     max_tasks_per_execution: int = DEFAULT_MAX_TASKS_PER_EXECUTION
+    exact_queue_depth: bool = False
+    """Count every queued task for the ``QueueDepth`` metric (reads the whole queue on every run) instead of the
+    two-item estimate from the queue's first and last positions. See ``foreman_core.queue_report``."""
 
     def labourer(self, labourer_id: str) -> Labourer:
         """The labourer with this id; ``KeyError`` naming the known ids if there is none."""
@@ -181,6 +202,7 @@ class OrchestratorConfig:
             },
             "invocation_number_coefficient": {str(status): float(c) for status, c in sorted(self.coefficients.items())},
             "max_tasks_per_execution": self.max_tasks_per_execution,
+            "exact_queue_depth": self.exact_queue_depth,
         }
 
 
@@ -215,7 +237,13 @@ def parse_config(raw: Any, *, tables: Tables | None = None) -> OrchestratorConfi
     return config
 
 
-_TOP_KEYS = ("task_config", "invocation_number_coefficient", "max_simultaneous_invocations", "max_tasks_per_execution")
+_TOP_KEYS = (
+    "task_config",
+    "invocation_number_coefficient",
+    "max_simultaneous_invocations",
+    "max_tasks_per_execution",
+    "exact_queue_depth",
+)
 _TOP_IGNORED = (
     "init_clients",
     "meta_handler_config",
@@ -254,6 +282,9 @@ _LABOURER_KEYS = (
     "max_duration",
     "duration",
     "cooldown",
+    "retry_delay_seconds",
+    "retry_backoff",
+    "max_retry_delay_seconds",
     "health_metrics",
 )
 _COMPUTED_LABOURER_KEYS = ("start", "invoked", "expired", "health", "average_duration")
@@ -452,6 +483,13 @@ class _Parser:
             return None
         return self.as_int(obj[key], _join(path, key), minimum=minimum)
 
+    def flag(self, obj: Mapping[Any, Any], key: str, path: str, *, default: bool) -> bool:
+        value = obj.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(_join(path, key), f"expected true or false, got {_describe(value)}")
+            return default
+        return value
+
     def as_number(self, value: Any, path: str) -> float | None:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             self.fail(path, f"expected a number, got {_describe(value)}")
@@ -501,6 +539,7 @@ class _Parser:
             max_tasks_per_execution=self.integer(
                 raw, "max_tasks_per_execution", "", minimum=1, default=DEFAULT_MAX_TASKS_PER_EXECUTION
             ),
+            exact_queue_depth=self.flag(raw, "exact_queue_depth", "", default=False),
         )
 
     def task_config(self, task: Mapping[Any, Any], path: str, *, top_cap: int | None) -> OrchestratorConfig:
@@ -671,7 +710,19 @@ class _Parser:
             max_duration=max_duration,
             duration=self.integer(raw, "duration", path, minimum=1, default=DEFAULT_DURATION),
             cooldown=self.integer(raw, "cooldown", path, minimum=0, default=DEFAULT_COOLDOWN),
+            retry_delay_seconds=self.optional_int(raw, "retry_delay_seconds", path, minimum=0),
+            retry_backoff=self.retry_backoff(raw, path),
+            max_retry_delay_seconds=self.optional_int(raw, "max_retry_delay_seconds", path, minimum=1),
         )
+
+    def retry_backoff(self, raw: Mapping[Any, Any], path: str) -> RetryBackoff:
+        value = raw.get("retry_backoff", RetryBackoff.LINEAR.value)
+        for backoff in RetryBackoff:
+            if value == backoff.value:
+                return backoff
+        accepted = ", ".join(repr(backoff.value) for backoff in RetryBackoff)
+        self.fail(_join(path, "retry_backoff"), f"unknown backoff {_describe(value)}; expected one of {accepted}")
+        return RetryBackoff.LINEAR
 
     def arn(self, raw: Mapping[Any, Any], path: str) -> str:
         arn = self.required_text(raw, "arn", path)
@@ -854,6 +905,11 @@ def _labourer_to_dict(labourer: Labourer) -> dict[str, Any]:
     }
     if labourer.max_duration is not None:
         result["max_duration"] = labourer.max_duration
+    if labourer.retry_delay_seconds is not None:
+        result["retry_delay_seconds"] = labourer.retry_delay_seconds
+    result["retry_backoff"] = labourer.retry_backoff.value
+    if labourer.max_retry_delay_seconds is not None:
+        result["max_retry_delay_seconds"] = labourer.max_retry_delay_seconds
     result["health_metrics"] = {metric.name: _metric_to_dict(metric) for metric in labourer.health_metrics}
     return result
 

@@ -18,6 +18,7 @@ from foreman_core.config import STATUS_NAMES, ConfigError, OrchestratorConfig, T
 from foreman_core.ecology import assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
 from foreman_core.metrics import fetch_metric_values
+from foreman_core.queue_report import measure_queue
 from foreman_core.task_store import InvalidPayloadError, Task, TaskStore
 
 MAP_CONCURRENCY_LIMIT = 40
@@ -70,10 +71,12 @@ def load_config(config: OrchestratorConfig, *, now: float, execution: str | None
 
 
 def compute_ecology(state: Mapping[str, Any], *, cloudwatch: Any, store: TaskStore) -> dict[str, Any]:
-    """ComputeEcology: each labourer's health, running count and desired number of invocations.
+    """ComputeEcology: each labourer's health, running count, desired number of invocations, and queue.
 
     All labourers' metrics are fetched together (identical queries once, up to 500 per CloudWatch call). A metric
     that cannot be read gives its ``no_data_status``, reported in ``health.readings``; it never fails the run.
+    ``queue`` is the labourer's queue before this run takes from it (``queue_report.measure_queue``: two one-item
+    reads, or a count of the whole queue with ``exact_queue_depth``).
     """
     config = parse_config(state["config"])
     now = datetime.fromtimestamp(float(state["run"]["now"]), tz=UTC)
@@ -87,6 +90,14 @@ def compute_ecology(state: Mapping[str, Any], *, cloudwatch: Any, store: TaskSto
         running = store.count_running(labourer.id, markers)
         coefficient = config.coefficient(health.status)
         cap = labourer.max_simultaneous_invocations
+        queue = measure_queue(
+            store,
+            labourer.id,
+            start=markers.start,
+            now=float(state["run"]["now"]),
+            step=config.greenfield_task_step,
+            exact=config.exact_queue_depth,
+        )
         labourers.append(
             {
                 **entry,
@@ -96,6 +107,7 @@ def compute_ecology(state: Mapping[str, Any], *, cloudwatch: Any, store: TaskSto
                 "coefficient": coefficient,
                 "running": running,
                 "desired": desired_invocations(cap, coefficient, running),
+                "queue": queue.to_dict(),
             }
         )
     return {**state, "labourers": labourers}
@@ -143,7 +155,9 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
     """Summarize: the per-labourer report that is the execution's output.
 
     For each labourer: status (with its name and the metric that set it), running, desired, fetched, invoked,
-    skipped (claimed by another execution), released (invoke failed, task queued again), set aside, errors.
+    skipped (claimed by another execution), released (invoke failed, task queued again), set aside, errors; its
+    queue at the start of the run (depth, oldest age) and ``blocked_by_health``: tasks wait but its health allows
+    no invocation at all (``floor(cap * coefficient) == 0`` with a cap above 0). The metrics are made from this.
     """
     results = {result["labourer_id"]: result for result in state.get("results", [])}
     report = []
@@ -168,6 +182,8 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
             "failed": outcomes["claim_failed"] + outcomes["release_failed"],
             "set_aside": entry["set_aside"],
             "errors": dict(errors),
+            "queue": entry.get("queue"),
+            "blocked_by_health": _blocked_by_health(entry),
         }
         if result.get("error"):
             line["labourer_error"] = {"error": result["error"], "cause": result.get("cause")}
@@ -203,6 +219,13 @@ def share_budget(desired: Mapping[str, int], budget: int) -> dict[str, int]:
             if remaining == 0:
                 break
     return granted
+
+
+def _blocked_by_health(entry: Mapping[str, Any]) -> bool:
+    queue = entry.get("queue") or {}
+    if "coefficient" not in entry or not queue.get("depth") or entry["cap"] <= 0:
+        return False
+    return desired_invocations(entry["cap"], entry["coefficient"], 0) == 0
 
 
 def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMarkers) -> tuple[list[str], list[dict]]:

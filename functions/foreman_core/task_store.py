@@ -568,6 +568,17 @@ class TaskStore:
         query = self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)})
         return sum(int(page.get("Count", 0)) for page in self._pages({**query, "Select": "COUNT"}))
 
+    def queue_ends(self, labourer_id: str, *, start: float) -> tuple[Task | None, Task | None]:
+        """The head (next to be taken, lowest greenfield) and the tail (newest position) of the labourer's queue
+        (``greenfield < start``); ``(None, None)`` when it is empty. Two ``Limit=1`` queries: one item read each,
+        whatever the queue's length."""
+        query = self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)})
+        ends: list[Task | None] = []
+        for forward in (True, False):
+            items = self._client.query(**query, ScanIndexForward=forward, Limit=1).get("Items", [])
+            ends.append(Task.from_item(items[0]) if items else None)
+        return ends[0], ends[1]
+
     def count_running(self, labourer_id: str, markers: RunMarkers) -> int:
         """How many of the labourer's tasks are running: ``greenfield >= expired`` and no ``completed_at``.
 

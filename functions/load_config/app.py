@@ -6,21 +6,21 @@ import os
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 
-from foreman_core import config_source, run
+from foreman_core import config_source, run, telemetry
 from foreman_core.deployment import Clients, deployed_tables
 
 logger = Logger()
+tracer = Tracer()
 clients = Clients()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@telemetry.lambda_step(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``event``: ``{"execution": <execution ARN>, "input": <execution input>}``. The input may carry ``now``
     (unix seconds) to run at a given time (the local demo's accelerated clock, a replay); otherwise now."""
     execution = event.get("execution")
-    logger.append_keys(execution=execution)
     execution_input = event.get("input") or {}
     now = float(execution_input.get("now", time.time()))
     tables = deployed_tables()

@@ -42,3 +42,38 @@ def test_retrier_sleeps_through_its_module_time() -> None:
 def test_resolve_internal_fails_loudly_for_a_moved_name() -> None:
     with pytest.raises(AttributeError):
         resolve_internal("moto.awslambda_simple.models", "LambdaSimpleBackend.no_such_method")
+
+
+def test_a_functions_event_invoke_config_is_read_where_the_local_runtime_reads_it() -> None:
+    import io
+    import zipfile
+
+    import boto3
+    from moto import mock_aws
+    from moto.awslambda.models import lambda_backends
+
+    from foreman.local.lambda_runtime import event_invoke_config
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("app.py", "")
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        client = boto3.client("lambda", region_name="us-east-1")
+        client.create_function(
+            FunctionName="f", Runtime="python3.12", Role=role, Handler="app.h", Code={"ZipFile": archive.getvalue()}
+        )
+        destination = "arn:aws:lambda:us-east-1:123456789012:function:d"
+        client.put_function_event_invoke_config(FunctionName="f", MaximumRetryAttempts=2)
+        client.put_function_event_invoke_config(
+            FunctionName="f",
+            MaximumRetryAttempts=0,
+            DestinationConfig={"OnSuccess": {"Destination": destination}},
+        )
+        fn = lambda_backends["123456789012"]["us-east-1"].get_function("f")
+
+        assert event_invoke_config(fn) == {
+            "MaximumRetryAttempts": 0,
+            "DestinationConfig": {"OnSuccess": {"Destination": destination}},
+        }

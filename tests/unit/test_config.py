@@ -18,6 +18,7 @@ from foreman_core.config import (
     Labourer,
     MetricQuery,
     OrchestratorConfig,
+    RetryBackoff,
     Tables,
     parse_config,
 )
@@ -421,6 +422,12 @@ MALFORMED: list[tuple[str, Any, list[str], str]] = [
         "expected a positive integer",
     ),
     (
+        "exact_queue_depth as a string",
+        {**SEED_CONFIG, "exact_queue_depth": "yes"},
+        ["exact_queue_depth"],
+        "expected true or false, got string 'yes'",
+    ),
+    (
         "labourers as a list",
         seed_with((("task_config", "labourers"), ["some_function"])),
         ["task_config.labourers"],
@@ -553,6 +560,7 @@ def test_defaults_are_sosws() -> None:
     assert config.greenfield_task_step == 1000
     assert config.coefficients == {0: 0.0, 1: 0.0, 2: 0.5, 3: 0.75, 4: 1.0}
     assert config.max_tasks_per_execution == 1000
+    assert config.exact_queue_depth is False
     assert config.tables == Tables(
         tasks="sosw_tasks",
         greenfield_index="sosw_tasks_greenfield",
@@ -702,6 +710,42 @@ def test_labourer_settings_are_read() -> None:
     )
 
 
+def test_retry_settings_default_to_sosws_linear_delay_on_max_duration() -> None:
+    labourer = parse_config(minimal()).labourer("worker")
+    assert (labourer.retry_delay_seconds, labourer.retry_backoff, labourer.max_retry_delay_seconds) == (
+        None,
+        RetryBackoff.LINEAR,
+        None,
+    )
+
+
+def test_retry_settings_are_read() -> None:
+    raw = minimal(retry_delay_seconds=30.0, retry_backoff="exponential", max_retry_delay_seconds=600)
+    labourer = parse_config(raw).labourer("worker")
+    assert (labourer.retry_delay_seconds, labourer.retry_backoff, labourer.max_retry_delay_seconds) == (
+        30,
+        RetryBackoff.EXPONENTIAL,
+        600,
+    )
+    assert parse_config(minimal(retry_delay_seconds=0)).labourer("worker").retry_delay_seconds == 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "path", "fragment"),
+    [
+        ({"retry_backoff": "fibonacci"}, "retry_backoff", "unknown backoff string 'fibonacci'; expected one of"),
+        ({"retry_backoff": 2}, "retry_backoff", "unknown backoff number 2"),
+        ({"retry_delay_seconds": -1}, "retry_delay_seconds", "expected a non-negative integer, got -1"),
+        ({"max_retry_delay_seconds": 0}, "max_retry_delay_seconds", "expected a positive integer, got 0"),
+        ({"retry_delay": 10}, "retry_delay", "unknown key; did you mean 'retry_delay_seconds'?"),
+    ],
+)
+def test_wrong_retry_settings_name_the_path(settings: dict[str, Any], path: str, fragment: str) -> None:
+    error = problems_of(minimal(**settings))
+    assert error.paths == [f"task_config.labourers.worker.{path}"]
+    assert fragment in str(error)
+
+
 def test_tables_argument_gives_the_defaults_and_the_config_still_wins() -> None:
     mine = Tables("t", "t_gf", "t_closed", "t_closed_idx", "t_retry", "t_retry_idx")
     assert parse_config({"task_config": {}}, tables=mine).tables == mine
@@ -770,13 +814,21 @@ def rich_config() -> dict[str, Any]:
                         ),
                     },
                 },
-                "a": {"arn": "a", "max_simultaneous_invocations": 0, "cooldown": 0},
+                "a": {
+                    "arn": "a",
+                    "max_simultaneous_invocations": 0,
+                    "cooldown": 0,
+                    "retry_delay_seconds": 0,
+                    "retry_backoff": "exponential",
+                    "max_retry_delay_seconds": 3600,
+                },
             },
             "max_attempts_a": 7,
             "greenfield_task_step": 10,
         },
         "invocation_number_coefficient": {"1": 0.1},
         "max_tasks_per_execution": 50,
+        "exact_queue_depth": True,
     }
 
 
@@ -814,3 +866,4 @@ def test_to_dict_is_sosws_shape() -> None:
     }
     assert canonical["invocation_number_coefficient"] == {"0": 0.0, "1": 0.0, "2": 0.5, "3": 0.75, "4": 1.0}
     assert canonical["max_tasks_per_execution"] == 1000
+    assert canonical["exact_queue_depth"] is False

@@ -103,3 +103,139 @@ def test_the_state_machine_logs_and_traces() -> None:
     properties = TEMPLATE["Resources"]["Orchestrator"]["Properties"]
     assert properties["Tracing"] == {"Enabled": True}
     assert properties["Logging"]["Destinations"]
+
+
+# ---- the task lifecycle: completion functions, the Scavenger, dead-task notifications --------------------------------
+
+
+def _resolver() -> Deployment:
+    class _NoClients:
+        def __call__(self, service: str) -> Any:
+            raise AssertionError("resolving a statement makes no AWS call")
+
+    return Deployment(
+        str(ROOT / "template.yaml"),
+        clients=_NoClients(),
+        parameters={"LabourerArns": "arn:aws:lambda:eu-west-1:111122223333:function:a"},
+    )
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    resolved = _resolver().resolve(statement["Resource"])
+    return resolved if isinstance(resolved, list) else [resolved]
+
+
+LIFECYCLE_FUNCTIONS = ("WorkerAssistantFunction", "TaskDestinationFunction", "ScavengeLabourerFunction")
+
+
+def test_the_lifecycle_functions_touch_only_the_three_tables_and_their_indexes() -> None:
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/"
+    allowed = {
+        f"{table}sosw_tasks",
+        f"{table}sosw_tasks/index/sosw_tasks_greenfield",
+        f"{table}sosw_closed_tasks",
+        f"{table}sosw_retry_tasks",
+        f"{table}sosw_retry_tasks/index/labourer_id_greenfield",
+    }
+    seen = set()
+    for logical_id, statement in _statements():
+        if logical_id not in LIFECYCLE_FUNCTIONS:
+            continue
+        if any(action.startswith("dynamodb:") for action in _actions(statement)):
+            resources = set(_resources(statement))
+            assert resources <= allowed, f"{logical_id}: {resources - allowed}"
+            seen.add(logical_id)
+    assert seen == set(LIFECYCLE_FUNCTIONS)
+
+
+def test_completion_functions_may_only_update_tasks_and_read_closed_and_retry_rows() -> None:
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/"
+    for function in ("WorkerAssistantFunction", "TaskDestinationFunction"):
+        grants = {
+            (action, resource)
+            for logical_id, statement in _statements()
+            if logical_id == function
+            for action in _actions(statement)
+            for resource in _resources(statement)
+        }
+        assert grants == {
+            ("dynamodb:UpdateItem", f"{table}sosw_tasks"),
+            ("dynamodb:GetItem", f"{table}sosw_closed_tasks"),
+            ("dynamodb:GetItem", f"{table}sosw_retry_tasks"),
+        }, function
+
+
+def test_the_scavenger_never_deletes_closed_rows_and_never_updates_in_place() -> None:
+    grants = {
+        (action, resource)
+        for logical_id, statement in _statements()
+        if logical_id == "ScavengeLabourerFunction"
+        for action in _actions(statement)
+        if action.startswith("dynamodb:")
+        for resource in _resources(statement)
+    }
+    assert not any(action == "dynamodb:UpdateItem" for action, _ in grants)
+    assert not any(
+        action == "dynamodb:DeleteItem" and resource.endswith("sosw_closed_tasks") for action, resource in grants
+    )
+    assert ("dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:123456789012:table/sosw_closed_tasks") in grants
+
+
+def test_notifications_are_granted_on_the_topic_and_the_default_bus_only() -> None:
+    publishes = [(lid, s) for lid, s in _statements() if "sns:Publish" in _actions(s)]
+    puts = [(lid, s) for lid, s in _statements() if "events:PutEvents" in _actions(s)]
+    assert [(lid, s["Resource"], _actions(s)) for lid, s in publishes] == [
+        ("ScavengeLabourerFunction", {"Ref": "DeadTasksTopic"}, ["sns:Publish"])
+    ]
+    ((logical_id, put),) = puts
+    assert (logical_id, _actions(put)) == ("ScavengeLabourerFunction", ["events:PutEvents"])
+    assert _resources(put) == ["arn:aws:events:us-east-1:123456789012:event-bus/default"]
+    assert TEMPLATE["Resources"]["DeadTasksTopic"]["Type"] == "AWS::SNS::Topic"
+
+
+def test_the_timeout_lookup_is_granted_on_the_labourer_arns_only() -> None:
+    ((logical_id, statement),) = [
+        (lid, s) for lid, s in _statements() if "lambda:GetFunctionConfiguration" in _actions(s)
+    ]
+    assert logical_id == "ScavengeLabourerFunction"
+    assert _actions(statement) == ["lambda:GetFunctionConfiguration"]
+    assert _resources(statement) == [
+        "arn:aws:lambda:eu-west-1:111122223333:function:a",
+        "arn:aws:lambda:eu-west-1:111122223333:function:a:*",
+    ]
+
+
+def test_the_labourer_policy_invokes_the_two_completion_functions_only() -> None:
+    policy = TEMPLATE["Resources"]["LabourerPolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert _actions(statement) == ["lambda:InvokeFunction"]
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": ["WorkerAssistantFunction", "Arn"]},
+        {"Fn::GetAtt": ["TaskDestinationFunction", "Arn"]},
+    ]
+
+
+def test_the_scavenger_state_machine_has_its_own_disabled_schedule_logs_and_tracing() -> None:
+    scavenger = TEMPLATE["Resources"]["Scavenger"]
+    assert scavenger["Type"] == "AWS::Serverless::StateMachine"
+    properties = scavenger["Properties"]
+    assert properties["DefinitionUri"] == "statemachine/scavenger.asl.json"
+    assert properties["Tracing"] == {"Enabled": True}
+    assert properties["Logging"]["Destinations"]
+    schedule = properties["Events"]["Schedule"]
+    assert schedule["Type"] == "ScheduleV2"
+    assert schedule["Properties"]["ScheduleExpression"] == {"Ref": "ScavengerScheduleExpression"}
+    assert schedule["Properties"]["State"] == {"Ref": "ScavengerScheduleState"}
+    assert TEMPLATE["Parameters"]["ScavengerScheduleState"]["Default"] == "DISABLED"
+    invoked = [p["LambdaInvokePolicy"]["FunctionName"] for p in properties["Policies"] if "LambdaInvokePolicy" in p]
+    assert invoked == [{"Ref": "LoadConfigFunction"}, {"Ref": "ScavengeLabourerFunction"}]
+
+
+def test_the_outputs_give_a_labourer_what_it_needs() -> None:
+    outputs = TEMPLATE["Outputs"]
+    assert outputs["WorkerAssistantFunctionArn"]["Value"] == {"Fn::GetAtt": ["WorkerAssistantFunction", "Arn"]}
+    assert outputs["TaskDestinationFunctionArn"]["Value"] == {"Fn::GetAtt": ["TaskDestinationFunction", "Arn"]}
+    assert outputs["DeadTasksTopicArn"]["Value"] == {"Ref": "DeadTasksTopic"}
+    assert outputs["ScavengerArn"]["Value"] == {"Ref": "Scavenger"}
+    assert outputs["LabourerPolicyArn"]["Value"] == {"Ref": "LabourerPolicy"}

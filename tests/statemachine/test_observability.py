@@ -1,0 +1,300 @@
+"""Observability end to end: the real Orchestrator on the embedded stack prints the metrics of its outcome, every log
+line of its Lambda steps names the execution, and what one run costs in AWS calls (the README's cost model)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+import pytest
+from aws_lambda_powertools import Logger
+from botocore.client import BaseClient
+
+from foreman.local.stack import EmbeddedStack, ExecutionFailedError
+from foreman_core.config import Tables
+from foreman_core.task_store import TaskStore
+from tests.emf import Blob, emf_blobs, log_lines
+from tests.statemachine.conftest import LABOURER_ARNS, FakeLabourer, cpu_metric, labourer_config, seed_cpu
+
+NAMESPACE = "ForemanObservability"
+STEPS = ("LoadConfig", "ComputeEcology", "FetchGreenfieldTasks", "Summarize")
+
+
+@pytest.fixture
+def stack() -> Iterator[EmbeddedStack]:
+    """The embedded stack at log level INFO, with its own metrics namespace (both template parameters)."""
+    parameters = {"LabourerArns": LABOURER_ARNS, "LogLevel": "INFO", "MetricsNamespace": NAMESPACE}
+    with EmbeddedStack(parameters=parameters) as embedded:
+        yield embedded
+
+
+@pytest.fixture
+def step_logs() -> Iterator[io.StringIO]:
+    """What the steps' Powertools logger (service ``foreman``) writes, at INFO.
+
+    Powertools sets up a service's logger once per process, on the first ``Logger()``: its stream (the
+    ``sys.stdout`` of that moment) and level stay. The test points that one handler at a buffer, and restores it.
+    """
+    Logger(service="foreman")  # make sure the service's logger and handler exist before the handlers load
+    python_logger = logging.getLogger("foreman")
+    handler = python_logger.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous_stream, previous_level = handler.stream, python_logger.level
+    handler.stream = buffer  # not setStream: it flushes the old stream, which may be an earlier test's, closed
+    python_logger.setLevel(logging.INFO)
+    try:
+        yield buffer
+    finally:
+        handler.stream = previous_stream
+        python_logger.setLevel(previous_level)
+
+
+def _store(stack: EmbeddedStack, created: float) -> TaskStore:
+    """A task store on the stack's tables whose tasks are all created at ``created``."""
+    return TaskStore(stack.client("dynamodb"), Tables(), clock=lambda: created)
+
+
+def test_a_run_prints_the_metrics_of_its_outcome(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str], step_logs: io.StringIO
+) -> None:
+    # Given a healthy labourer with 5 queued tasks and a cap of 3, one blocked by a Bad database with 4 tasks waiting,
+    # and one whose every invoke is throttled (2 tasks, cap 2); all tasks created 100 s before the run
+    created = time.time()
+    healthy, throttled = FakeLabourer(), FakeLabourer()
+    seed_cpu(stack, "db-b", 60)
+    stack.put_config(
+        {
+            "task_config": {
+                "labourers": {
+                    "worker-a": labourer_config(stack.add_function("worker-a", healthy), 3),
+                    "worker-b": labourer_config(
+                        stack.add_function("worker-b", FakeLabourer()),
+                        2,
+                        health_metrics={"cpu": cpu_metric("db-b", {3: 50, 4: 25})},
+                    ),
+                    "worker-c": labourer_config(stack.add_function("worker-c", throttled), 2),
+                }
+            }
+        }
+    )
+    store = _store(stack, created)
+    for labourer, count in (("worker-a", 5), ("worker-b", 4), ("worker-c", 2)):
+        store.create_tasks(labourer, [{"n": n} for n in range(count)])
+    stack.runtime.add_fault("worker-c", "TooManyRequestsException", status=429)
+
+    # When the Orchestrator runs
+    execution = stack.run({"now": created + 100})
+
+    # Then Summarize printed one blob per labourer and one deployment-wide, in the template's namespace
+    blobs = [blob for blob in emf_blobs(capsys.readouterr().out) if blob.namespace == NAMESPACE]
+    by_labourer: dict[str | None, Blob] = {blob.dimension("Labourer"): blob for blob in blobs}
+    assert len(blobs) == 4
+    assert set(by_labourer) == {"worker-a", "worker-b", "worker-c", None}
+    assert all(blob.raw["execution"] == execution.arn for blob in blobs)
+    assert by_labourer["worker-a"].values == {
+        "Invoked": 3,
+        "Skipped": 0,
+        "Released": 0,
+        "Failed": 0,
+        "SetAside": 0,
+        "Running": 0,
+        "Desired": 3,
+        "Cap": 3,
+        "HealthStatus": 4,
+        "HealthBlocked": 0,
+        "QueueDepth": 5,
+        "OldestQueuedAgeSeconds": 100,
+    }
+    blocked = by_labourer["worker-b"].values
+    assert {name: blocked[name] for name in ("HealthStatus", "HealthBlocked", "Desired", "Invoked", "QueueDepth")} == {
+        "HealthStatus": 0,
+        "HealthBlocked": 1,
+        "Desired": 0,
+        "Invoked": 0,
+        "QueueDepth": 4,
+    }
+    released = by_labourer["worker-c"].values
+    assert (released["Invoked"], released["Released"], released["QueueDepth"]) == (0, 2, 2)
+    assert by_labourer[None].dimension_sets == [()]
+    assert by_labourer[None].values == {"HealthBlocked": 1, "OldestQueuedAgeSeconds": 100}
+    # and the execution's output carries the same queue readings
+    lines = {line["labourer_id"]: line for line in execution.output["labourers"]}
+    assert lines["worker-b"]["blocked_by_health"] is True
+    assert lines["worker-a"]["queue"] == {"depth": 5, "depth_exact": False, "oldest_age_seconds": 100}
+
+
+def test_every_log_line_of_the_steps_names_the_execution(
+    stack: EmbeddedStack, step_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeLabourer()
+    stack.put_config(
+        {"task_config": {"labourers": {"worker-a": labourer_config(stack.add_function("worker-a", fake), 2)}}}
+    )
+    _store(stack, time.time()).create_tasks("worker-a", [{"n": n} for n in range(3)])
+
+    execution = stack.run()
+
+    lines = [line for line in log_lines(step_logs.getvalue()) if line.get("function_name", "").startswith("foreman-")]
+    assert {line["function_name"] for line in lines} == {f"foreman-{step}Function" for step in STEPS}
+    assert {line["execution"] for line in lines} == {execution.arn}
+    assert {line["message"] for line in lines} >= {"config loaded", "ecology", "fetched", "labourer report"}
+
+
+def test_a_failed_run_logs_its_error_with_the_execution(stack: EmbeddedStack, step_logs: io.StringIO) -> None:
+    stack.put_config(
+        {"task_config": {"labourers": {"worker-a": {"arn": "worker-a", "max_simultanous_invocations": 2}}}}
+    )
+
+    with pytest.raises(ExecutionFailedError) as failure:
+        stack.run()
+
+    errors = [line for line in log_lines(step_logs.getvalue()) if line["level"] == "ERROR"]
+    assert [(line["message"], line["execution"], line["function_name"]) for line in errors] == [
+        ("step failed", failure.value.execution["executionArn"], "foreman-LoadConfigFunction")
+    ]
+    assert "max_simultanous_invocations" in errors[0]["exception"]
+
+
+# ---- what one run costs: AWS calls, by whom (the README's cost model) ---------------------------------------------
+
+
+class CallMeter:
+    """Counts every AWS API call made in this process, attributed to the Lambda step it was made in (a step's calls
+    run in the thread that invoked it), or else to the state machine's own integrations."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[tuple[str, str, str]] = Counter()
+        self._step = threading.local()
+        self._lock = threading.Lock()
+
+    def step_wrapper(self, step: str) -> Any:
+        def wrapper(real: Any, event: Any, context: Any) -> Any:
+            self._step.name = step
+            try:
+                return real(event, context)
+            finally:
+                self._step.name = None
+
+        return wrapper
+
+    @contextmanager
+    def counting(self) -> Iterator[CallMeter]:
+        original = BaseClient._make_api_call
+        meter = self
+
+        def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+            service = client.meta.service_model.service_name
+            if service == "stepfunctions":
+                return original(client, operation, params)  # the test starting and watching the execution
+            who = getattr(meter._step, "name", None) or "state machine"
+            if service == "lambda" and operation == "Invoke" and "labourer" not in str(params.get("FunctionName")):
+                who = "state machine (step)" if "foreman-" in str(params.get("FunctionName")) else who
+            with meter._lock:
+                meter.calls[(who, service, operation)] += 1
+            return original(client, operation, params)
+
+        with mock.patch.object(BaseClient, "_make_api_call", make_api_call):
+            yield self
+
+    def by(self, who: str) -> dict[str, int]:
+        return {f"{service}.{operation}": n for (caller, service, operation), n in self.calls.items() if caller == who}
+
+
+def _measure(stack: EmbeddedStack, tasks_per_labourer: int, labourers: int) -> tuple[CallMeter, Any]:
+    fakes = {f"worker-{name}": FakeLabourer() for name in "abcd"[:labourers]}
+    seed_cpu(stack, "db", 10)
+    stack.put_config(
+        {
+            "task_config": {
+                "labourers": {
+                    name: labourer_config(
+                        stack.add_function(name, fake), 100, health_metrics={"cpu": cpu_metric("db", {3: 50, 4: 25})}
+                    )
+                    for name, fake in fakes.items()
+                }
+            }
+        }
+    )
+    store = _store(stack, time.time())
+    for name in fakes:
+        store.create_tasks(name, [{"n": n} for n in range(tasks_per_labourer)])
+    meter = CallMeter()
+    for step in STEPS:
+        stack.runtime.wrap(f"foreman-{step}Function", meter.step_wrapper(step))
+    with meter.counting():
+        execution = stack.run()
+    return meter, execution
+
+
+@pytest.mark.parametrize("labourers", [1, 2])
+def test_calls_per_run_and_per_task(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str], step_logs: io.StringIO, labourers: int
+) -> None:
+    tasks = 20
+    meter, execution = _measure(stack, tasks, labourers)
+    printed = capsys.readouterr().out
+    logged = [line for line in step_logs.getvalue().splitlines() if line.startswith("{")]
+    invoked = tasks * labourers
+
+    # The steps: a fixed number of calls per run and per labourer, none per task
+    assert meter.by("LoadConfig") == {"ssm.GetParameter": 1}
+    assert meter.by("ComputeEcology") == {"cloudwatch.GetMetricData": 1, "dynamodb.Query": 3 * labourers}
+    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": labourers}
+    assert meter.by("Summarize") == {}
+    # The state machine's own integrations: the four steps, and per task one claim and one invoke
+    assert meter.by("state machine (step)") == {"lambda.Invoke": 4}
+    assert meter.by("state machine") == {"dynamodb.UpdateItem": invoked, "lambda.Invoke": invoked}
+    # What Summarize prints for CloudWatch: one EMF blob per labourer, one deployment-wide
+    blobs = emf_blobs(printed)
+    assert len(blobs) == labourers + 1
+    transitions = execution.state_transitions()
+    emf_bytes = [len(line) + 1 for line in printed.splitlines() if '"_aws"' in line]
+    # the figures behind the README's cost model: `pytest -s` shows them
+    print(
+        f"\n{labourers} labourer(s), {invoked} tasks: {transitions} state transitions "
+        f"({transitions - 2 * invoked} fixed), {execution.events} history events; "
+        f"EMF blobs {emf_bytes} bytes; "
+        f"INFO log lines {len(logged)}, {sum(len(line) + 1 for line in logged)} bytes; "
+        f"calls {dict(meter.calls)}"
+    )
+    assert transitions - 2 * invoked == 5 + 2 * labourers
+
+
+def test_the_scavenger_prints_each_labourers_dead_tasks(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given one labourer whose only attempt at two tasks expired, and a second labourer with nothing dead
+    fake = FakeLabourer()
+    stack.put_config(
+        {
+            "task_config": {
+                "labourers": {
+                    "worker-a": labourer_config(stack.add_function("worker-a", fake), 2, max_attempts=1),
+                    "worker-b": labourer_config(stack.add_function("worker-b", FakeLabourer()), 2),
+                }
+            }
+        }
+    )
+    now = time.time()
+    _store(stack, now).create_tasks("worker-a", [{"n": 1}, {"n": 2}])
+    stack.run({"now": now})
+    capsys.readouterr()
+
+    # When the Scavenger runs after the tasks expired (duration + cooldown = 1200 s)
+    output = stack.run({"now": now + 1300}, state_machine="ScavengerArn").output
+
+    # Then it closed them as dead, and printed DeadTasks per labourer (0 too) with the deployment-wide form
+    assert [line["dead"] for line in output["labourers"]] == [2, 0]
+    blobs = [blob for blob in emf_blobs(capsys.readouterr().out) if "DeadTasks" in blob.values]
+    by_labourer = {blob.dimension("Labourer"): blob for blob in blobs}
+    assert {name: blob.values["DeadTasks"] for name, blob in by_labourer.items()} == {"worker-a": 2.0, "worker-b": 0.0}
+    assert all(set(blob.dimension_sets) == {("Labourer",), ()} for blob in blobs)
+    assert all(blob.namespace == NAMESPACE for blob in blobs)
