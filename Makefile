@@ -9,8 +9,11 @@ STAMP  := $(VENV)/.installed
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Foreman needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	@echo "Installing the pinned dependencies into $(VENV) (requirements-dev.lock; about a minute the first time)..."
+	@# The lock pins every package, so pip need not resolve anything (--no-deps); pip check proves it is complete.
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-dev.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@$(BIN)/python -m pip check --disable-pip-version-check >/dev/null
 	@touch $(STAMP)
 
 dev: $(STAMP)  ## create .venv with every pinned dependency

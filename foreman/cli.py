@@ -1,0 +1,756 @@
+"""``foreman``: drive Foreman from a shell, on AWS or on the local stack.
+
+Commands (each with ``--help``)::
+
+    foreman tasks create   queue tasks: one (--payload), many (--file, JSON lines) or delayed (--not-before)
+    foreman status         per labourer: queued, running, expired, completed, retry-waiting, closed, health
+    foreman run            start the Orchestrator, wait, print its per-labourer summary
+    foreman config validate FILE   check an orchestrator config; every problem with its path
+    foreman config put FILE        validate, then store it where the stack's LoadConfig reads it
+    foreman local demo     the one-command demo on the embedded stack
+    foreman local serve    the local stack as an AWS endpoint on loopback
+
+On AWS the commands use the default boto3 credential chain (``--profile``, ``--region`` to choose) and read table
+names, the Orchestrator's ARN and the config location from the CloudFormation stack's outputs (``--stack-name``,
+default ``foreman``). With ``--endpoint-url`` they talk to that endpoint instead (``foreman local serve``), where the
+names default to those of the local deployment. Any of them can be given explicitly.
+
+Exit codes: 0 ok; 1 the thing asked for failed (an invalid config, a failed execution, an AWS error); 2 bad usage or
+input (unknown option or labourer, an invalid JSON line, a missing file); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from foreman_core.config import OrchestratorConfig, Tables
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+LOCAL_REGION = "us-east-1"
+LOCAL_ACCOUNT = "123456789012"
+DEFAULT_STACK_NAME = "foreman"
+LOCAL_OUTPUTS: dict[str, str] = {
+    "OrchestratorArn": f"arn:aws:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stateMachine:foreman-Orchestrator",
+    "TasksTableName": "sosw_tasks",
+    "ClosedTasksTableName": "sosw_closed_tasks",
+    "RetryTasksTableName": "sosw_retry_tasks",
+    "ConfigLocation": "ssm:/foreman/orchestrator_config",
+}
+"""What ``foreman local serve`` deploys (the template's defaults): used with ``--endpoint-url`` when the endpoint has
+no CloudFormation stack to read them from."""
+
+
+class CliError(Exception):
+    """A failure to report as ``foreman: error: <message>`` with exit code ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Where the stack is
+
+
+@dataclass
+class Target:
+    """The deployment a command works on: AWS clients, table names, the Orchestrator, the config location."""
+
+    session: Any
+    endpoint_url: str | None
+    outputs: dict[str, str]
+    stack_name: str
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on this target (one per service)."""
+        if service not in self._clients:
+            kwargs = {"endpoint_url": self.endpoint_url} if self.endpoint_url else {}
+            self._clients[service] = self.session.client(service, **kwargs)
+        return self._clients[service]
+
+    def output(self, name: str, option: str) -> str:
+        """A stack output (or its explicit option); ``CliError`` naming the option if there is none."""
+        value = self.outputs.get(name)
+        if not value:
+            raise CliError(f"the stack {self.stack_name!r} has no output {name}; pass {option}", EXIT_USAGE)
+        return value
+
+    def tables(self) -> Tables:
+        """The table names of the deployment (sosw's names where the stack gives none)."""
+        from foreman_core.config import Tables
+
+        defaults = Tables()
+        return Tables(
+            tasks=self.outputs.get("TasksTableName") or defaults.tasks,
+            closed=self.outputs.get("ClosedTasksTableName") or defaults.closed,
+            retry=self.outputs.get("RetryTasksTableName") or defaults.retry,
+        )
+
+    def config(self) -> OrchestratorConfig:
+        """The orchestrator config at the deployment's config location, validated with its table names."""
+        from foreman_core.config import ConfigError, parse_config
+        from foreman_core.config_source import ConfigSourceError, load_raw_config
+
+        location = self.output("ConfigLocation", "--config-location")
+        try:
+            raw = load_raw_config(location, session_or_clients=self.client)
+            return parse_config(raw, tables=self.tables())
+        except ConfigError as error:
+            raise CliError(f"the config at {location} is invalid: {error}") from None
+        except ConfigSourceError as error:
+            raise CliError(f"cannot read the config: {error}") from None
+
+
+_EXPLICIT = {
+    "state_machine_arn": "OrchestratorArn",
+    "tasks_table": "TasksTableName",
+    "closed_table": "ClosedTasksTableName",
+    "retry_table": "RetryTasksTableName",
+    "config_location": "ConfigLocation",
+}
+
+
+def resolve_target(args: argparse.Namespace, needed: Sequence[str]) -> Target:
+    """The target named by the AWS options: explicit options first, then the stack's outputs (read only if one of
+    the ``needed`` outputs was not given), then, on an ``--endpoint-url``, the local deployment's names."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    endpoint = args.endpoint_url or None
+    try:
+        session = boto3.Session(profile_name=args.profile, region_name=args.region)
+    except BotoCoreError as error:
+        raise CliError(f"AWS session: {error}", EXIT_USAGE) from None
+    if endpoint:
+        if session.region_name is None:
+            session = boto3.Session(profile_name=args.profile, region_name=LOCAL_REGION)
+        if session.get_credentials() is None:  # a local endpoint accepts any credentials
+            session = boto3.Session(
+                aws_access_key_id="local", aws_secret_access_key="local", region_name=session.region_name
+            )
+    explicit = {output: getattr(args, option) for option, output in _EXPLICIT.items() if getattr(args, option, None)}
+    target = Target(session, endpoint, dict(explicit), args.stack_name)
+    if all(name in explicit for name in needed):
+        return target
+    try:
+        stacks = target.client("cloudformation").describe_stacks(StackName=args.stack_name)["Stacks"]
+        outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
+    except ClientError as error:
+        if not endpoint:
+            code = error.response.get("Error", {}).get("Code", "")
+            message = error.response.get("Error", {}).get("Message", str(error))
+            hint = " (deploy it with `sam deploy --guided`, or pass --stack-name)" if code == "ValidationError" else ""
+            raise CliError(f"cannot read the stack {args.stack_name!r}: {message}{hint}") from None
+        outputs = dict(LOCAL_OUTPUTS)
+    except NoCredentialsError:
+        raise CliError("no AWS credentials found (configure them, or pass --profile / --endpoint-url)") from None
+    except NoRegionError:
+        raise CliError("no AWS region configured: pass --region (or set AWS_REGION)", EXIT_USAGE) from None
+    except BotoCoreError as error:
+        raise CliError(_unreachable(error, endpoint)) from None
+    target.outputs = {**outputs, **explicit}
+    return target
+
+
+def _unreachable(error: Exception, endpoint: str | None) -> str:
+    if endpoint:
+        return f"cannot reach {endpoint}: {error} (is `foreman local serve` running there?)"
+    return f"cannot reach AWS: {error}"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Output helpers
+
+
+def format_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, left: int = 1, text: Sequence[int] = (), indent: str = ""
+) -> str:
+    """Plain-text columns, aligned: the first ``left`` columns and those in ``text`` to the left, the others (numbers)
+    to the right."""
+    cells = [[str(cell) for cell in row] for row in [headers, *rows]]
+    widths = [max(len(row[index]) for row in cells) for index in range(len(headers))]
+    lines = []
+    for row in cells:
+        parts = [
+            cell.ljust(w) if i < left or i in text else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append(indent + "  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def _print_json(value: Any, out: TextIO) -> None:
+    out.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def _unknown_labourer(labourer_id: str, config: OrchestratorConfig) -> CliError:
+    known = ", ".join(labourer.id for labourer in config.labourers) or "none"
+    return CliError(f"unknown labourer {labourer_id!r}; the config's labourers are: {known}", EXIT_USAGE)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# tasks create
+
+
+def cmd_tasks_create(args: argparse.Namespace, out: TextIO) -> int:
+    """Queue tasks for a labourer: one, many from a JSON-lines file, or delayed until --not-before."""
+    from foreman.task_input import InputError, format_time, parse_json_lines, parse_payload, parse_time
+    from foreman_core.task_store import TaskExistsError, TaskStore, UnprocessedWritesError
+
+    try:  # all input is checked before anything is read from or written to AWS
+        if args.file is not None:
+            if args.task_id:
+                raise InputError("--task-id names one task: use it with --payload, not --file")
+            source = "stdin" if args.file == "-" else args.file
+            payloads = parse_json_lines(_read_input(args.file), source=source)
+        else:
+            payloads = [parse_payload(args.payload if args.payload is not None else "{}")]
+        not_before = parse_time(args.not_before, option="--not-before") if args.not_before else None
+        if not_before is not None and float(not_before).is_integer():
+            not_before = int(not_before)
+    except InputError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+
+    target = resolve_target(args, ["TasksTableName", "ConfigLocation"] if args.verify else ["TasksTableName"])
+    if args.verify:
+        config = target.config()
+        if args.labourer not in {labourer.id for labourer in config.labourers}:
+            raise _unknown_labourer(args.labourer, config)
+        store = TaskStore(
+            target.client("dynamodb"),
+            config.tables,
+            delta=config.greenfield_invocation_delta,
+            step=config.greenfield_task_step,
+        )
+    else:
+        store = TaskStore(target.client("dynamodb"), target.tables())
+
+    def create() -> list[Any]:
+        if not_before is not None:
+            return [
+                store.create_delayed_task(args.labourer, payload, not_before=not_before, task_id=args.task_id)
+                for payload in payloads
+            ]
+        if len(payloads) == 1 and args.file is None:
+            return [store.create_task(args.labourer, payloads[0], task_id=args.task_id)]
+        return store.create_tasks(args.labourer, payloads)
+
+    try:
+        tasks = _aws(create, target)
+    except TaskExistsError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    except UnprocessedWritesError as error:
+        raise CliError(str(error)) from None
+    ids = [task.task_id for task in tasks]
+    if args.json:
+        due = {"not_before": not_before, "not_before_iso": format_time(not_before)} if not_before is not None else {}
+        _print_json({"labourer_id": args.labourer, "created": len(ids), "task_ids": ids, **due}, out)
+        return EXIT_OK
+    noun = "task" if len(ids) == 1 else "tasks"
+    where = f"waiting until {format_time(not_before)} (retry table)" if not_before is not None else "queued"
+    out.write(f"created {len(ids)} {noun} for {args.labourer}, {where}\n")
+    shown = ids if len(ids) <= 10 else [*ids[:5], f"... {len(ids) - 10} more ...", *ids[-5:]]
+    for task_id in shown:
+        out.write(f"  {task_id}\n")
+    return EXIT_OK
+
+
+def _read_input(path: str) -> str:
+    from foreman.task_input import InputError
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read: {error}") from None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# status
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
+    """Per labourer: queued, running, expired, completed, retry-waiting, closed, and health now."""
+    from foreman.status import status_report
+    from foreman.task_input import InputError, format_time, parse_time
+
+    try:
+        now = parse_time(args.now, option="--now") if args.now else time.time()
+    except InputError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    target = resolve_target(args, ["TasksTableName", "ConfigLocation"])
+    config = target.config()
+    for labourer_id in args.labourer or []:
+        if labourer_id not in {labourer.id for labourer in config.labourers}:
+            raise _unknown_labourer(labourer_id, config)
+    report = _aws(
+        lambda: status_report(
+            config,
+            dynamodb=target.client("dynamodb"),
+            cloudwatch=target.client("cloudwatch"),
+            now=now,
+            labourer_ids=args.labourer or None,
+        ),
+        target,
+    )
+    if args.json:
+        _print_json({"now": now, "labourers": [line.to_dict() for line in report]}, out)
+        return EXIT_OK
+    headers = ["labourer", "queued", "running", "expired", "completed", "retry-waiting", "closed-completed",
+               "closed-dead", "health"]  # fmt: skip
+    rows = [
+        [line.labourer_id, line.queued, line.running, line.expired, line.completed, line.retry_waiting,
+         line.closed_completed, line.closed_dead, line.health_text]
+        for line in report
+    ]  # fmt: skip
+    out.write(f"status at {format_time(now)}\n")
+    out.write(format_table(headers, rows, text=[len(headers) - 1]) + "\n")
+    return EXIT_OK
+
+
+def _aws(call: Callable[[], Any], target: Target) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call()
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        raise CliError(f"AWS error: {details.get('Code', 'error')}: {details.get('Message', error)}") from None
+    except BotoCoreError as error:
+        raise CliError(_unreachable(error, target.endpoint_url)) from None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# run
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    """Start an Orchestrator execution, wait for it, print its per-labourer summary."""
+    from foreman.task_input import InputError, parse_time
+
+    try:
+        now = parse_time(args.now, option="--now") if args.now else None
+    except InputError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    target = resolve_target(args, ["OrchestratorArn"])
+    arn = target.output("OrchestratorArn", "--state-machine-arn")
+    sfn = target.client("stepfunctions")
+    execution_input = {"now": int(now)} if now is not None else {}
+    request: dict[str, Any] = {"stateMachineArn": arn, "input": json.dumps(execution_input)}
+    if args.name:
+        request["name"] = args.name
+    began = time.monotonic()
+    execution_arn: str = _aws(lambda: sfn.start_execution(**request), target)["executionArn"]
+    if args.no_wait:
+        out.write(f"{execution_arn}\n")
+        return EXIT_OK
+    if not args.json:
+        out.write(f"started {execution_arn}\n")
+        out.flush()
+    while True:
+        described = _aws(lambda: sfn.describe_execution(executionArn=execution_arn), target)
+        if described["status"] != "RUNNING":
+            break
+        if time.monotonic() - began > args.timeout:
+            raise CliError(f"execution {execution_arn} still running after {args.timeout:g} s (it goes on)")
+        time.sleep(0.1 if target.endpoint_url else 1.0)
+    seconds = time.monotonic() - began
+    status = described["status"]
+    if status != "SUCCEEDED":
+        failure, cause = described.get("error") or "?", described.get("cause") or ""
+        sys.stderr.write(f"foreman: execution {execution_arn} {status} after {seconds:.1f} s\n")
+        sys.stderr.write(f"  error: {failure}\n  cause: {cause}\n")
+        return EXIT_FAILED
+    output = json.loads(described.get("output") or "{}")
+    if args.json:
+        _print_json(output, out)
+        return EXIT_OK
+    out.write(f"{status} in {seconds:.1f} s\n")
+    out.write(summary_table(output) + "\n")
+    for line in output.get("labourers", []):
+        if line.get("labourer_error"):
+            problem = line["labourer_error"]
+            out.write(f"  {line['labourer_id']}: {problem.get('error')}: {problem.get('cause')}\n")
+        for aside in line.get("set_aside", []):
+            out.write(f"  {line['labourer_id']}: set aside {aside['task_id']}: {aside['reason']}\n")
+    return EXIT_OK
+
+
+def summary_table(output: dict[str, Any]) -> str:
+    """The Orchestrator's output as a table: one row per labourer, then the totals."""
+    from foreman_core.config import STATUS_NAMES
+
+    headers = ["labourer", "status", "set by", "running", "desired", "fetched", "invoked", "skipped", "released",
+               "failed", "set aside"]  # fmt: skip
+    rows: list[list[Any]] = []
+    for line in output.get("labourers", []):
+        status = f"{line['status']} {STATUS_NAMES.get(line['status'], '?')}"
+        rows.append(
+            [line["labourer_id"], status, line.get("set_by") or "-", line["running"], line["desired"],
+             line["fetched"], line["invoked"], line["skipped"], line["released"], line["failed"],
+             len(line.get("set_aside", []))]
+        )  # fmt: skip
+    totals = output.get("totals", {})
+    rows.append(
+        ["total", "", "", "", totals.get("desired", 0), totals.get("fetched", 0), totals.get("invoked", 0),
+         totals.get("skipped", 0), totals.get("released", 0), totals.get("failed", 0), totals.get("set_aside", 0)]
+    )  # fmt: skip
+    return format_table(headers, rows, left=3)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# config
+
+
+def _load_config_argument(args: argparse.Namespace) -> tuple[str, Any]:
+    """The config named by FILE (a path, ``-``, or an ``ssm:``/``dynamodb:`` location): (where, raw JSON object).
+
+    Raises ``CliError``: exit 2 when it cannot be read, 1 when it is not JSON (an invalid config)."""
+    from foreman_core.config_source import ConfigSourceError, load_raw_config
+
+    name = args.file
+    if name.startswith(("ssm:", "dynamodb:")):
+        target = resolve_target(args, [])
+        try:
+            return name, load_raw_config(name, session_or_clients=target.client)
+        except ConfigSourceError as error:
+            raise CliError(str(error), EXIT_USAGE) from None
+    if name == "-":
+        text, where = sys.stdin.read(), "stdin"
+    else:
+        where = name
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CliError(f"{name}: no such file", EXIT_USAGE) from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise CliError(f"{name}: cannot read: {error}", EXIT_USAGE) from None
+    try:
+        return where, json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(
+            f"invalid config: {where}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+
+
+def cmd_config_validate(args: argparse.Namespace, out: TextIO) -> int:
+    """Validate an orchestrator config; list every problem with its path."""
+    from foreman_core.config import ConfigError, parse_config
+
+    where, raw = _load_config_argument(args)
+    try:
+        config = parse_config(raw)
+    except ConfigError as error:
+        raise CliError(f"{where}: {error}") from None
+    noun = "labourer" if len(config.labourers) == 1 else "labourers"
+    out.write(f"valid: {len(config.labourers)} {noun}\n")
+    if config.labourers:
+        rows = [
+            [
+                labourer.id,
+                labourer.max_simultaneous_invocations,
+                ", ".join(metric.name for metric in labourer.health_metrics) or "-",
+                f"{labourer.duration}+{labourer.cooldown}",
+                labourer.arn,
+            ]
+            for labourer in config.labourers
+        ]
+        out.write(format_table(["labourer", "cap", "health metrics", "expiry s", "arn"], rows, text=[2, 4]) + "\n")
+    return EXIT_OK
+
+
+def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
+    """Validate a config, then store it where the deployed LoadConfig reads it (SSM parameter or sosw's table)."""
+    from foreman_core.config import ConfigError, parse_config
+
+    where, raw = _load_config_argument(args)
+    try:
+        config = parse_config(raw)
+    except ConfigError as error:
+        raise CliError(f"{where}: {error}; nothing was stored") from None
+    target = resolve_target(args, ["ConfigLocation"])
+    location = target.output("ConfigLocation", "--config-location")
+    text = json.dumps(raw)
+    if location.startswith("ssm:"):
+        name = location[len("ssm:") :]
+        _aws(lambda: target.client("ssm").put_parameter(Name=name, Value=text, Type="String", Overwrite=True), target)
+    elif location.startswith("dynamodb:"):
+        table, env, config_name = [*location[len("dynamodb:") :].split("/", 2), "", ""][:3]
+        item = {"env": {"S": env}, "config_name": {"S": config_name}, "config_value": {"S": text}}
+        _aws(lambda: target.client("dynamodb").put_item(TableName=table, Item=item), target)
+    else:
+        raise CliError(f"cannot store a config at {location}: only ssm: and dynamodb: locations", EXIT_USAGE)
+    out.write(f"stored {where} at {location}: {len(config.labourers)} labourers\n")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# local
+
+
+def cmd_local_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """The one-command demo on the embedded stack."""
+    from foreman.demo import DemoError, DemoOptions, run_demo
+
+    if args.ticks < 1:
+        raise CliError("--ticks must be at least 1", EXIT_USAGE)
+    try:
+        result = run_demo(DemoOptions(ticks=args.ticks, output=Path(args.output), seed=args.seed), out)
+    except DemoError as error:
+        raise CliError(f"the demo failed: {error}") from None
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_local_serve(args: argparse.Namespace, out: TextIO) -> int:
+    """The local stack as an AWS endpoint on loopback until Ctrl-C (or --for-seconds)."""
+    from foreman.serve import serve
+
+    return serve(host=args.host, port=args.port, examples=args.examples, for_seconds=args.for_seconds, out=out)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The parser
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the descriptions' line breaks and shows defaults."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "%(default)" not in text and action.default not in (None, False, argparse.SUPPRESS, [], True):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _aws_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("where the stack is")
+    group.add_argument(
+        "--stack-name",
+        metavar="NAME",
+        default=os.environ.get("FOREMAN_STACK_NAME", DEFAULT_STACK_NAME),
+        help="the CloudFormation stack whose outputs name the tables, the Orchestrator and the config location",
+    )
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        default=os.environ.get("AWS_ENDPOINT_URL"),
+        help="talk to this endpoint instead of AWS, e.g. the one `foreman local serve` prints; names default to the "
+        "local deployment's (default: $AWS_ENDPOINT_URL)",
+    )
+    group.add_argument("--region", metavar="REGION", help="AWS region (default: the boto3 default chain)")
+    group.add_argument("--profile", metavar="PROFILE", help="AWS profile (default: the boto3 default chain)")
+    group.add_argument(
+        "--state-machine-arn", metavar="ARN", help="the Orchestrator's ARN (default: stack output OrchestratorArn)"
+    )
+    group.add_argument(
+        "--config-location",
+        metavar="LOCATION",
+        help="where the orchestrator config is, e.g. ssm:/foreman/orchestrator_config (default: stack output "
+        "ConfigLocation)",
+    )
+    group.add_argument("--tasks-table", metavar="TABLE", help="the tasks table (default: stack output TasksTableName)")
+    group.add_argument(
+        "--closed-table", metavar="TABLE", help="the closed tasks table (default: stack output ClosedTasksTableName)"
+    )
+    group.add_argument(
+        "--retry-table", metavar="TABLE", help="the retry tasks table (default: stack output RetryTasksTableName)"
+    )
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``foreman`` argument parser, with every command and its options."""
+    aws = _aws_options()
+    parser = argparse.ArgumentParser(
+        prog="foreman",
+        description="Foreman: run queued tasks on worker Lambdas (labourers) without overloading what they depend on.",
+        epilog="Exit codes: 0 ok, 1 failed (invalid config, failed execution, AWS error), 2 bad usage or input.\n"
+        "Run `foreman COMMAND --help` for a command's options.",
+        formatter_class=_Formatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    tasks = commands.add_parser(
+        "tasks", help="create tasks", description="Work with tasks.", formatter_class=_Formatter
+    )
+    tasks_commands = tasks.add_subparsers(dest="tasks_command", metavar="SUBCOMMAND", required=True)
+    create = tasks_commands.add_parser(
+        "create",
+        parents=[aws],
+        help="queue tasks for a labourer: one, many from a JSON-lines file, or delayed",
+        formatter_class=_Formatter,
+        description="Queue tasks for a labourer, at the end of its queue (sosw's greenfield positions).\n\n"
+        '  one:      foreman tasks create --labourer reports --payload \'{"customer": "acme"}\'\n'
+        "  many:     foreman tasks create --labourer reports --file tasks.jsonl   (one JSON object per line)\n"
+        "  delayed:  foreman tasks create --labourer reports --payload '{}' --not-before 2026-01-01T09:00:00Z\n\n"
+        "Every payload is checked before anything is written: an invalid line names its line number, and nothing\n"
+        "is created (exit code 2). The labourer must be in the config (exit code 2 otherwise, listing those that are).",
+    )
+    create.add_argument("--labourer", required=True, metavar="ID", help="the labourer (as in the config's labourers)")
+    payload = create.add_mutually_exclusive_group()
+    payload.add_argument("--payload", metavar="JSON", help="one task's payload, a JSON object (default: {})")
+    payload.add_argument(
+        "--file",
+        metavar="PATH",
+        help="a JSON-lines file, one payload per line ('-' for stdin); blank and # lines skipped",
+    )
+    create.add_argument(
+        "--not-before",
+        metavar="TIME",
+        help="create delayed tasks that start no earlier than TIME (unix seconds or ISO 8601; UTC without an offset)",
+    )
+    create.add_argument("--task-id", metavar="ID", help="the task's id, with --payload (default: a new UUID)")
+    create.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="do not read the config to check that the labourer exists",
+    )
+    create.add_argument("--json", action="store_true", help="print the created task ids as JSON")
+    create.set_defaults(handler=cmd_tasks_create)
+
+    status = commands.add_parser(
+        "status",
+        parents=[aws],
+        help="per labourer: queued, running, expired, completed, retry-waiting, closed, health",
+        formatter_class=_Formatter,
+        description="Where each labourer's tasks stand, and its health now (the eco status the Orchestrator would\n"
+        "compute: the worst of its health metrics, from CloudWatch).\n\n"
+        "  queued            waiting in the queue\n"
+        "  running           invoked, not completed, not yet expired\n"
+        "  expired           invoked, not completed, past duration + cooldown: the Scavenger retries or closes them\n"
+        "  completed         completed, still in the tasks table (the Scavenger archives them)\n"
+        "  retry-waiting     in the retry table, waiting for their launch time\n"
+        "  closed-completed  archived as completed;  closed-dead: closed after their last attempt",
+    )
+    status.add_argument("--labourer", action="append", metavar="ID", help="only this labourer (repeatable)")
+    status.add_argument("--now", metavar="TIME", help="as of TIME (unix seconds or ISO 8601) instead of now")
+    status.add_argument("--json", action="store_true", help="print JSON, with every metric reading")
+    status.set_defaults(handler=cmd_status)
+
+    run = commands.add_parser(
+        "run",
+        parents=[aws],
+        help="start the Orchestrator, wait, print its summary",
+        formatter_class=_Formatter,
+        description="Start one Orchestrator execution (what the schedule does every minute), wait for it and print\n"
+        "its per-labourer summary. Exit code 1 if the execution fails, with its error and cause.",
+    )
+    run.add_argument("--now", metavar="TIME", help="the run's clock (unix seconds or ISO 8601; default: now)")
+    run.add_argument("--name", help="the execution's name (default: a new UUID)")
+    run.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="stop waiting after this long")
+    run.add_argument("--no-wait", action="store_true", help="print the execution ARN and return at once")
+    run.add_argument("--json", action="store_true", help="print the execution's raw output (JSON)")
+    run.set_defaults(handler=cmd_run)
+
+    config = commands.add_parser(
+        "config", help="validate or store an orchestrator config", formatter_class=_Formatter,
+        description="Work with the orchestrator config (sosw's format).",
+    )  # fmt: skip
+    config_commands = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
+    validate = config_commands.add_parser(
+        "validate",
+        parents=[aws],
+        help="check a config: 'valid: N labourers', or every problem with its path",
+        formatter_class=_Formatter,
+        description="Check an orchestrator config. FILE is a JSON file, '-' for stdin, or a location such as\n"
+        "ssm:/foreman/orchestrator_config (read with the AWS options). Exit code 1 if the config is invalid\n"
+        "(every problem listed with its path), 2 if it cannot be read.",
+    )
+    validate.add_argument("file", metavar="FILE", help="the config: a JSON file, '-', or an ssm:/dynamodb: location")
+    validate.set_defaults(handler=cmd_config_validate)
+    put = config_commands.add_parser(
+        "put",
+        parents=[aws],
+        help="validate a config, then store it where the stack reads it",
+        formatter_class=_Formatter,
+        description="Validate FILE, then store it at the stack's config location (output ConfigLocation: an SSM\n"
+        "parameter, or sosw's config table). LoadConfig picks it up within ConfigCacheSeconds. Nothing is stored if\n"
+        "the config is invalid (exit code 1).",
+    )
+    put.add_argument("file", metavar="FILE", help="the config: a JSON file or '-'")
+    put.set_defaults(handler=cmd_config_put)
+
+    local = commands.add_parser(
+        "local", help="the local stack: the demo, or an AWS endpoint on loopback", formatter_class=_Formatter,
+        description="Foreman on an embedded AWS stack (moto, in this process): no AWS account, no Docker.",
+    )  # fmt: skip
+    local_commands = local.add_subparsers(dest="local_command", metavar="SUBCOMMAND", required=True)
+    demo = local_commands.add_parser(
+        "demo",
+        help="the one-command demo: ticks in accelerated time, a table per tick, a picture",
+        formatter_class=_Formatter,
+        description="Deploy template.yaml on the embedded stack, register the example labourers and tasks of\n"
+        "examples/, and run schedule ticks in accelerated time (one simulated minute each, each a real execution\n"
+        "of the Orchestrator). Prints a table per tick, draws a picture of the run, checks the outcome: exit code 1\n"
+        "if a check fails.",
+    )
+    demo.add_argument("--ticks", type=int, default=15, help="how many schedule ticks (simulated minutes)")
+    demo.add_argument(
+        "--output", default=str(Path("demo-output") / "foreman-demo.png"), metavar="PATH", help="the picture (PNG)"
+    )
+    demo.add_argument("--seed", type=int, default=7, help="the seed of the tasks' simulated durations")
+    demo.set_defaults(handler=cmd_local_demo)
+    serve = local_commands.add_parser(
+        "serve",
+        help="the local stack as an AWS endpoint on loopback",
+        formatter_class=_Formatter,
+        description="Deploy template.yaml on a local AWS endpoint and serve it until Ctrl-C. The first line printed\n"
+        "is one JSON object: the endpoint, region, table names, state machine and function ARNs, config location.\n"
+        "Any AWS client can use it (boto3 endpoint_url, the AWS CLI --endpoint-url, sosw with AWS_ENDPOINT_URL);\n"
+        "Lambda steps and the example labourers run in this process.\n\n"
+        "  foreman local serve --port 4566 &\n"
+        "  foreman tasks create --endpoint-url http://127.0.0.1:4566 --labourer reports --payload '{}'\n"
+        "  foreman run --endpoint-url http://127.0.0.1:4566\n"
+        "  aws --endpoint-url http://127.0.0.1:4566 dynamodb scan --table-name sosw_tasks",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=int, default=4566, help="the port (0: any free port)")
+    serve.add_argument(
+        "--no-examples",
+        dest="examples",
+        action="store_false",
+        help="do not register the example labourers and config of examples/",
+    )
+    serve.add_argument("--for-seconds", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)")
+    serve.set_defaults(handler=cmd_local_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``foreman`` with ``argv`` (default: the command line); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a usage error (2), already printed by argparse
+        return int(exit_.code) if isinstance(exit_.code, int) else EXIT_USAGE
+    out = sys.stdout
+    try:
+        code: int = args.handler(args, out)
+    except CliError as error:
+        out.flush()
+        sys.stderr.write(f"foreman: error: {error}\n")
+        return error.code
+    except KeyboardInterrupt:
+        sys.stderr.write("foreman: interrupted\n")
+        return EXIT_INTERRUPTED
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

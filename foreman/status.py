@@ -1,0 +1,162 @@
+"""Where each labourer's tasks stand, read from sosw's tables, and its health, read from CloudWatch.
+
+``status_report`` is what ``foreman status`` prints: per labourer how many tasks are queued, running, expired,
+completed (not yet archived), waiting for a retry, closed as completed and closed as dead, with the eco status the
+Orchestrator would compute now. Counts use COUNT queries on the tables' indexes; the health comes from
+``foreman_core.metrics`` and ``foreman_core.ecology``, the very code the ComputeEcology step runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from foreman_core.config import STATUS_NAMES, Labourer, OrchestratorConfig, Tables
+from foreman_core.ecology import LabourerHealth, assess, desired_invocations
+from foreman_core.greenfield import RunMarkers
+from foreman_core.metrics import fetch_metric_values
+from foreman_core.task_store import TaskStore
+
+
+@dataclass(frozen=True)
+class LabourerStatus:
+    """One labourer's tasks and health at ``now``."""
+
+    labourer_id: str
+    cap: int
+    queued: int
+    running: int
+    expired: int
+    completed: int
+    retry_waiting: int
+    closed_completed: int
+    closed_dead: int
+    health: LabourerHealth
+    desired: int
+
+    @property
+    def health_text(self) -> str:
+        """``"2 Moderate (ReportsDBCPU 72)"``, ``"4 High"`` or ``"0 Bad (ReportsDBCPU: no data)"``."""
+        text = f"{self.health.status} {STATUS_NAMES.get(self.health.status, '?')}"
+        reading = next((r for r in self.health.readings if r.metric == self.health.set_by), None)
+        if reading is None:
+            return text
+        if reading.error:
+            return f"{text} ({reading.metric}: {reading.error})"
+        if reading.no_data:
+            return f"{text} ({reading.metric}: no data)"
+        return f"{text} ({reading.metric} {reading.value:g})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        return {
+            "labourer_id": self.labourer_id,
+            "cap": self.cap,
+            "queued": self.queued,
+            "running": self.running,
+            "expired": self.expired,
+            "completed": self.completed,
+            "retry_waiting": self.retry_waiting,
+            "closed_completed": self.closed_completed,
+            "closed_dead": self.closed_dead,
+            "desired": self.desired,
+            "health": self.health.to_dict(),
+        }
+
+
+def _count(dynamodb: Any, query: dict[str, Any]) -> int:
+    total = 0
+    for page in _pages(dynamodb, {**query, "Select": "COUNT"}):
+        total += int(page.get("Count", 0))
+    return total
+
+
+def _pages(dynamodb: Any, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    request = dict(query)
+    while True:
+        page: dict[str, Any] = dynamodb.query(**request)
+        yield page
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def count_closed(dynamodb: Any, tables: Tables, labourer_id: str, *, completed: bool) -> int:
+    """Tasks in the closed table as completed (``<id>_1``) or dead (``<id>_0``), on its status index."""
+    return _count(
+        dynamodb,
+        {
+            "TableName": tables.closed,
+            "IndexName": tables.closed_index,
+            "KeyConditionExpression": "labourer_id_task_status = :status",
+            "ExpressionAttributeValues": {":status": {"S": f"{labourer_id}_{1 if completed else 0}"}},
+        },
+    )
+
+
+def count_retry_waiting(dynamodb: Any, tables: Tables, labourer_id: str) -> int:
+    """Tasks in the retry table (waiting for their ``desired_launch_time``), by its hash key."""
+    return _count(
+        dynamodb,
+        {
+            "TableName": tables.retry,
+            "KeyConditionExpression": "labourer_id = :labourer",
+            "ExpressionAttributeValues": {":labourer": {"S": labourer_id}},
+        },
+    )
+
+
+def markers_at(config: OrchestratorConfig, labourer: Labourer, now: float) -> RunMarkers:
+    """The greenfield markers of a run starting at ``now`` for ``labourer`` (as LoadConfig computes them)."""
+    return RunMarkers.at(
+        now, duration=labourer.duration, cooldown=labourer.cooldown, delta=config.greenfield_invocation_delta
+    )
+
+
+def status_report(
+    config: OrchestratorConfig,
+    *,
+    dynamodb: Any,
+    cloudwatch: Any,
+    now: float,
+    labourer_ids: Sequence[str] | None = None,
+) -> list[LabourerStatus]:
+    """Every (or the named) labourer's counts and health at ``now``; ``KeyError`` for an unknown labourer id."""
+    labourers = [config.labourer(i) for i in labourer_ids] if labourer_ids else list(config.labourers)
+    queries = [metric.query for labourer in labourers for metric in labourer.health_metrics]
+    values = fetch_metric_values(cloudwatch, queries, now=datetime.fromtimestamp(now, tz=UTC)) if queries else {}
+    store = TaskStore(
+        dynamodb, config.tables, delta=config.greenfield_invocation_delta, step=config.greenfield_task_step
+    )
+    report = []
+    for labourer in labourers:
+        markers = markers_at(config, labourer, now)
+        health = assess(labourer, values)
+        running = store.count_running(labourer.id, markers)
+        cap = labourer.max_simultaneous_invocations
+        report.append(
+            LabourerStatus(
+                labourer_id=labourer.id,
+                cap=cap,
+                queued=store.queue_length(labourer.id, start=markers.start),
+                running=running,
+                expired=len(store.expired_tasks(labourer.id, markers)),
+                completed=len(store.completed_tasks(labourer.id, now=now)),
+                retry_waiting=count_retry_waiting(dynamodb, config.tables, labourer.id),
+                closed_completed=count_closed(dynamodb, config.tables, labourer.id, completed=True),
+                closed_dead=count_closed(dynamodb, config.tables, labourer.id, completed=False),
+                health=health,
+                desired=desired_invocations(cap, config.coefficient(health.status), running),
+            )
+        )
+    return report
+
+
+def done_count(dynamodb: Any, config: OrchestratorConfig, labourer_id: str, *, now: float) -> int:
+    """Tasks done: completed ones still in the tasks table plus those archived as completed."""
+    store = TaskStore(dynamodb, config.tables, delta=config.greenfield_invocation_delta)
+    return len(store.completed_tasks(labourer_id, now=now)) + count_closed(
+        dynamodb, config.tables, labourer_id, completed=True
+    )

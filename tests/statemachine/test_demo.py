@@ -1,0 +1,153 @@
+"""``foreman local demo``, run once as a user runs it: the real Orchestrator each tick, a table per tick, a picture.
+
+The run is ``foreman.cli.main(["local", "demo", ...])`` with its default scenario over 12 ticks (the default 15 only
+adds three quiet ones); ``run_demo`` is wrapped only to keep its result for the assertions. The picture must be a
+valid PNG, ``reports`` must really be throttled by its database's CPU and recover, and ``thumbnails`` must run at
+full speed throughout.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zlib
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from foreman import cli, demo
+from foreman.picture import PNG_SIGNATURE, entered_counts, layers, layout, parse_graph
+from foreman_core.config import STATUS_NAMES
+
+TICKS = 12
+
+
+@dataclass
+class DemoRun:
+    code: int
+    output: str
+    result: demo.DemoResult
+    picture: Path
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    picture = tmp_path_factory.mktemp("demo") / "out" / "foreman-demo.png"
+    results: list[demo.DemoResult] = []
+    real = demo.run_demo
+
+    def keep(options: demo.DemoOptions, out: Any) -> demo.DemoResult:
+        results.append(real(options, out))
+        return results[-1]
+
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(printed):
+        patch.setattr(demo, "run_demo", keep)
+        code = cli.main(["local", "demo", "--ticks", str(TICKS), "--output", str(picture)])
+    assert results, printed.getvalue()
+    return DemoRun(code, printed.getvalue(), results[0], picture)
+
+
+def test_the_demo_succeeds_and_names_its_picture(demo_run: DemoRun) -> None:
+    assert demo_run.code == 0, demo_run.output
+    assert demo_run.result.ok
+    assert len(demo_run.result.ticks) == TICKS
+    assert f"Picture: {demo_run.picture} (" in demo_run.output
+    assert "FAIL" not in demo_run.output
+    assert demo_run.result.seconds < 60
+
+
+def test_the_picture_is_a_valid_png(demo_run: DemoRun) -> None:
+    data = demo_run.picture.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert (length, kind) == (13, b"IHDR")
+    assert zlib.crc32(data[12:29]) == struct.unpack(">I", data[29:33])[0]  # the IHDR chunk's CRC
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == demo_run.result.picture_size
+    assert width >= 1000
+    assert height >= 700
+    with Image.open(demo_run.picture) as image:
+        image.verify()  # every chunk's CRC, the image data
+    with Image.open(demo_run.picture) as image:
+        assert (image.format, image.size) == ("PNG", (width, height))
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+        assert colours is not None
+        assert len(colours) > 50  # a drawing, not a blank canvas
+
+
+def test_every_tick_printed_its_table(demo_run: DemoRun) -> None:
+    for tick in demo_run.result.ticks:
+        header = f"tick {tick.number}/{TICKS} "
+        assert header in demo_run.output
+        block = demo_run.output.split(header, 1)[1].split("\n\n", 1)[0].splitlines()
+        assert block[1].split() == ["labourer", "status", "running", "desired", "invoked", "queued", "done"]
+        for line, row in zip(block[2:], tick.rows.values(), strict=True):
+            assert line.split() == [
+                row.labourer_id,
+                str(row.status),
+                STATUS_NAMES[row.status],
+                *map(str, (row.running, row.desired, row.invoked, row.queued, row.done)),
+            ]
+
+
+def test_reports_is_throttled_by_its_database_and_recovers(demo_run: DemoRun) -> None:
+    ticks = demo_run.result.ticks
+    statuses = demo_run.result.series("reports", "status")
+    invoked = demo_run.result.series("reports", "invoked")
+    assert statuses[0] == 4
+    assert invoked[0] == 10  # a quiet database: the full cap
+    dropped = next(index for index, status in enumerate(statuses) if status < 4)
+    assert min(statuses) == 0  # overloaded: not a single new report
+    assert invoked[dropped] < 10
+    assert ticks[dropped].metric > 40  # because the CPU rose with the reports running
+    recovered = next(index for index in range(dropped, len(statuses)) if statuses[index] == 4)
+    assert all(status == 4 for status in statuses[recovered:])
+    assert ticks[recovered].metric <= 40
+    # the status follows the database's CPU through the feelings {4: 40, 3: 60, 2: 80} ('<=') at every tick
+    for tick in ticks:
+        cpu = tick.metric
+        expected = 4 if cpu <= 40 else 3 if cpu <= 60 else 2 if cpu <= 80 else 0
+        assert tick.rows["reports"].status == expected, (tick.number, cpu)
+    assert ticks[-1].rows["reports"].queued == 0  # and every report was started
+
+
+def test_thumbnails_runs_at_full_speed_throughout(demo_run: DemoRun) -> None:
+    for tick in demo_run.result.ticks:
+        row = tick.rows["thumbnails"]
+        assert (row.status, row.desired, row.invoked) == (4, 4, 4), tick.number
+    assert demo_run.result.ticks[-1].rows["thumbnails"].queued == 60 - 4 * TICKS
+
+
+def test_no_labourer_ever_exceeds_its_cap(demo_run: DemoRun) -> None:
+    caps = {"thumbnails": 4, "reports": 10}
+    for tick in demo_run.result.ticks:
+        for row in tick.rows.values():
+            assert row.running + row.invoked <= caps[row.labourer_id]
+
+
+def test_the_graph_is_drawn_from_the_asl_with_the_last_executions_counts() -> None:
+    definition = json.loads((Path(cli.__file__).parents[1] / "statemachine" / "orchestrator.asl.json").read_text())
+    graph = parse_graph(definition)
+    assert layers(graph) == [["LoadConfig"], ["ComputeEcology"], ["FetchGreenfieldTasks"], ["InvokeLabourers"],
+                             ["Summarize"]]  # fmt: skip
+    names = {node.name for node in graph.all_states()}
+    assert {"InvokeTasks", "Claim", "Invoke", "Skipped", "Release", "Released", "LabourerDone"} <= names
+    (inner,) = graph.states["InvokeLabourers"].branches
+    (tasks,) = inner.states["InvokeTasks"].branches
+    assert layers(tasks)[:2] == [["Claim"], ["Invoke", "Skipped", "ClaimFailed"]]
+    placed = layout(graph)
+    boxes = [placed.boxes[name] for name in ("LoadConfig", "ComputeEcology", "InvokeLabourers", "Summarize")]
+    assert [box.y for box in boxes] == sorted(box.y for box in boxes)
+    history = [
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Claim"}},
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Claim"}},
+        {"type": "MapStateEntered", "stateEnteredEventDetails": {"name": "InvokeTasks"}},
+        {"type": "TaskStateExited", "stateExitedEventDetails": {"name": "Claim"}},
+    ]
+    assert entered_counts(history) == {"Claim": 2, "InvokeTasks": 1}
