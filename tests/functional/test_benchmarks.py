@@ -1,0 +1,287 @@
+"""The benchmark's measuring code: the API-call meter counts exactly the calls made, and the report's arithmetic
+(medians, per-task and per-labourer figures, Foreman/sosw ratios, tables) is right. No timing is asserted."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from benchmarks.__main__ import parse_args, sweep_runs
+from benchmarks.meter import ApiMeter, CallLog, function_name, mark_harness
+from benchmarks.report import (
+    FOREMAN,
+    SOSW,
+    DepthPoint,
+    RunSample,
+    comparison_document,
+    comparison_rows,
+    depth_rows,
+    operation_rows,
+    ratio,
+    render_table,
+    summarize,
+)
+from benchmarks.workload import Bench, labourer_ids
+from foreman_core.config import Tables
+from foreman_core.task_store import TaskStore
+
+REGION = "us-east-1"
+TASKS = "sosw_tasks"
+LABOURER_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:worker-a"
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    """A harness DynamoDB client (its calls never count) on moto, with a tasks table holding three items."""
+    with mock_aws():
+        client = mark_harness(boto3.client("dynamodb", region_name=REGION))
+        client.create_table(
+            TableName=TASKS,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
+        )
+        for number in range(3):
+            client.put_item(TableName=TASKS, Item={"task_id": {"S": f"t{number}"}, "greenfield": {"N": "2000"}})
+        yield client
+
+
+def claim(client: Any, task_id: str) -> None:
+    client.update_item(
+        TableName=TASKS,
+        Key={"task_id": {"S": task_id}},
+        UpdateExpression="SET greenfield = :invoked",
+        ConditionExpression="greenfield < :start",
+        ExpressionAttributeValues={":invoked": {"N": "9999999999"}, ":start": {"N": "1700000000"}},
+    )
+
+
+def test_the_meter_counts_every_call_by_operation_and_splits_per_task_calls(dynamodb: Any) -> None:
+    meter = ApiMeter(task_functions=[LABOURER_ARN], tasks_table=TASKS)
+
+    with meter.measure() as log:
+        client = boto3.client("dynamodb", region_name=REGION)  # created inside the window, like moto's and sosw's
+        client.describe_table(TableName=TASKS)
+        client.scan(TableName=TASKS)  # reads 3 items
+        client.query(
+            TableName=TASKS,
+            KeyConditionExpression="task_id = :id",
+            ExpressionAttributeValues={":id": {"S": "t1"}},
+        )  # reads 1 item
+        claim(client, "t0")
+        with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+            claim(client, "t0")  # lost: answered with an error, still one call
+        dynamodb.get_item(TableName=TASKS, Key={"task_id": {"S": "t0"}})  # the harness: not counted
+
+    assert dict(log.calls) == {
+        "dynamodb.DescribeTable": 1,
+        "dynamodb.Scan": 1,
+        "dynamodb.Query": 1,
+        "dynamodb.UpdateItem": 2,
+    }
+    assert dict(log.task_calls) == {"dynamodb.UpdateItem": 2}
+    assert (log.total, log.task_total, log.control_total) == (5, 2, 3)
+    assert dict(log.errors) == {"dynamodb.UpdateItem:ConditionalCheckFailedException": 1}
+    assert log.items_read == 4
+
+
+def test_the_meter_counts_calls_from_other_threads_and_nothing_outside_its_window(dynamodb: Any) -> None:
+    meter = ApiMeter(tasks_table=TASKS)
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.list_tables()  # before the window
+
+    def describe() -> None:
+        for _ in range(5):
+            boto3.client("dynamodb", region_name=REGION).describe_table(TableName=TASKS)
+
+    with meter.measure() as log:
+        threads = [threading.Thread(target=describe) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    client.list_tables()  # after it
+
+    assert dict(log.calls) == {"dynamodb.DescribeTable": 20}
+    with meter.measure(), pytest.raises(RuntimeError, match="already active"), meter.measure():
+        pass
+
+
+def test_labourer_invokes_and_tasks_table_updates_are_per_task_calls() -> None:
+    meter = ApiMeter(task_functions=["worker-a"], tasks_table=TASKS)
+
+    assert meter.is_task_call("lambda", "Invoke", {"FunctionName": LABOURER_ARN})
+    assert meter.is_task_call("lambda", "Invoke", {"FunctionName": "worker-a"})
+    assert not meter.is_task_call("lambda", "Invoke", {"FunctionName": "foreman-LoadConfigFunction"})
+    assert not meter.is_task_call("lambda", "GetFunctionConfiguration", {"FunctionName": LABOURER_ARN})
+    assert meter.is_task_call("dynamodb", "UpdateItem", {"TableName": TASKS})
+    assert not meter.is_task_call("dynamodb", "UpdateItem", {"TableName": "sosw_closed_tasks"})
+    assert not meter.is_task_call("dynamodb", "Query", {"TableName": TASKS})
+    assert function_name(f"{LABOURER_ARN}:live") == "worker-a"
+    assert function_name("123456789012:function:worker-a") == "worker-a"
+
+
+PER_TASK = {"dynamodb.UpdateItem": 100, "lambda.Invoke": 100}
+SOSW_CONTROL = {"dynamodb.Query": 30, "lambda.GetFunctionConfiguration": 10}
+FOREMAN_CONTROL = {"lambda.Invoke": 4, "dynamodb.Query": 10, "ssm.GetParameter": 1, "stepfunctions.StartExecution": 1}
+
+
+def sample(
+    orchestrator: str,
+    seconds: float,
+    invoked: int,
+    control: dict[str, int],
+    *,
+    task: dict[str, int] | None = None,
+    items_read: int = 0,
+    **extra: Any,
+) -> RunSample:
+    """A run that made the ``task`` (default 100 claims + 100 invokes) and ``control`` calls."""
+    log = CallLog(items_read=items_read)
+    log.task_calls.update(PER_TASK if task is None else task)
+    log.calls.update(log.task_calls)
+    log.calls.update(control)
+    return RunSample.from_log(orchestrator, log, labourers=5, seconds=seconds, invoked=invoked, **extra)
+
+
+def test_summaries_take_medians_and_derive_per_task_and_per_labourer_figures() -> None:
+    sosw = summarize(
+        [sample(SOSW, seconds, 100, SOSW_CONTROL, items_read=5000) for seconds in (5.0, 3.0, 4.0, 9.0, 6.0)]
+    )
+    foreman = summarize(
+        [
+            sample(FOREMAN, 2.0, 100, FOREMAN_CONTROL, items_read=100, state_transitions=215, history_events=1266),
+            sample(FOREMAN, 4.0, 100, FOREMAN_CONTROL, items_read=100, state_transitions=215, history_events=1266),
+        ]
+    )
+
+    assert (sosw.runs, sosw.seconds, sosw.invoked) == (5, 5.0, 100)
+    assert (sosw.total_calls, sosw.task_call_total, sosw.control_call_total) == (240, 200, 40)
+    assert sosw.calls_per_task == pytest.approx(2.4)
+    assert sosw.task_calls_per_task == pytest.approx(2.0)
+    assert sosw.control_calls_per_labourer == pytest.approx(8.0)
+    assert sosw.control_calls == {"dynamodb.Query": 30, "lambda.GetFunctionConfiguration": 10}
+    assert sosw.transitions_per_task is None
+    assert sosw.calls_identical_in_every_run
+    assert foreman.seconds == pytest.approx(3.0)
+    assert (foreman.total_calls, foreman.control_call_total) == (216, 16)
+    assert foreman.control_calls_per_labourer == pytest.approx(3.2)
+    assert foreman.transitions_per_task == pytest.approx(2.15)
+    assert foreman.events_per_task == pytest.approx(12.66)
+
+    document = comparison_document(sosw, foreman)
+    assert document["ratios_foreman_over_sosw"]["calls"] == pytest.approx(216 / 240)
+    assert document["ratios_foreman_over_sosw"]["control_calls_per_labourer"] == pytest.approx(0.4)
+    assert document["ratios_foreman_over_sosw"]["seconds"] == pytest.approx(0.6)
+    rows = {row[0]: row[1:] for row in comparison_rows(sosw, foreman)}
+    assert rows["API calls per run"] == ["240", "216", "0.90"]
+    assert rows["control-plane calls per labourer per run"] == ["8.00", "3.20", "0.40"]
+    assert rows["items read by Query/Scan per run"] == ["5,000", "100", "0.02"]
+    assert rows["state transitions per invoked task"] == ["-", "2.15", "-"]
+    operations = {row[0]: row[1:] for row in operation_rows(sosw, foreman)}
+    assert operations["lambda.Invoke [per task]"] == ["100", "100"]
+    assert operations["lambda.Invoke [control plane]"] == ["0", "4"]
+    assert operations["total"] == ["240", "216"]
+
+
+def test_counts_take_the_lower_median_and_runs_that_differ_are_flagged() -> None:
+    runs = [sample(SOSW, 1.0, invoked, {"dynamodb.Query": queries}, task={}) for invoked, queries in ((10, 3), (12, 5))]
+
+    summary = summarize(runs)
+
+    assert (summary.invoked, summary.calls) == (10, {"dynamodb.Query": 3})
+    assert not summary.calls_identical_in_every_run
+    with pytest.raises(ValueError, match="different orchestrators"):
+        summarize([*runs, sample(FOREMAN, 1.0, 10, {}, task={})])
+
+
+def test_ratios_and_depth_rows() -> None:
+    assert ratio(3, 4) == 0.75
+    assert ratio(3, 0) is None
+    assert ratio(None, 4) is None
+    point = DepthPoint(
+        depth=10_000,
+        sosw=summarize([sample(SOSW, 2.0, 20, {"dynamodb.Query": 6}, task={}, items_read=7172)]),
+        foreman=summarize([sample(FOREMAN, 1.0, 20, {"dynamodb.Query": 2}, task={}, items_read=20)]),
+        query_seconds=0.25,
+    )
+
+    (row,) = depth_rows([point])
+
+    assert row == ["10,000", "20", "6", "2", "7,172", "20", "0.003", "2.000", "1.000", "0.50", "0.250"]
+    assert point.figures()["ratios_foreman_over_sosw"]["items_read"] == pytest.approx(20 / 7172)
+
+
+def test_tables_align_their_columns() -> None:
+    table = render_table(["", "sosw", "Foreman"], [["calls", "240", "216"], ["items read", "5,000", "100"]])
+
+    lines = table.splitlines()
+    assert lines[0] == "             sosw  Foreman"
+    assert lines[1] == "----------  -----  -------"
+    assert lines[2] == "calls         240      216"
+    assert lines[3] == "items read  5,000      100"
+    assert len({len(line) for line in lines}) == 1
+    with pytest.raises(ValueError, match="cells"):
+        render_table(["a", "b"], [["1"]])
+
+
+def test_quick_fills_in_small_sizes_and_explicit_options_win() -> None:
+    quick = parse_args(["--quick", "--runs", "2", "--depths", "100,1k"])
+
+    assert (quick.labourers, quick.runs, quick.depths) == (2, 2, (100, 1000))
+    assert quick.output.name == "quick.json"
+    full = parse_args([])
+    assert (full.labourers, full.depth, full.cap, full.depths) == (5, 1000, 20, (100, 1000, 10000, 100000))
+    assert parse_args(["--depths", ""]).depths == ()
+    assert [sweep_runs(full, depth) for depth in full.depths] == [3, 3, 3, 1]  # one run at 100,000: a minute each
+    assert [sweep_runs(parse_args(["--sweep-runs", "2"]), depth) for depth in (100, 100_000)] == [2, 2]
+
+
+@pytest.mark.slow
+def test_a_known_run_of_each_orchestrator_is_counted_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given two labourers with 8 queued tasks each and a cap of 3, on the embedded stack
+    for name in ("POWERTOOLS_LOG_LEVEL", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.setenv(name, "WARNING")  # the bench sets both; the monkeypatch puts them back afterwards
+    with Bench(labourer_ids(2), cap=3) as bench:
+        bench.fill(8)
+
+        # When each orchestrator runs once, then sosw once more
+        sosw = bench.run(SOSW)
+        foreman = bench.run(FOREMAN)
+        assert bench.last_execution is not None
+        history = bench.last_execution.history
+        again = bench.run(SOSW)
+        store = TaskStore(bench.stack.client("dynamodb"), Tables())
+        queued = [store.queue_length(name) for name in bench.labourers]
+        cold_start = dict(bench.sosw_cold_start.calls)
+
+    # Then both made one claim and one invoke per invoked task
+    for run in (sosw, foreman, again):
+        assert run.invoked == 6
+        assert run.task_calls == {"dynamodb.UpdateItem": 6, "lambda.Invoke": 6}
+    # sosw's per-labourer lookups (sosw-reference 1.2): GetFunctionConfiguration twice, four closed-table queries,
+    # the running count and the next-tasks query, which reads the whole (short) queue
+    assert sosw.calls == {
+        "dynamodb.Query": 12,
+        "dynamodb.UpdateItem": 6,
+        "lambda.GetFunctionConfiguration": 4,
+        "lambda.Invoke": 6,
+    }
+    assert sosw.items_read == 16
+    assert "glue.GetTable" in cold_start
+    # every call Foreman's state machine made itself (Lambda steps, claims, invokes) is a TaskScheduled event
+    scheduled = sum(1 for event in history if event["type"] == "TaskScheduled")
+    assert scheduled == foreman.calls["lambda.Invoke"] + foreman.calls["dynamodb.UpdateItem"]
+    assert foreman.calls["stepfunctions.StartExecution"] == 1
+    assert foreman.state_transitions == sum(1 for event in history if event["type"].endswith("StateEntered"))
+    assert foreman.history_events == len(history)
+    # and the queue was put back after every run: the second sosw run made the same calls on the same data
+    assert again.calls == sosw.calls
+    assert again.items_read == sosw.items_read
+    assert queued == [8, 8]

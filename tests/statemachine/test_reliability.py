@@ -1,0 +1,260 @@
+"""Reliability: the real Orchestrator under faults, overlap and bad input, each run ending with the conservation check.
+
+Every test ends with ``assert_conserved``: every created task is in exactly one place (queued, running, retry-waiting,
+closed), none lost, none duplicated; and no task was invoked more often than its ``attempts`` say.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from botocore.exceptions import ReadTimeoutError
+
+from foreman.local.stack import EmbeddedStack
+from foreman_core.task_store import TaskStore
+from tests.conservation import CLOSED_DEAD, QUEUED, RUNNING, assert_conserved
+from tests.faults import cloudwatch_fault, dynamodb_fault, is_claim
+from tests.statemachine.conftest import (
+    FakeLabourer,
+    cpu_metric,
+    labourer_config,
+    report_for,
+    seed_cpu,
+)
+
+FETCH = "foreman-FetchGreenfieldTasksFunction"
+
+
+def _single_labourer(stack: EmbeddedStack, fake: FakeLabourer, cap: int, name: str = "worker-a") -> None:
+    stack.put_config({"task_config": {"labourers": {name: labourer_config(stack.add_function(name, fake), cap)}}})
+
+
+def _no_double_invocations(store: TaskStore, *fakes: FakeLabourer) -> None:
+    """Each task was invoked at most as often as its attempts count says (a retry is the only licence to rerun)."""
+    invoked = Counter(task_id for fake in fakes for task_id in fake.task_ids)
+    for task_id, times in invoked.items():
+        task = store.get_task(task_id)
+        assert task is not None
+        assert times <= task.attempts, f"{task_id} invoked {times}x with attempts {task.attempts}"
+
+
+# -- faults ---------------------------------------------------------------------------------------------------------
+
+
+def test_throttled_claims_are_retried_and_every_task_invoked_once(stack: EmbeddedStack, store: TaskStore) -> None:
+    fake = FakeLabourer()
+    _single_labourer(stack, fake, 6)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(6)])]
+
+    with dynamodb_fault("update_item", "ProvisionedThroughputExceededException", when=is_claim, times=9) as fault:
+        output = stack.run().output
+
+    assert fault.raised == 9
+    assert report_for(output, "worker-a")["invoked"] == 6
+    assert sorted(fake.task_ids) == sorted(created)
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: 6})
+    _no_double_invocations(store, fake)
+
+
+def test_claims_throttled_for_good_leave_the_tasks_queued(stack: EmbeddedStack, store: TaskStore) -> None:
+    fake = FakeLabourer()
+    _single_labourer(stack, fake, 3)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(3)])]
+
+    with dynamodb_fault("update_item", "ProvisionedThroughputExceededException", when=is_claim):
+        output = stack.run().output
+
+    line = report_for(output, "worker-a")
+    assert (line["invoked"], line["failed"]) == (0, 3)
+    assert line["errors"] == {"DynamoDB.ProvisionedThroughputExceededException": 3}
+    assert fake.events == []
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={QUEUED: 3})
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "times", "invoked", "released"),
+    [
+        ("ServiceException", 500, 2, 4, 0),  # transient: retried, then through
+        ("TooManyRequestsException", 429, 3, 4, 0),
+        ("TooManyRequestsException", 429, None, 0, 4),  # for good: released, queued again
+    ],
+)
+def test_lambda_errors_and_throttles(  # noqa: PLR0917 - pytest parameters
+    stack: EmbeddedStack, store: TaskStore, code: str, status: int, times: int | None, invoked: int, released: int
+) -> None:
+    fake = FakeLabourer()
+    _single_labourer(stack, fake, 4)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(4)])]
+    stack.runtime.add_fault("worker-a", code, status=status, times=times)
+
+    line = report_for(stack.run().output, "worker-a")
+
+    assert (line["invoked"], line["released"]) == (invoked, released)
+    assert len(fake.events) == invoked
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: invoked, QUEUED: released})
+    _no_double_invocations(store, fake)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(lambda: ReadTimeoutError(endpoint_url="https://monitoring.us-east-1.amazonaws.com"), id="timeout"),
+        pytest.param(lambda: _cloudwatch_error("InternalServiceError", 500), id="internal-error"),
+        pytest.param(lambda: _cloudwatch_error("Throttling", 400), id="throttled"),
+    ],
+)
+def test_cloudwatch_failures_fail_safe_for_the_watching_labourer_only(
+    stack: EmbeddedStack, store: TaskStore, error: Any
+) -> None:
+    watched, free = FakeLabourer(), FakeLabourer()
+    stack.put_config(
+        {
+            "task_config": {
+                "labourers": {
+                    "worker-a": labourer_config(
+                        stack.add_function("worker-a", watched), 3, health_metrics={"cpu": cpu_metric("db", {4: 50})}
+                    ),
+                    "worker-b": labourer_config(stack.add_function("worker-b", free), 3),
+                }
+            }
+        }
+    )
+    seed_cpu(stack, "db", 10)
+    created = [t.task_id for name in ("worker-a", "worker-b") for t in store.create_tasks(name, [{}, {}, {}])]
+
+    with cloudwatch_fault(error) as fault:
+        output = stack.run().output
+
+    assert fault.raised >= 1
+    blind = report_for(output, "worker-a")
+    assert (blind["status"], blind["invoked"]) == (0, 0)
+    assert blind["health"]["readings"][0]["error"]
+    assert report_for(output, "worker-b")["invoked"] == 3
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={QUEUED: 3, RUNNING: 3})
+
+
+def test_a_labourer_deleted_mid_run_gets_its_claims_released(stack: EmbeddedStack, store: TaskStore) -> None:
+    kept, doomed = FakeLabourer(), FakeLabourer()
+    stack.put_config(
+        {
+            "task_config": {
+                "labourers": {
+                    "worker-a": labourer_config(stack.add_function("worker-a", kept), 3),
+                    "worker-b": labourer_config(stack.add_function("worker-b", doomed), 3),
+                }
+            }
+        }
+    )
+    created = [t.task_id for name in ("worker-a", "worker-b") for t in store.create_tasks(name, [{}, {}, {}])]
+
+    def fetch_then_delete(real: Any, event: Any, context: Any) -> Any:
+        result = real(event, context)
+        stack.client("lambda").delete_function(FunctionName="worker-b")  # between fetch and invoke
+        return result
+
+    stack.runtime.wrap(FETCH, fetch_then_delete)
+    output = stack.run().output
+
+    assert report_for(output, "worker-a")["invoked"] == 3
+    gone = report_for(output, "worker-b")
+    assert (gone["invoked"], gone["released"], gone["errors"]) == (0, 3, {"Lambda.ResourceNotFoundException": 3})
+    assert doomed.events == []
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: 3, QUEUED: 3})
+
+
+# -- concurrency ----------------------------------------------------------------------------------------------------
+
+
+def test_ten_executions_at_once_invoke_every_task_exactly_once(stack: EmbeddedStack, store: TaskStore) -> None:
+    fake = FakeLabourer(work_seconds=0.01)
+    _single_labourer(stack, fake, 12)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(12)])]
+    barrier = threading.Barrier(10, timeout=120)
+
+    def fetch_then_wait(real: Any, event: Any, context: Any) -> Any:
+        result = real(event, context)
+        barrier.wait()  # all ten have fetched the same twelve ids before any claims
+        return result
+
+    stack.runtime.wrap(FETCH, fetch_then_wait)
+    now = time.time()
+    arns = [stack.start(execution_input={"now": now}) for _ in range(10)]
+    lines = [report_for(stack.wait(arn, timeout=300).output, "worker-a") for arn in arns]
+
+    assert [line["fetched"] for line in lines] == [12] * 10
+    assert sum(line["invoked"] for line in lines) == 12
+    assert sum(line["skipped"] for line in lines) == 9 * 12
+    assert sorted(Counter(fake.task_ids).values()) == [1] * 12
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: 12})
+    _no_double_invocations(store, fake)
+
+
+# -- bad input ------------------------------------------------------------------------------------------------------
+
+
+def test_bad_tasks_are_set_aside_with_their_reason_and_the_rest_run(stack: EmbeddedStack, store: TaskStore) -> None:
+    fake = FakeLabourer()
+    _single_labourer(stack, fake, 10)
+    good = [task.task_id for task in store.create_tasks("worker-a", [{"n": 1}, {"n": 2}])]
+    client = stack.client("dynamodb")
+    bad = {
+        "not-json": {"payload": {"S": "{not json"}},
+        "a-list": {"payload": {"S": "[1, 2, 3]"}},
+        "oversized": {"payload": {"S": '{"blob": "' + "x" * 300_000 + '"}'}},
+        "no-payload": {},
+        "no-attempts": {"payload": {"S": "{}"}, "attempts": None},
+        "no-created-at": {"payload": {"S": "{}"}, "created_at": None},
+    }
+    for position, (task_id, attributes) in enumerate(bad.items(), start=1):
+        item = {
+            "task_id": {"S": task_id},
+            "labourer_id": {"S": "worker-a"},
+            "greenfield": {"N": str(100 + position)},  # ahead of the good tasks
+            "attempts": {"N": "0"},
+            "created_at": {"N": "1700000000"},
+            **{k: v for k, v in attributes.items() if v is not None},
+        }
+        for key in [k for k, v in attributes.items() if v is None]:
+            item.pop(key)
+        client.put_item(TableName="sosw_tasks", Item=item)
+
+    output = stack.run().output
+
+    line = report_for(output, "worker-a")
+    reasons = {entry["task_id"]: entry["reason"] for entry in line["set_aside"]}
+    assert set(reasons) == set(bad)
+    assert "JSON" in reasons["not-json"]
+    assert "object" in reasons["a-list"]
+    assert "larger than" in reasons["oversized"]
+    assert "payload" in reasons["no-payload"]
+    assert "attempts" in reasons["no-attempts"]
+    assert "created_at" in reasons["no-created-at"]
+    assert line["invoked"] == 2
+    assert sorted(fake.task_ids) == sorted(good)
+    census = assert_conserved(client, [*good, *bad], now=time.time(), expected={RUNNING: 2, CLOSED_DEAD: 6})
+    assert all("set aside" in census.items[task_id]["close_reason"] for task_id in bad)
+
+
+def test_tasks_of_an_unknown_labourer_are_left_alone(stack: EmbeddedStack, store: TaskStore) -> None:
+    fake = FakeLabourer()
+    _single_labourer(stack, fake, 5)
+    mine = [task.task_id for task in store.create_tasks("worker-a", [{}, {}])]
+    strays = [task.task_id for task in store.create_tasks("nobody-configures-me", [{}, {}, {}])]
+
+    output = stack.run().output
+
+    assert [line["labourer_id"] for line in output["labourers"]] == ["worker-a"]
+    assert report_for(output, "worker-a")["invoked"] == 2
+    assert_conserved(stack.client("dynamodb"), [*mine, *strays], now=time.time(), expected={RUNNING: 2, QUEUED: 3})
+
+
+def _cloudwatch_error(code: str, status: int) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    error = JsonRESTError(code, f"injected fault: {code}")
+    error.code = status
+    return error
