@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from foreman_core.config import Tables
 from foreman_core.task_store import TaskStore
-from tests.builders import FakeClock, create_sosw_tables, markers_at, payloads
+from tests.builders import FakeClock, markers_at, payloads
 from tests.conservation import ConservationError, assert_conserved, census
 
 TABLES = Tables()
 LAB = "lab"
-
-
-@pytest.fixture
-def client() -> Iterator[Any]:
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        create_sosw_tables(dynamodb)
-        yield dynamodb
 
 
 def test_every_state_is_recognised(client: Any) -> None:

@@ -3,38 +3,16 @@ exact and when it is not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from foreman_core.config import Tables
 from foreman_core.queue_report import QueueReport, estimate_depth, measure_queue
 from foreman_core.task_store import TaskStore
-from tests.builders import T0, FakeClock, attach_meter, create_sosw_tables, markers_at, payloads
+from tests.builders import T0, FakeClock, attach_meter, markers_at, payloads
 
 LAB = "some_function"
 STEP = 1000
-
-
-@pytest.fixture
-def client() -> Iterator[Any]:
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        create_sosw_tables(dynamodb)
-        yield dynamodb
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(client: Any, clock: FakeClock) -> TaskStore:
-    return TaskStore(client, Tables(), clock=clock, sleep=lambda _: None)
 
 
 def test_an_empty_queue_is_depth_0_and_age_0(store: TaskStore) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from foreman_core.config import Tables
 from foreman_core.greenfield import GREENFIELD_INVOCATION_DELTA
@@ -28,7 +25,6 @@ from tests.builders import (
     FakeClock,
     all_items,
     attach_meter,
-    create_sosw_tables,
     markers_at,
     payload,
     payloads,
@@ -38,24 +34,6 @@ LAB = "some_function"
 OTHER = "other_function"
 TABLES = Tables()
 EXPIRY = 900 + 300
-
-
-@pytest.fixture
-def client() -> Iterator[Any]:
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        create_sosw_tables(dynamodb)
-        yield dynamodb
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(client: Any, clock: FakeClock) -> TaskStore:
-    return TaskStore(client, TABLES, clock=clock, sleep=lambda _: None)
 
 
 def stored(client: Any, table: str, **key: str) -> dict[str, Any] | None:

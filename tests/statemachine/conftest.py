@@ -90,6 +90,23 @@ def seed_cpu(stack: EmbeddedStack, instance: str, value: float) -> None:
     )
 
 
+FETCH_FUNCTION = "foreman-FetchGreenfieldTasksFunction"
+"""The FetchGreenfieldTasks step's function on the embedded stack."""
+
+
+def hold_after_fetch(stack: EmbeddedStack, executions: int) -> None:
+    """Hold each execution after FetchGreenfieldTasks until ``executions`` of them have fetched: they then all race
+    for the same tasks' claims (the real handler runs; only the hand-over to the next state waits)."""
+    barrier = threading.Barrier(executions, timeout=120)
+
+    def fetch_then_wait(real: Any, event: Any, context: Any) -> Any:
+        result = real(event, context)
+        barrier.wait()
+        return result
+
+    stack.runtime.wrap(FETCH_FUNCTION, fetch_then_wait)
+
+
 def report_for(output: dict[str, Any], labourer_id: str) -> dict[str, Any]:
     """One labourer's line of the Orchestrator's output."""
     for line in output["labourers"]:

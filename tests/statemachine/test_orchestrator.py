@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from collections import Counter
-from typing import Any
 
 import pytest
 
@@ -17,6 +15,7 @@ from tests.fixtures.seed_config import SEED_CONFIG
 from tests.statemachine.conftest import (
     FakeLabourer,
     cpu_metric,
+    hold_after_fetch,
     labourer_config,
     report_for,
     seed_cpu,
@@ -145,14 +144,7 @@ def test_three_overlapping_executions_invoke_every_task_exactly_once(stack: Embe
         {"task_config": {"labourers": {"worker-a": labourer_config(stack.add_function("worker-a", fake), 8)}}}
     )
     store.create_tasks("worker-a", [{"n": i} for i in range(8)])
-    barrier = threading.Barrier(3, timeout=60)
-
-    def fetch_then_wait(real: Any, event: Any, context: Any) -> Any:
-        result = real(event, context)
-        barrier.wait()
-        return result
-
-    stack.runtime.wrap("foreman-FetchGreenfieldTasksFunction", fetch_then_wait)
+    hold_after_fetch(stack, 3)
     now = time.time()
 
     # When they run together

@@ -6,7 +6,6 @@ closed), none lost, none duplicated; and no task was invoked more often than its
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from typing import Any
@@ -19,14 +18,14 @@ from foreman_core.task_store import TaskStore
 from tests.conservation import CLOSED_DEAD, QUEUED, RUNNING, assert_conserved
 from tests.faults import cloudwatch_fault, dynamodb_fault, is_claim
 from tests.statemachine.conftest import (
+    FETCH_FUNCTION,
     FakeLabourer,
     cpu_metric,
+    hold_after_fetch,
     labourer_config,
     report_for,
     seed_cpu,
 )
-
-FETCH = "foreman-FetchGreenfieldTasksFunction"
 
 
 def _single_labourer(stack: EmbeddedStack, fake: FakeLabourer, cap: int, name: str = "worker-a") -> None:
@@ -156,7 +155,7 @@ def test_a_labourer_deleted_mid_run_gets_its_claims_released(stack: EmbeddedStac
         stack.client("lambda").delete_function(FunctionName="worker-b")  # between fetch and invoke
         return result
 
-    stack.runtime.wrap(FETCH, fetch_then_delete)
+    stack.runtime.wrap(FETCH_FUNCTION, fetch_then_delete)
     output = stack.run().output
 
     assert report_for(output, "worker-a")["invoked"] == 3
@@ -173,14 +172,7 @@ def test_ten_executions_at_once_invoke_every_task_exactly_once(stack: EmbeddedSt
     fake = FakeLabourer(work_seconds=0.01)
     _single_labourer(stack, fake, 12)
     created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(12)])]
-    barrier = threading.Barrier(10, timeout=120)
-
-    def fetch_then_wait(real: Any, event: Any, context: Any) -> Any:
-        result = real(event, context)
-        barrier.wait()  # all ten have fetched the same twelve ids before any claims
-        return result
-
-    stack.runtime.wrap(FETCH, fetch_then_wait)
+    hold_after_fetch(stack, 10)  # all ten fetch the same twelve ids before any claims
     now = time.time()
     arns = [stack.start(execution_input={"now": now}) for _ in range(10)]
     lines = [report_for(stack.wait(arn, timeout=300).output, "worker-a") for arn in arns]
