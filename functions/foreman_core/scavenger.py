@@ -210,27 +210,21 @@ class LabourerReport:
 class Scavenger:
     """Scavenges one labourer at a time over ``store`` (whose clock is the run's "now").
 
-    ``client`` is the low-level DynamoDB client, used for the one query the store lacks (tasks that reported a
-    failure while still in their running window). ``lambda_client`` is needed only when a labourer's retry base is
-    its function's Timeout. ``delta`` is ``greenfield_invocation_delta``: an invoked task's invocation time is
-    ``greenfield - delta``.
+    ``lambda_client`` is needed only when a labourer's retry base is its function's Timeout. The store's ``delta``
+    (``greenfield_invocation_delta``) says when a task was invoked: ``greenfield - delta``.
     """
 
     def __init__(
         self,
         store: TaskStore,
         *,
-        client: Any,
         notifier: Notifier,
         lambda_client: Any = None,
-        delta: int,
         limits: ScavengeLimits | None = None,
     ) -> None:
         self.store = store
-        self.client = client
         self.notifier = notifier
         self.lambda_client = lambda_client
-        self.delta = delta
         self.limits = limits or ScavengeLimits()
 
     def scavenge(self, labourer: Labourer, markers: RunMarkers, *, now: float) -> LabourerReport:
@@ -260,14 +254,14 @@ class Scavenger:
             tasks = self.store.expired_tasks(labourer.id, markers, limit=self.limits.expire)
             room = self.limits.expire - len(tasks)
             if room > 0:
-                tasks += reported_failures(self.client, self.store, labourer.id, markers, delta=self.delta, limit=room)
+                tasks += self.store.failed_tasks(labourer.id, markers, limit=room)
         except (ClientError, BotoCoreError) as error:
             report.errors.append(f"expire: reading expired tasks: {error}")
             return
         report.more |= len(tasks) >= self.limits.expire
         dead: list[DeadTask] = []
         for task in tasks:
-            failed = self.failed_this_attempt(task)
+            failed = self.store.failed_this_attempt(task)
             if task.attempts >= labourer.max_attempts:
                 reason = dead_reason(failed=failed, attempts=task.attempts)
                 if self._count(report, "dead", task, functools.partial(self.store.archive, task, dead_reason=reason)):
@@ -291,10 +285,6 @@ class Scavenger:
         report.more |= len(moved) >= self.limits.requeue
 
     # -- helpers --------------------------------------------------------------------------------------------------
-
-    def failed_this_attempt(self, task: Task) -> bool:
-        """Whether the task reported a failure for its current invocation (``failed_at`` at or after it)."""
-        return _failed_this_attempt(task, self.delta)
 
     def _count(self, report: LabourerReport, counter: str, task: Task, move: Callable[[], bool]) -> bool:
         try:
@@ -334,46 +324,6 @@ def dead_reason(*, failed: bool, attempts: int) -> str:
     return f"{'failed' if failed else 'expired'} after {attempts} attempt{'' if attempts == 1 else 's'}"
 
 
-def _failed_this_attempt(task: Task, delta: int) -> bool:
-    failed_at = task.attributes.get("failed_at")
-    if not isinstance(failed_at, int | float) or isinstance(failed_at, bool):
-        return False
-    return failed_at >= task.greenfield - delta
-
-
-def reported_failures(
-    client: Any, store: TaskStore, labourer_id: str, markers: RunMarkers, *, delta: int, limit: int
-) -> list[Task]:
-    """Tasks still in their running window (``greenfield > expired``, no ``completed_at``) whose current invocation
-    reported a failure (``failed_at >= greenfield - delta``), at most ``limit``.
-
-    One query on the greenfield index, filtered on ``failed_at``: it reads the labourer's running tasks' index
-    entries (bounded by its ``max_simultaneous_invocations``), not its queue. (A candidate for ``TaskStore``.)
-    """
-    if limit <= 0:
-        return []
-    tables = store.tables
-    query: dict[str, Any] = {
-        "TableName": tables.tasks,
-        "IndexName": tables.greenfield_index,
-        "KeyConditionExpression": "labourer_id = :labourer AND greenfield > :expired",
-        "FilterExpression": "attribute_exists(failed_at) AND attribute_not_exists(completed_at)",
-        "ExpressionAttributeValues": {":labourer": {"S": labourer_id}, ":expired": {"N": str(markers.expired)}},
-    }
-    found: list[Task] = []
-    while True:
-        page = client.query(**query)
-        for item in page.get("Items", []):
-            task = Task.from_item(item)
-            if _failed_this_attempt(task, delta):
-                found.append(task)
-                if len(found) >= limit:
-                    return found
-        if "LastEvaluatedKey" not in page:
-            return found
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def scavenge_labourer(
     state: Mapping[str, Any],
     *,
@@ -403,12 +353,5 @@ def scavenge_labourer(
         step=config.greenfield_task_step,
         clock=lambda: now,
     )
-    scavenger = Scavenger(
-        store,
-        client=client,
-        notifier=notifier,
-        lambda_client=lambda_client,
-        delta=config.greenfield_invocation_delta,
-        limits=limits,
-    )
+    scavenger = Scavenger(store, notifier=notifier, lambda_client=lambda_client, limits=limits)
     return scavenger.scavenge(labourer, run_markers, now=now).to_dict()

@@ -601,6 +601,33 @@ class TaskStore:
         query["FilterExpression"] = "attribute_not_exists(completed_at)"
         return self._collect(query, limit)
 
+    def failed_tasks(self, labourer_id: str, markers: RunMarkers, *, limit: int | None = None) -> list[Task]:
+        """Tasks still in their running window (``greenfield > expired``, no ``completed_at``) whose current
+        invocation reported a failure (``failed_at`` at or after it was invoked), at most ``limit``.
+
+        One query on the greenfield index filtered on ``failed_at``: it reads the labourer's running tasks' index
+        entries (bounded by its cap), not its queue. A failure reported by an earlier attempt does not count.
+        """
+        query = self._greenfield_query(labourer_id, "greenfield > :expired", {":expired": _n(markers.expired)})
+        query["FilterExpression"] = "attribute_exists(failed_at) AND attribute_not_exists(completed_at)"
+        found: list[Task] = []
+        if limit is not None and limit <= 0:
+            return found
+        for page in self._pages(query):
+            for task in (Task.from_item(item) for item in page.get("Items", [])):
+                if self.failed_this_attempt(task):
+                    found.append(task)
+                    if limit is not None and len(found) >= limit:
+                        return found
+        return found
+
+    def failed_this_attempt(self, task: Task) -> bool:
+        """Whether ``task`` reported a failure for its current invocation (``failed_at`` at or after it)."""
+        failed_at = task.attributes.get("failed_at")
+        if not isinstance(failed_at, int | float) or isinstance(failed_at, bool):
+            return False
+        return failed_at >= task.greenfield - self._delta
+
     def completed_tasks(self, labourer_id: str, *, now: float | None = None, limit: int | None = None) -> list[Task]:
         """Completed tasks still in the tasks table (``greenfield >= now`` with ``completed_at``), to be archived."""
         now = self._clock() if now is None else now

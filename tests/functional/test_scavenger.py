@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from foreman_core import run
 from foreman_core.config import Labourer, RetryBackoff, Tables, parse_config
-from foreman_core.greenfield import GREENFIELD_INVOCATION_DELTA, RunMarkers
+from foreman_core.greenfield import RunMarkers
 from foreman_core.scavenger import (
     DEAD_TASK_DETAIL_TYPE,
     EVENT_SOURCE,
@@ -102,14 +102,13 @@ def markers(clock: FakeClock, labourer: Labourer = LABOURER) -> RunMarkers:
 
 
 def scavenge(
-    client: Any,
     store: TaskStore,
     clock: FakeClock,
     notifier: Any,
     labourer: Labourer = LABOURER,
     **kwargs: Any,
 ) -> LabourerReport:
-    scavenger = Scavenger(store, client=client, notifier=notifier, delta=GREENFIELD_INVOCATION_DELTA, **kwargs)
+    scavenger = Scavenger(store, notifier=notifier, **kwargs)
     return scavenger.scavenge(labourer, markers(clock, labourer), now=clock.now)
 
 
@@ -136,7 +135,7 @@ def test_completed_tasks_are_archived_and_running_ones_stay(
     for task in tasks[:2]:
         assert store.mark_completed(task.task_id, stats={"rows": 7}).accepted
 
-    report = scavenge(client, store, clock, notifier)
+    report = scavenge(store, clock, notifier)
 
     assert (report.archived, report.retried, report.dead, report.requeued) == (2, 0, 0, 0)
     census = assert_conserved(
@@ -156,24 +155,24 @@ def test_expired_tasks_wait_max_duration_times_attempts_then_return_to_the_queue
     (task,) = store.create_tasks(LAB, payloads(1))
     invoke_all(store, clock)
     clock.advance(DURATION + COOLDOWN - 1)
-    assert scavenge(client, store, clock, notifier).retried == 0  # still running
+    assert scavenge(store, clock, notifier).retried == 0  # still running
     clock.advance(1)
 
-    first = scavenge(client, store, clock, notifier)
+    first = scavenge(store, clock, notifier)
 
     assert (first.retried, first.failures_reported, first.requeued) == (1, 0, 0)
     assert first.retry_base is not None
     assert (first.retry_base.seconds, first.retry_base.source) == (50, "max_duration")
     assert int(retry_row(client, task.task_id)["desired_launch_time"]["N"]) == clock.now + 50 * 1
     clock.advance(49)
-    assert scavenge(client, store, clock, notifier).requeued == 0
+    assert scavenge(store, clock, notifier).requeued == 0
     clock.advance(1)
-    assert scavenge(client, store, clock, notifier).requeued == 1
+    assert scavenge(store, clock, notifier).requeued == 1
     assert_conserved(client, [task.task_id], now=clock.now, expected={QUEUED: 1})
 
     invoke_all(store, clock)  # attempt 2
     clock.advance(DURATION + COOLDOWN)
-    second = scavenge(client, store, clock, notifier)
+    second = scavenge(store, clock, notifier)
 
     assert second.retried == 1
     assert int(retry_row(client, task.task_id)["desired_launch_time"]["N"]) == clock.now + 50 * 2
@@ -188,7 +187,7 @@ def test_after_max_attempts_a_task_is_closed_dead_with_its_reason_and_notified_o
     for _ in range(2):  # two invocations that both time out
         invoke_all(store, clock, labourer)
         clock.advance(DURATION + COOLDOWN)
-        report = scavenge(client, store, clock, notifier, labourer)
+        report = scavenge(store, clock, notifier, labourer)
 
     assert (report.dead, report.retried) == (3, 0)
     census = assert_conserved(client, ids, now=clock.now, expected={CLOSED_DEAD: 3})
@@ -213,7 +212,7 @@ def test_a_reported_failure_is_retried_at_the_next_run_without_waiting_for_expir
     assert store.mark_failed(failing.task_id, result={"error": "boom"}).accepted
     clock.advance(1)
 
-    report = scavenge(client, store, clock, notifier)
+    report = scavenge(store, clock, notifier)
 
     assert (report.retried, report.failures_reported) == (1, 1)
     census = assert_conserved(
@@ -232,13 +231,13 @@ def test_a_failure_reported_for_an_earlier_attempt_does_not_fail_the_next_one(
     clock.advance(2)
     store.mark_failed(task.task_id)
     clock.advance(1)
-    retried = scavenge(client, store, clock, notifier, labourer)
+    retried = scavenge(store, clock, notifier, labourer)
     assert (retried.retried, retried.requeued) == (1, 1)  # no delay: back in the queue in the same run
     clock.advance(1)
     invoke_all(store, clock, labourer)  # attempt 2 carries attempt 1's failed_at
     clock.advance(10)
 
-    report = scavenge(client, store, clock, notifier, labourer)
+    report = scavenge(store, clock, notifier, labourer)
 
     assert (report.retried, report.dead) == (0, 0)
     assert_conserved(client, [task.task_id], now=clock.now, expected={RUNNING: 1})
@@ -252,7 +251,7 @@ def test_a_failure_on_the_last_attempt_closes_the_task_as_failed(
     invoke_all(store, clock, labourer)
     store.mark_failed(task.task_id)
 
-    report = scavenge(client, store, clock, notifier, labourer)
+    report = scavenge(store, clock, notifier, labourer)
 
     assert (report.dead, report.failures_reported) == (1, 1)
     census = assert_conserved(client, [task.task_id], now=clock.now, expected={CLOSED_DEAD: 1})
@@ -287,11 +286,11 @@ def test_the_retry_delay_follows_the_labourers_backoff(  # noqa: PLR0917 - fixtu
     for _ in delays:
         invoke_all(store, clock, labourer)
         clock.advance(DURATION + COOLDOWN)
-        assert scavenge(client, store, clock, notifier, labourer).retried == 1
+        assert scavenge(store, clock, notifier, labourer).retried == 1
         due = int(retry_row(client, task.task_id)["desired_launch_time"]["N"])
         seen.append(due - int(clock.now))
         clock.now = float(due)
-        assert scavenge(client, store, clock, notifier, labourer).requeued == 1
+        assert scavenge(store, clock, notifier, labourer).requeued == 1
 
     assert seen == delays
 
@@ -311,7 +310,6 @@ def test_without_max_duration_the_base_is_the_functions_timeout_read_once_per_ru
     clock.advance(DURATION + COOLDOWN)
 
     report = scavenge(
-        client,
         store,
         clock,
         notifier,
@@ -338,7 +336,7 @@ def test_when_the_timeout_cannot_be_read_the_base_is_duration_and_the_report_say
     clock.advance(DURATION + COOLDOWN)
 
     report = scavenge(
-        client, store, clock, notifier, labourer, lambda_client=SimpleNamespace(get_function_configuration=denied)
+        store, clock, notifier, labourer, lambda_client=SimpleNamespace(get_function_configuration=denied)
     )
 
     assert report.retried == 1
@@ -357,7 +355,6 @@ def test_no_timeout_lookup_when_nothing_is_retried(
 
     store.create_tasks(LAB, payloads(2))
     report = scavenge(
-        client,
         store,
         clock,
         notifier,
@@ -381,11 +378,11 @@ def test_due_retries_go_ahead_of_the_queue_in_their_original_order(
     clock.advance(DURATION + COOLDOWN - 8)
     for _ in range(3):
         clock.advance(2)
-        assert scavenge(client, store, clock, notifier, labourer).retried == 1
+        assert scavenge(store, clock, notifier, labourer).retried == 1
     queued = store.create_tasks(LAB, payloads(2, first=10))
     clock.advance(200)
 
-    report = scavenge(client, store, clock, notifier, labourer)
+    report = scavenge(store, clock, notifier, labourer)
 
     assert report.requeued == 3
     order = [task.task_id for task in store.next_tasks(LAB, 10, start=int(clock.now))]
@@ -401,8 +398,8 @@ def test_each_phase_is_bounded_per_run_and_the_report_says_more_is_waiting(
         store.mark_completed(task.task_id)
     limits = ScavengeLimits(archive=3, expire=3, requeue=3)
 
-    first = scavenge(client, store, clock, notifier, limits=limits)
-    second = scavenge(client, store, clock, notifier, limits=limits)
+    first = scavenge(store, clock, notifier, limits=limits)
+    second = scavenge(store, clock, notifier, limits=limits)
 
     assert (first.archived, first.more) == (3, True)
     assert (second.archived, second.more) == (2, False)
@@ -429,13 +426,13 @@ def test_a_completion_that_lands_between_read_and_move_wins_over_the_retry(
     clock.advance(DURATION + COOLDOWN)
     store.racing = late.task_id
 
-    report = scavenge(client, store, clock, notifier)
+    report = scavenge(store, clock, notifier)
 
     assert (report.retried, report.lost_races) == (1, 1)
     ids = [late.task_id, expired.task_id]
     census = assert_conserved(client, ids, now=clock.now, expected={COMPLETED: 1, RETRY_WAITING: 1})
     assert census.states[late.task_id] == COMPLETED
-    assert scavenge(client, store, clock, notifier).archived == 1
+    assert scavenge(store, clock, notifier).archived == 1
 
 
 def test_a_notification_failure_is_reported_and_the_tasks_stay_closed(
@@ -447,7 +444,7 @@ def test_a_notification_failure_is_reported_and_the_tasks_stay_closed(
     invoke_all(store, clock, labourer)
     clock.advance(DURATION + COOLDOWN)
 
-    report = scavenge(client, store, clock, notifier, labourer)
+    report = scavenge(store, clock, notifier, labourer)
 
     assert report.dead == 1
     assert report.notification_errors == ["sns: AuthorizationError"]
@@ -538,7 +535,7 @@ def test_scavenging_costs_one_transaction_per_moved_task_plus_a_few_queries(
     metered = boto3.client("dynamodb", region_name="us-east-1")  # its own client: the meter stays with this test
     meter = attach_meter(metered)
 
-    report = scavenge(metered, TaskStore(metered, TABLES, clock=clock), clock, notifier, labourer)
+    report = scavenge(TaskStore(metered, TABLES, clock=clock), clock, notifier, labourer)
 
     assert (report.archived, report.retried, report.requeued) == (10, 20, 20)  # no delay: requeued in the same run
     calls = dict(meter.calls)

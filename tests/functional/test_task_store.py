@@ -487,6 +487,26 @@ def test_mark_failed_counts_failures_and_keeps_the_schedule(store: TaskStore, cl
     assert store.mark_failed(task.task_id).reason == "late: task already completed"
 
 
+def test_failed_tasks_are_those_whose_current_attempt_reported_a_failure(store: TaskStore, clock: FakeClock) -> None:
+    store.create_tasks(LAB, payloads(3))
+    failing, fine, stale = run_and_claim(store, clock, 3)
+    run = markers_at(clock.now)
+    store.mark_failed(failing.task_id)
+    store.mark_failed(stale.task_id)
+    # the stale one is retried and claimed again later: its old failure report is not about this attempt
+    assert store.release(stale.task_id, previous_greenfield=stale.greenfield, previous_attempts=0, markers=run)
+    clock.advance(60)
+    rerun = markers_at(clock.now)
+    assert store.claim(stale.task_id, LAB, rerun).claimed
+
+    failed = store.failed_tasks(LAB, rerun)
+
+    assert [task.task_id for task in failed] == [failing.task_id]
+    assert store.failed_this_attempt(failed[0])
+    assert store.failed_tasks(LAB, rerun, limit=0) == []
+    assert fine.task_id not in {task.task_id for task in failed}
+
+
 def test_invalid_stats_are_rejected_before_writing(store: TaskStore, clock: FakeClock) -> None:
     store.create_tasks(LAB, payloads(1))
     (task,) = run_and_claim(store, clock, 1)
