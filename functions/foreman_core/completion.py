@@ -134,6 +134,18 @@ def record(store: TaskStore, request: CompletionRequest) -> CompletionOutcome:
     )
 
 
+def record_and_log(store: TaskStore, request: CompletionRequest, logger: Any) -> dict[str, Any]:
+    """``record`` the report and log its outcome (``task report recorded`` at INFO, ``task report refused`` at
+    WARNING, with the outcome's fields); returns those fields, the completion functions' answer."""
+    outcome = record(store, request)
+    fields = outcome.to_dict()
+    if outcome.accepted:
+        logger.info("task report recorded", extra=fields)
+    else:
+        logger.warning("task report refused", extra=fields)
+    return fields
+
+
 def from_worker_assistant_event(event: Any) -> CompletionRequest:
     """A sosw WorkerAssistant event as a request.
 

@@ -731,8 +731,8 @@ class TaskStore:
     ) -> CompletionResult:
         """Record a failure report: ``failed_attempts += 1``, ``failed_at`` and ``stat_<k>`` / ``result_<k>``.
 
-        Same conditions and results as ``mark_completed``. Scheduling is unchanged: the task expires and is retried
-        or closed as dead as usual.
+        Same conditions and results as ``mark_completed``. The task stays invoked; the Scavenger's next run finds it
+        (``failed_tasks``) and retries it or closes it as dead without waiting for it to expire.
         """
         now = self._clock()
         fields = {"failed_at": int(now), **_report_fields("stats", stats), **_report_fields("result", result)}

@@ -30,10 +30,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.warning("destination record ignored", extra={"reason": str(error)})
         return {"accepted": False, "ignored": True, "reason": str(error)}
     store = TaskStore(clients("dynamodb"), deployed_tables())
-    outcome = completion.record(store, request)
-    fields = outcome.to_dict()
-    if outcome.accepted:
-        logger.info("task report recorded", extra=fields)
-    else:
-        logger.warning("task report refused", extra=fields)
-    return fields
+    return completion.record_and_log(store, request, logger)

@@ -23,10 +23,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ``InvocationType: Event`` and ignores it. An unknown action or a missing ``task_id`` raises, as in sosw."""
     request = completion.from_worker_assistant_event(event)
     store = TaskStore(clients("dynamodb"), deployed_tables())
-    outcome = completion.record(store, request)
-    fields = outcome.to_dict()
-    if outcome.accepted:
-        logger.info("task report recorded", extra=fields)
-    else:
-        logger.warning("task report refused", extra=fields)
-    return fields
+    return completion.record_and_log(store, request, logger)
