@@ -19,8 +19,7 @@ clients = Clients()
 @telemetry.lambda_step(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``event``: LoadConfig's output."""
-    config = parse_config(event["config"])
-    store = TaskStore(clients("dynamodb"), config.tables, delta=config.greenfield_invocation_delta)
+    store = TaskStore.for_config(clients("dynamodb"), parse_config(event["config"]))
     state = run.compute_ecology(event, cloudwatch=clients("cloudwatch"), store=store)
     for entry in state["labourers"]:
         logger.info(

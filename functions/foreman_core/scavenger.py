@@ -346,12 +346,6 @@ def scavenge_labourer(
     run_markers = RunMarkers(
         start=int(markers["start"]), invoked=int(markers["invoked"]), expired=int(markers["expired"])
     )
-    store = TaskStore(
-        client,
-        config.tables,
-        delta=config.greenfield_invocation_delta,
-        step=config.greenfield_task_step,
-        clock=lambda: now,
-    )
+    store = TaskStore.for_config(client, config, clock=lambda: now)
     scavenger = Scavenger(store, notifier=notifier, lambda_client=lambda_client, limits=limits)
     return scavenger.scavenge(labourer, run_markers, now=now).to_dict()

@@ -30,7 +30,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from foreman_core.config import Tables
+from foreman_core.config import OrchestratorConfig, Tables
 from foreman_core.greenfield import (
     GREENFIELD_INVOCATION_DELTA,
     GREENFIELD_TASK_STEP,
@@ -469,6 +469,19 @@ class TaskStore:
         self._sleep = sleep
         self._max_write_attempts = max_write_attempts
         self._max_backoff = max_backoff
+
+    @classmethod
+    def for_config(
+        cls, client: DynamoDBClient, config: OrchestratorConfig, *, clock: Callable[[], float] = time.time
+    ) -> TaskStore:
+        """The store a run uses: the config's tables, ``greenfield_invocation_delta`` and ``greenfield_task_step``."""
+        return cls(
+            client,
+            config.tables,
+            delta=config.greenfield_invocation_delta,
+            step=config.greenfield_task_step,
+            clock=clock,
+        )
 
     @property
     def tables(self) -> Tables:

@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sosw import app as sosw_app
 from sosw.worker import Worker
 from sosw.worker_assistant import WorkerAssistant
 
@@ -23,6 +21,7 @@ from foreman_core.task_store import Task, TaskStore
 from foreman_core.worker import Reporter, ReportError, reports_completion
 from tests.builders import FakeClock, all_items, payload
 from tests.conservation import COMPLETED, RUNNING, census
+from tests.sosw_context import sosw_lambda_context
 
 LAB = "worker-a"
 LAB_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{LAB}"
@@ -32,17 +31,11 @@ TABLES = Tables()
 @pytest.fixture(scope="module")
 def shared_stack() -> Iterator[EmbeddedStack]:
     """One stack for the module (its setup is most of a test's cost); ``stack`` empties it for each test."""
-    sosw_app.global_vars.lambda_context = SimpleNamespace(
-        function_name="foreman_completion_test",
-        aws_request_id="00000000-0000-0000-0000-000000000000",
-        log_stream_name="local",
-        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:foreman_completion_test",
-    )
-    try:
-        with EmbeddedStack(parameters={"LabourerArns": LAB_ARN, "LogLevel": "WARNING"}) as embedded:
-            yield embedded
-    finally:
-        sosw_app.global_vars.lambda_context = None
+    with (
+        sosw_lambda_context("foreman_completion_test"),
+        EmbeddedStack(parameters={"LabourerArns": LAB_ARN, "LogLevel": "WARNING"}) as embedded,
+    ):
+        yield embedded
 
 
 @pytest.fixture

@@ -13,13 +13,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from sosw import app as sosw_app
 from sosw.labourer import Labourer
 from sosw.managers.task import TaskManager
 from sosw.worker_assistant import WorkerAssistant
@@ -28,6 +26,7 @@ from foreman_core.config import Tables
 from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import InvalidPayloadError, TaskStore, Where
 from tests.builders import all_items, create_sosw_tables, markers_at, payload, payloads
+from tests.sosw_context import sosw_lambda_context
 
 LAB = "some_function"
 ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{LAB}"
@@ -38,18 +37,10 @@ EXPIRY = 900 + 300
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "foreman_compat_test")
-    context = SimpleNamespace(
-        function_name="foreman_compat_test",
-        aws_request_id="00000000-0000-0000-0000-000000000000",
-        log_stream_name="2024/01/01/[$LATEST]compat",
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:foreman_compat_test",
-    )
-    sosw_app.global_vars.lambda_context = context
-    with mock_aws():
+    with sosw_lambda_context("foreman_compat_test"), mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         create_sosw_tables(dynamodb)
         yield dynamodb
-    sosw_app.global_vars.lambda_context = None
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 import sosw.managers.task as sosw_task_module
-from sosw import app as sosw_app
 from sosw.scavenger import Scavenger as SoswScavenger
 from sosw.worker import Worker
 from sosw.worker_assistant import WorkerAssistant
@@ -32,6 +31,7 @@ from foreman_core.config import Tables
 from foreman_core.task_store import TaskStore
 from tests.builders import FakeClock, payload
 from tests.conservation import CLOSED_COMPLETED, QUEUED, RETRY_WAITING, RUNNING, assert_conserved
+from tests.sosw_context import sosw_lambda_context
 from tests.statemachine.conftest import FakeLabourer, report_for
 
 LAB = "worker-a"
@@ -42,17 +42,11 @@ NO_META = {"meta_handler_config": {"write_meta_to_ddb": False}}
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedStack]:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "sosw_interop_test")
-    sosw_app.global_vars.lambda_context = SimpleNamespace(
-        function_name="sosw_interop_test",
-        aws_request_id="00000000-0000-0000-0000-000000000000",
-        log_stream_name="local",
-        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sosw_interop_test",
-    )
-    try:
-        with EmbeddedStack(parameters={"LabourerArns": LAB_ARN, "LogLevel": "WARNING"}) as embedded:
-            yield embedded
-    finally:
-        sosw_app.global_vars.lambda_context = None
+    with (
+        sosw_lambda_context("sosw_interop_test"),
+        EmbeddedStack(parameters={"LabourerArns": LAB_ARN, "LogLevel": "WARNING"}) as embedded,
+    ):
+        yield embedded
 
 
 class CountingWorker(Worker):
