@@ -15,8 +15,10 @@ Both window bounds are inclusive, exactly as sosw's ``BETWEEN`` queries.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 GREENFIELD_INVOCATION_DELTA = 31557600
 """sosw's default: 365.25 days. An invoked task's greenfield is its invocation time plus this."""
@@ -53,6 +55,15 @@ class RunMarkers:
         begin = int(start)
         invoked = begin + delta
         return cls(start=begin, invoked=invoked, expired=invoked - (duration + cooldown))
+
+    def to_dict(self) -> dict[str, int]:
+        """The markers as they travel in a state machine's state."""
+        return {"start": self.start, "invoked": self.invoked, "expired": self.expired}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunMarkers:
+        """Markers back from ``to_dict``'s form (extra keys, such as the ``*_n`` strings for DynamoDB, ignored)."""
+        return cls(start=int(data["start"]), invoked=int(data["invoked"]), expired=int(data["expired"]))
 
 
 def classify(greenfield: float, *, completed: bool, markers: RunMarkers) -> TaskState:

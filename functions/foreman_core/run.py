@@ -62,7 +62,7 @@ def load_config(config: OrchestratorConfig, *, now: float, execution: str | None
             cooldown=labourer.cooldown,
             delta=config.greenfield_invocation_delta,
         )
-        labourers.append({"labourer_id": labourer.id, "arn": labourer.arn, "markers": _markers_to_dict(markers)})
+        labourers.append({"labourer_id": labourer.id, "arn": labourer.arn, "markers": markers.to_dict()})
     return {
         "run": {"execution": execution, "start": start, "now": now},
         "config": config.to_dict(),
@@ -85,7 +85,7 @@ def compute_ecology(state: Mapping[str, Any], *, cloudwatch: Any, store: TaskSto
     labourers = []
     for entry in state["labourers"]:
         labourer = config.labourer(entry["labourer_id"])
-        markers = _markers_from_dict(entry["markers"])
+        markers = RunMarkers.from_dict(entry["markers"])
         health = assess(labourer, values)
         running = store.count_running(labourer.id, markers)
         coefficient = config.coefficient(health.status)
@@ -128,7 +128,7 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], *, store: TaskStore) -> dic
     )
     labourers = []
     for entry in state["labourers"]:
-        markers = _markers_from_dict(entry["markers"])
+        markers = RunMarkers.from_dict(entry["markers"])
         wanted = budget[entry["labourer_id"]]
         task_ids, set_aside = _take_tasks(store, entry["labourer_id"], wanted, markers)
         labourer = config.labourer(entry["labourer_id"])
@@ -262,11 +262,3 @@ def _invalid_reason(task: Task) -> str | None:
     if not math.isfinite(float(task.created_at)):
         return "created_at is not a finite number"
     return None
-
-
-def _markers_to_dict(markers: RunMarkers) -> dict[str, int]:
-    return {"start": markers.start, "invoked": markers.invoked, "expired": markers.expired}
-
-
-def _markers_from_dict(data: Mapping[str, Any]) -> RunMarkers:
-    return RunMarkers(start=int(data["start"]), invoked=int(data["invoked"]), expired=int(data["expired"]))

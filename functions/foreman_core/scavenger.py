@@ -342,10 +342,7 @@ def scavenge_labourer(
     entry = state["labourer"]
     labourer = config.labourer(entry["labourer_id"])
     now = float(state["run"]["now"])
-    markers = entry["markers"]
-    run_markers = RunMarkers(
-        start=int(markers["start"]), invoked=int(markers["invoked"]), expired=int(markers["expired"])
-    )
+    run_markers = RunMarkers.from_dict(entry["markers"])
     store = TaskStore.for_config(client, config, clock=lambda: now)
     scavenger = Scavenger(store, notifier=notifier, lambda_client=lambda_client, limits=limits)
     return scavenger.scavenge(labourer, run_markers, now=now).to_dict()
