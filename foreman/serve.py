@@ -14,14 +14,13 @@ tasks table, as sosw's WorkerAssistant would.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import AbstractContextManager, contextmanager, redirect_stdout
 from typing import Any, TextIO
 
 from foreman.examples import (
@@ -63,21 +62,10 @@ LOCAL_CREDENTIALS = {
 """What the local stack's own clients (deployer, handlers, labourers) sign with: never a real account's keys."""
 
 
-@contextmanager
-def _local_credentials() -> Iterator[None]:
-    names = [*LOCAL_CREDENTIALS, "AWS_PROFILE", "AWS_DEFAULT_PROFILE"]
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.pop("AWS_DEFAULT_PROFILE", None)
-    os.environ.update(LOCAL_CREDENTIALS)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _local_credentials() -> AbstractContextManager[None]:
+    from foreman.local.stack import environment  # moto loads with it: not at the CLI's start
+
+    return environment(LOCAL_CREDENTIALS, unset=("AWS_PROFILE", "AWS_DEFAULT_PROFILE"))
 
 
 @contextmanager

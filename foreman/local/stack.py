@@ -205,6 +205,24 @@ class EmbeddedStack:
 
 
 @contextmanager
+def environment(values: Mapping[str, str], *, unset: tuple[str, ...] = ()) -> Iterator[None]:
+    """Set ``values`` and remove ``unset`` in ``os.environ`` for the block; afterwards every name is as it was."""
+    names = [*values, *unset]
+    saved = {name: os.environ.get(name) for name in names}
+    for name in unset:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
 def emulation(runtime: LambdaRuntime, *, fast: bool) -> Iterator[None]:
     """Everything that makes moto behave as AWS does for Foreman (``moto_patches``), and real handlers behind
     Lambda. ``fast`` also skips the sleeps of Retry intervals and Wait states."""
@@ -258,22 +276,16 @@ def serving(
     try:
         bound_host, bound_port = server.get_host_and_port()
         endpoint = f"http://{bound_host}:{bound_port}"
-        saved = {key: os.environ.get(key) for key in ("MOTO_PORT", "AWS_ENDPOINT_URL")}
-        os.environ["MOTO_PORT"] = str(bound_port)  # moto's interpreter calls Lambda/DynamoDB on this port
-        os.environ["AWS_ENDPOINT_URL"] = endpoint  # and so do the handlers' boto3 clients
-        try:
-            with emulation(runtime, fast=False):
+        # moto's interpreter calls Lambda and DynamoDB on MOTO_PORT, and so do the handlers' boto3 clients
+        with (
+            environment({"MOTO_PORT": str(bound_port), "AWS_ENDPOINT_URL": endpoint}),
+            emulation(runtime, fast=False),
+        ):
 
-                def clients(service: str) -> Any:
-                    return boto3.client(service, region_name=REGION, endpoint_url=endpoint)
+            def clients(service: str) -> Any:
+                return boto3.client(service, region_name=REGION, endpoint_url=endpoint)
 
-                yield endpoint, deploy(TEMPLATE, clients, runtime, parameters or {}), runtime
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            yield endpoint, deploy(TEMPLATE, clients, runtime, parameters or {}), runtime
     finally:
         server.stop()
 
