@@ -7,6 +7,7 @@ failing in confusing ways.
 from __future__ import annotations
 
 from importlib.metadata import version
+from typing import Any
 
 import pytest
 
@@ -77,3 +78,74 @@ def test_a_functions_event_invoke_config_is_read_where_the_local_runtime_reads_i
             "MaximumRetryAttempts": 0,
             "DestinationConfig": {"OnSuccess": {"Destination": destination}},
         }
+
+
+def _run_definition(result_selector: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """Run a one-Task state machine (a DynamoDB getItem with ``result_selector`` and a ``States.ALL`` catcher) on
+    the embedded stack's emulation; ``describe_execution``'s answer."""
+    import json
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    from foreman.local.lambda_runtime import LambdaRuntime
+    from foreman.local.stack import MOTO_CONFIG, emulation
+
+    definition = {
+        "StartAt": "Read",
+        "States": {
+            "Read": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Parameters": {"TableName": "t", "Key": {"k": {"S": "a"}}},
+                "ResultSelector": result_selector,
+                "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    with mock_aws(config=MOTO_CONFIG), emulation(LambdaRuntime(), fast=True):  # type: ignore[call-overload]
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(TableName="t", Item={"k": {"S": "a"}, **item})
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="strict", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            time.sleep(0.02)
+        return dict(described)
+
+
+@pytest.mark.parametrize(
+    ("selector", "item"),
+    [
+        ({"value.$": "$.Item.n.N"}, {"n": {"S": "a string, not a number"}}),  # a path that matches nothing
+        ({"value.$": "States.StringToJson($.Item.p.S)"}, {"p": {"S": "not json"}}),  # a failed intrinsic
+    ],
+    ids=["missing-path", "failed-intrinsic"],
+)
+def test_a_runtime_error_fails_the_execution_whatever_the_catchers(
+    selector: dict[str, Any], item: dict[str, Any]
+) -> None:
+    # As on AWS: States.Runtime is neither retried nor caught, not even by States.ALL (moto alone catches it)
+    described = _run_definition(selector, item)
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.Runtime"
+
+
+def test_the_same_state_succeeds_when_the_item_is_well_formed() -> None:
+    described = _run_definition({"value.$": "States.StringToJson($.Item.p.S)"}, {"p": {"S": '{"a": 1}'}})
+
+    assert described["status"] == "SUCCEEDED"
+    assert described["output"] == '{"value": {"a": 1}}'
