@@ -402,7 +402,7 @@ def summary_table(output: dict[str, Any]) -> str:
         rows.append(
             [line["labourer_id"], status, line.get("set_by") or "-", line["running"], line["desired"],
              line["fetched"], line["invoked"], line["skipped"], line["released"], line["failed"],
-             len(line.get("set_aside", []))]
+             len(line.get("set_aside", [])) + line.get("set_aside_more", 0)]
         )  # fmt: skip
     totals = output.get("totals", {})
     rows.append(

@@ -22,3 +22,24 @@ def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Foreman")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "foreman")
+
+
+# Hypothesis: the default profile fits the normal `make test` time; `make soak` runs the long one
+# (HYPOTHESIS_PROFILE=soak). No example database: every run explores afresh, and CI keeps no state.
+from hypothesis import HealthCheck, settings  # noqa: E402 - the profiles belong beside the fixtures
+
+settings.register_profile(
+    "default",
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "soak",
+    max_examples=400,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

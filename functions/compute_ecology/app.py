@@ -1,12 +1,16 @@
-"""ComputeEcology: each labourer's health, running tasks and desired number of invocations."""
+"""ComputeEcology: take the Orchestrator lease, then each labourer's health, running tasks and desired number of
+invocations."""
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 
-from foreman_core import run, telemetry
+from foreman_core import lease, run, telemetry
 from foreman_core.config import parse_config
 from foreman_core.deployment import Clients
 from foreman_core.task_store import TaskStore
@@ -18,12 +22,23 @@ clients = Clients()
 
 @telemetry.lambda_step(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """``event``: LoadConfig's output."""
-    store = TaskStore.for_config(clients("dynamodb"), parse_config(event["config"]))
-    state = run.compute_ecology(event, cloudwatch=clients("cloudwatch"), store=store)
+    """``event``: LoadConfig's output. The lease is taken for ``LEASE_SECONDS`` in ``COORDINATION_TABLE`` by the
+    execution (``run.execution``); if this step fails after taking it, it gives it back before failing."""
+    dynamodb = clients("dynamodb")
+    store = TaskStore.for_config(dynamodb, parse_config(event["config"]))
+    table = os.environ["COORDINATION_TABLE"]
+    execution = event["run"].get("execution") or f"unnamed-{uuid.uuid4()}"
+    taken = lease.take(dynamodb, table, execution=execution, now=time.time(), seconds=int(os.environ["LEASE_SECONDS"]))
+    if not taken.held:
+        logger.warning("lease busy: another execution is claiming", extra=taken.to_dict())
+    try:
+        state = run.compute_ecology(event, cloudwatch=clients("cloudwatch"), store=store, lease=taken)
+    except Exception:
+        if taken.held:
+            lease.give_back(dynamodb, table, execution=execution)
+        raise
     for entry in state["labourers"]:
         logger.info(
-            "ecology",
-            extra={key: entry[key] for key in ("labourer_id", "status", "running", "cap", "desired", "queue")},
+            "ecology", extra={key: entry[key] for key in ("labourer_id", "status", "running", "cap", "desired", "busy")}
         )
     return state

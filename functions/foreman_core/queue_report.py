@@ -1,4 +1,4 @@
-"""How much work waits in a labourer's queue, and for how long: read cheaply, once per run, in ComputeEcology.
+"""How much work waits in a labourer's queue, and for how long: read cheaply, once per run, in FetchGreenfieldTasks.
 
 Two numbers per labourer feed the ``QueueDepth`` and ``OldestQueuedAgeSeconds`` metrics:
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from foreman_core.task_store import TaskStore
+from foreman_core.task_store import Task, TaskStore
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,31 @@ def estimate_depth(head: int, tail: int, step: int) -> int:
     return max((tail - head) // step + 1, 1)
 
 
+UNREAD: Any = object()
+"""``measure_queue(head=UNREAD)``: the caller has not read the queue's head, so ``measure_queue`` reads it."""
+
+
 def measure_queue(
-    store: TaskStore, labourer_id: str, *, start: float, now: float, step: int, exact: bool = False
+    store: TaskStore,
+    labourer_id: str,
+    *,
+    start: float,
+    now: float,
+    step: int,
+    exact: bool = False,
+    head: Task | None = UNREAD,
 ) -> QueueReport:
     """The labourer's queue (``greenfield < start``) as seen at ``now``: two ``Limit=1`` queries, plus a COUNT query
-    over the whole queue when ``exact``."""
-    head, tail = store.queue_ends(labourer_id, start=start)
+    over the whole queue when ``exact``. ``head``: the queue's head as the caller already read it (``None`` for an
+    empty queue), which saves one of the two queries."""
+    if head is UNREAD:
+        head, tail = store.queue_ends(labourer_id, start=start)
+    else:
+        tail = None if head is None else store.queue_ends(labourer_id, start=start, head=False)[1]
     if head is None:
         return QueueReport(depth=0, exact=True, oldest_age_seconds=0.0)
-    age = max(now - head.created_at, 0.0) if "created_at" in head.attributes else None
+    well_formed = "created_at" in head.attributes and "created_at" not in head.malformed
+    age = max(now - head.created_at, 0.0) if well_formed else None
     if exact:
         return QueueReport(depth=store.queue_length(labourer_id, start=start), exact=True, oldest_age_seconds=age)
     if tail is None:  # the index moved between the two reads: the head is all we know of

@@ -8,24 +8,31 @@ stays small: the config travels in its canonical form, tasks travel as ids only 
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from foreman_core.config import STATUS_NAMES, ConfigError, OrchestratorConfig, Tables, parse_config
 from foreman_core.ecology import assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
+from foreman_core.lease import LeaseOutcome
 from foreman_core.metrics import fetch_metric_values
-from foreman_core.queue_report import measure_queue
-from foreman_core.task_store import InvalidPayloadError, Task, TaskStore
+from foreman_core.queue_report import UNREAD, measure_queue
+from foreman_core.task_store import InvalidPayloadError, Task, TaskStore, claim_result_bytes
 
 MAP_CONCURRENCY_LIMIT = 40
 """The most claims+invokes one labourer's InvokeTasks Map runs at once (ASL MaxConcurrency must stay >= 1)."""
 
-MAX_STATE_PAYLOAD_BYTES = 240 * 1024
-"""A task payload larger than this cannot travel through a state (256 KiB) with its fields: it is set aside."""
+MAX_CLAIM_RESULT_BYTES = 240 * 1024
+"""The most bytes the Claim state's raw result may have: DynamoDB returns the whole old item (``ALL_OLD``: payload
+as an escaped string, every other attribute, leftovers of earlier attempts), and a state result over 256 KiB fails
+the execution (``States.DataLimitExceeded``, which no catcher takes). A task whose item is larger is set aside."""
+
+REPORTED_SET_ASIDE = 20
+"""At most this many set-aside tasks (id and reason) travel in the state per labourer; the rest are counted in
+``set_aside_more`` (each is in the closed table with its reason)."""
 
 REQUIRED_ATTRIBUTES = ("task_id", "labourer_id", "created_at", "greenfield", "attempts", "payload")
 """What the Claim state reads from a task; a task without one of them is set aside rather than half-invoked."""
@@ -70,18 +77,22 @@ def load_config(config: OrchestratorConfig, *, now: float, execution: str | None
     }
 
 
-def compute_ecology(state: Mapping[str, Any], *, cloudwatch: Any, store: TaskStore) -> dict[str, Any]:
-    """ComputeEcology: each labourer's health, running count, desired number of invocations, and queue.
+def compute_ecology(
+    state: Mapping[str, Any], *, cloudwatch: Any, store: TaskStore, lease: LeaseOutcome | None = None
+) -> dict[str, Any]:
+    """ComputeEcology: each labourer's health, running count and desired number of invocations.
 
-    All labourers' metrics are fetched together (identical queries once, up to 500 per CloudWatch call). A metric
-    that cannot be read gives its ``no_data_status``, reported in ``health.readings``; it never fails the run.
-    ``queue`` is the labourer's queue before this run takes from it (``queue_report.measure_queue``: two one-item
-    reads, or a count of the whole queue with ``exact_queue_depth``).
+    ``lease`` is what the step found when it took the Orchestrator lease (``foreman_core.lease``), before counting:
+    when another execution holds it, every labourer is ``busy`` (naming the holder) and desired is 0, so this run
+    claims nothing. ``None`` (no lease in use) counts as held. All labourers' metrics are fetched together (identical
+    queries once, up to 500 per CloudWatch call). A metric that cannot be read gives its ``no_data_status``,
+    reported in ``health.readings``; it never fails the run.
     """
     config = parse_config(state["config"])
     now = datetime.fromtimestamp(float(state["run"]["now"]), tz=UTC)
     queries = [metric.query for labourer in config.labourers for metric in labourer.health_metrics]
     values = fetch_metric_values(cloudwatch, queries, now=now) if queries else {}
+    busy = None if lease is None or lease.held else {"holder": lease.holder, "until": lease.expires_at}
     labourers = []
     for entry in state["labourers"]:
         labourer = config.labourer(entry["labourer_id"])
@@ -90,14 +101,6 @@ def compute_ecology(state: Mapping[str, Any], *, cloudwatch: Any, store: TaskSto
         running = store.count_running(labourer.id, markers)
         coefficient = config.coefficient(health.status)
         cap = labourer.max_simultaneous_invocations
-        queue = measure_queue(
-            store,
-            labourer.id,
-            start=markers.start,
-            now=float(state["run"]["now"]),
-            step=config.greenfield_task_step,
-            exact=config.exact_queue_depth,
-        )
         labourers.append(
             {
                 **entry,
@@ -106,55 +109,76 @@ def compute_ecology(state: Mapping[str, Any], *, cloudwatch: Any, store: TaskSto
                 "cap": cap,
                 "coefficient": coefficient,
                 "running": running,
-                "desired": desired_invocations(cap, coefficient, running),
-                "queue": queue.to_dict(),
+                "desired": 0 if busy else desired_invocations(cap, coefficient, running),
+                "busy": busy,
             }
         )
-    return {**state, "labourers": labourers}
+    result = {**state, "labourers": labourers}
+    if lease is not None:
+        result["lease"] = lease.to_dict()
+    return result
 
 
 def fetch_greenfield_tasks(state: Mapping[str, Any], *, store: TaskStore) -> dict[str, Any]:
-    """FetchGreenfieldTasks: the ids of the oldest queued tasks each labourer may start now.
+    """FetchGreenfieldTasks: the ids of the oldest queued tasks each labourer may start now, and its queue.
 
     The per-execution budget (``max_tasks_per_execution``) is shared fairly: every labourer with work gets an
-    equal share, and what one does not need goes to the others. A task that could not be invoked as it is (no
-    JSON-object payload, a payload too large for a state, a missing field) is set aside in the closed table with
-    its reason, and the next task is taken instead.
+    equal share, and what one does not need goes to the others. A task that could not be invoked as it is
+    (``invalid_reason``) is set aside in the closed table with its reason, and the next task is taken instead.
+    ``queue`` is the labourer's queue before this run takes from it (``queue_report.measure_queue``); the first task
+    fetched is its head, so a labourer with tasks to take costs one more read for the tail.
     """
     config = parse_config(state["config"])
     budget = share_budget(
         {entry["labourer_id"]: int(entry["desired"]) for entry in state["labourers"]},
         config.max_tasks_per_execution,
     )
+    now = float(state["run"]["now"])
     labourers = []
     for entry in state["labourers"]:
         markers = RunMarkers.from_dict(entry["markers"])
         wanted = budget[entry["labourer_id"]]
-        task_ids, set_aside = _take_tasks(store, entry["labourer_id"], wanted, markers)
+        taken = _take_tasks(store, entry["labourer_id"], wanted, markers)
+        queue = measure_queue(
+            store,
+            entry["labourer_id"],
+            start=markers.start,
+            now=now,
+            step=config.greenfield_task_step,
+            exact=config.exact_queue_depth,
+            head=taken.head if wanted > 0 else UNREAD,
+        )
         labourer = config.labourer(entry["labourer_id"])
         concurrency = min(max(labourer.max_simultaneous_invocations, 1), MAP_CONCURRENCY_LIMIT)
         labourers.append(
             {
                 **entry,
                 "budget": wanted,
-                "task_ids": task_ids,
-                "set_aside": set_aside,
+                "task_ids": taken.task_ids,
+                "set_aside": taken.set_aside,
+                "set_aside_more": taken.set_aside_more,
+                "queue": queue.to_dict(),
                 "concurrency": concurrency,
                 "markers": {**entry["markers"], "start_n": str(markers.start), "invoked_n": str(markers.invoked)},
             }
         )
-    return {
+    result = {
         "run": state["run"],
         "tables": {"tasks": config.tables.tasks},
         "max_tasks_per_execution": config.max_tasks_per_execution,
         "labourers": labourers,
     }
+    if "lease" in state:
+        result["lease"] = state["lease"]
+    return result
 
 
 def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
     """Summarize: the per-labourer report that is the execution's output.
 
-    For each labourer: status (with its name and the metric that set it), running, desired, fetched, invoked,
+    ``lease`` says whether this execution held the Orchestrator lease (and gave it back), or which execution did:
+    then every labourer is ``busy`` and nothing was invoked. For each labourer: status (with its name and the metric
+    that set it), running, desired, fetched, invoked,
     skipped (claimed by another execution), released (invoke failed, task queued again), set aside, errors; its
     queue at the start of the run (depth, oldest age) and ``blocked_by_health``: tasks wait but its health allows
     no invocation at all (``floor(cap * coefficient) == 0`` with a cap above 0). The metrics are made from this.
@@ -181,22 +205,29 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
             "released": outcomes["released"],
             "failed": outcomes["claim_failed"] + outcomes["release_failed"],
             "set_aside": entry["set_aside"],
+            "set_aside_more": entry.get("set_aside_more", 0),
             "errors": dict(errors),
             "queue": entry.get("queue"),
             "blocked_by_health": _blocked_by_health(entry),
+            "busy": entry.get("busy"),
         }
         if result.get("error"):
             line["labourer_error"] = {"error": result["error"], "cause": result.get("cause")}
         report.append(line)
         for key in ("desired", "fetched", "invoked", "skipped", "released", "failed"):
             totals[key] += line[key]
-        totals["set_aside"] += len(entry["set_aside"])
-    return {
+        totals["set_aside"] += len(entry["set_aside"]) + entry.get("set_aside_more", 0)
+    summary = {
         "execution": state["run"].get("execution"),
         "start": state["run"]["start"],
         "labourers": report,
         "totals": dict(totals),
     }
+    if "lease" in state:
+        summary["lease"] = {**state["lease"], "returned": "lease_error" not in state and state["lease"]["held"]}
+        if "lease_error" in state:
+            summary["lease"]["error"] = state["lease_error"].get("Error")
+    return summary
 
 
 def share_budget(desired: Mapping[str, int], budget: int) -> dict[str, int]:
@@ -228,37 +259,65 @@ def _blocked_by_health(entry: Mapping[str, Any]) -> bool:
     return desired_invocations(entry["cap"], entry["coefficient"], 0) == 0
 
 
-def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMarkers) -> tuple[list[str], list[dict]]:
-    task_ids: list[str] = []
-    set_aside: list[dict[str, str]] = []
-    for _ in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
-        asked = wanted - len(task_ids)
+@dataclass
+class _Taken:
+    """What ``_take_tasks`` found: the valid ids, the set-aside tasks (listed, then counted), and the queue's head
+    as first read (``None``: the queue was empty)."""
+
+    task_ids: list[str] = field(default_factory=list)
+    set_aside: list[dict[str, str]] = field(default_factory=list)
+    set_aside_more: int = 0
+    head: Task | None = None
+
+
+def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMarkers) -> _Taken:
+    """Up to ``wanted`` valid queued tasks; the invalid ones met on the way are set aside (the first
+    ``REPORTED_SET_ASIDE`` listed, the rest counted)."""
+    taken = _Taken()
+    last: Task | None = None  # each round reads on from where the previous one stopped
+    for round_number in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
+        asked = wanted - len(taken.task_ids)
         if asked <= 0:
             break
-        tasks = store.next_tasks(labourer_id, asked, start=markers.start)
+        tasks = store.next_tasks(labourer_id, asked, start=markers.start, after=last)
+        if not tasks:
+            break
+        if round_number == 0:
+            taken.head = tasks[0]
+        last = tasks[-1]
         for task in tasks:
-            problem = _invalid_reason(task)
+            problem = invalid_reason(task)
             if problem is None:
-                task_ids.append(task.task_id)
+                taken.task_ids.append(task.task_id)
             elif store.archive(task, dead_reason=f"set aside by the Orchestrator: {problem}"):
-                set_aside.append({"task_id": task.task_id, "reason": problem})
+                if len(taken.set_aside) < REPORTED_SET_ASIDE:
+                    taken.set_aside.append({"task_id": task.task_id, "reason": problem})
+                else:
+                    taken.set_aside_more += 1
         if len(tasks) < asked:
             break  # the queue has no more
-    return task_ids, set_aside
+    return taken
 
 
-def _invalid_reason(task: Task) -> str | None:
+def invalid_reason(task: Task) -> str | None:
+    """Why the Claim and Invoke states could not handle ``task`` as it is stored, or ``None`` if they can.
+
+    On AWS a claim whose result cannot be read (a missing attribute, a payload that ``States.StringToJson`` refuses)
+    fails the whole execution with ``States.Runtime``, so every such task is caught here, before its claim.
+    """
     missing = [name for name in REQUIRED_ATTRIBUTES if name not in task.attributes]
     if missing:
         return f"missing attribute(s) {', '.join(missing)}"
-    if not isinstance(task.attributes["payload"], str):
-        return "payload is not a string holding a JSON object"
-    if len(task.attributes["payload"].encode()) > MAX_STATE_PAYLOAD_BYTES:
-        return f"payload is larger than {MAX_STATE_PAYLOAD_BYTES} bytes, more than a Step Functions state can carry"
+    if task.malformed:
+        return "; ".join(task.malformed.values())
+    size = claim_result_bytes(task)
+    if size > MAX_CLAIM_RESULT_BYTES:
+        return (
+            f"the stored item is larger than the {MAX_CLAIM_RESULT_BYTES} bytes a Step Functions state can carry "
+            f"({size} bytes as the Claim state reads it)"
+        )
     try:
         task.payload  # noqa: B018 - parsing is the check
     except InvalidPayloadError as error:
         return str(error)
-    if not math.isfinite(float(task.created_at)):
-        return "created_at is not a finite number"
     return None

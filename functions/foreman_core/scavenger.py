@@ -261,6 +261,11 @@ class Scavenger:
         report.more |= len(tasks) >= self.limits.expire
         dead: list[DeadTask] = []
         for task in tasks:
+            if task.malformed:  # rewritten with wrong types after its claim: closed as dead, kept as it is
+                reason = "set aside by the Scavenger: " + "; ".join(task.malformed.values())
+                if self._count(report, "dead", task, functools.partial(self.store.archive, task, dead_reason=reason)):
+                    dead.append(DeadTask(task.task_id, task.labourer_id, task.attempts, reason, int(markers.start)))
+                continue
             failed = self.store.failed_this_attempt(task)
             if task.attempts >= labourer.max_attempts:
                 reason = dead_reason(failed=failed, attempts=task.attempts)

@@ -17,6 +17,7 @@ The DynamoDB client is a low-level ``boto3.client("dynamodb")`` passed in by the
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import random
@@ -53,7 +54,13 @@ Item = dict[str, AttributeValue]
 # The claim and its undo. The state machine's DynamoDB integrations use these very strings (a test compares them),
 # with the values from ``claim_values`` / ``release_values``.
 CLAIM_UPDATE = "SET greenfield = :invoked, attempts = if_not_exists(attempts, :zero) + :one"
-CLAIM_CONDITION = "labourer_id = :labourer AND greenfield < :start"
+CLAIM_CONDITION = (
+    "labourer_id = :labourer AND greenfield < :start AND attribute_type(payload, :string) "
+    "AND attribute_type(attempts, :number) AND attribute_type(created_at, :number)"
+)
+"""Queued for this labourer, and of the types the Claim state's ResultSelector reads: a task rewritten with a wrong
+type after FetchGreenfieldTasks checked it is skipped (and set aside by the next run) instead of failing the
+execution with ``States.Runtime``."""
 RELEASE_UPDATE = "SET greenfield = :previous_greenfield, attempts = :previous_attempts"
 RELEASE_CONDITION = "greenfield = :invoked AND attribute_not_exists(completed_at)"
 
@@ -180,6 +187,27 @@ def from_attribute_value(value: Mapping[str, Any]) -> Any:
     raise TypeError(f"unknown DynamoDB attribute type {kind!r}")
 
 
+def strict_json(text: str) -> Any:
+    """Decode JSON as Step Functions' ``States.StringToJson`` accepts it: ``ValueError`` for what Python's ``json``
+    alone would let through, ``NaN``, ``Infinity`` and numbers too large for a double."""
+
+    def refuse_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    def finite(number: str) -> float:
+        value = float(number)
+        if not math.isfinite(value):
+            raise ValueError(f"{number} is too large for a JSON number")
+        return value
+
+    return json.loads(text, parse_constant=refuse_constant, parse_float=finite)
+
+
+def _kind(value: Mapping[str, Any]) -> str:
+    """The DynamoDB type of a low-level attribute value (``S``, ``N``, ``B``, ``M``...)."""
+    return next(iter(value), "?")
+
+
 def _number(text: str | Decimal) -> int | float:
     number = Decimal(text)
     if number == number.to_integral_value():
@@ -212,8 +240,8 @@ class Task:
     """One task as stored. ``attributes`` holds every stored attribute as plain Python (numbers as ``int`` when
     integral, else ``float``); the other fields are typed shortcuts to the ones every task has.
 
-    ``payload_text`` is the stored JSON text (``None`` if the item has no payload), ``payload`` its decoded object.
-    Equality compares the shortcut fields only.
+    ``payload_text`` is the stored JSON text (``None`` if the item has no payload or it is not a string), ``payload``
+    its decoded object. Equality compares the shortcut fields only.
     """
 
     task_id: str
@@ -224,24 +252,42 @@ class Task:
     payload_text: str | None = None
     completed_at: float | None = None
     attributes: dict[str, Any] = field(default_factory=dict, compare=False)
+    malformed: dict[str, str] = field(default_factory=dict, compare=False)
+    """Attributes whose stored type or value the task's fields cannot hold, each with why (see ``from_item``)."""
+    raw: Item | None = field(default=None, compare=False, repr=False)
+    """The item exactly as read from DynamoDB (``None`` for a task built in memory)."""
 
     @classmethod
     def from_item(cls, item: Mapping[str, Mapping[str, Any]]) -> Task:
-        """A task from a low-level DynamoDB item (tolerant of sosw's ghost items, which lack most attributes)."""
+        """A task from a low-level DynamoDB item. Never raises, whatever the item holds: sosw's ghost items (most
+        attributes missing) and hand-written items with attributes of the wrong type (``attempts`` = ``"two"``, a
+        binary ``payload``) both load. A wrong-typed attribute is named in ``malformed`` with why, its typed
+        shortcut takes a neutral value (0, ``None``), and ``raw`` keeps the item exactly as read."""
         attributes = {name: from_attribute_value(value) for name, value in item.items()}
+        malformed: dict[str, str] = {}
+        expected = {"task_id": "S", "labourer_id": "S", "greenfield": "N", "attempts": "N", "created_at": "N"}
+        for name, kind in {**expected, "payload": "S"}.items():
+            if name in item and _kind(item[name]) != kind:
+                malformed[name] = f"{name} is of DynamoDB type {_kind(item[name])}, not {kind}"
+        attempts = attributes.get("attempts", 0)
+        if "attempts" not in malformed and "attempts" in item and (not isinstance(attempts, int) or attempts < 0):
+            malformed["attempts"] = f"attempts is {attempts!r}, not a whole number of at least 0"
+        created_at = attributes.get("created_at", 0.0)
+        if "created_at" not in malformed and "created_at" in item and not math.isfinite(float(created_at)):
+            malformed["created_at"] = "created_at is not a finite number"
         payload = attributes.get("payload")
-        if payload is not None and not isinstance(payload, str):
-            payload = json.dumps(payload)
         completed_at = attributes.get("completed_at")
         return cls(
             task_id=str(attributes.get("task_id", "")),
             labourer_id=str(attributes.get("labourer_id", "")),
-            greenfield=int(attributes.get("greenfield", 0)),
-            attempts=int(attributes.get("attempts", 0)),
-            created_at=float(attributes.get("created_at", 0.0)),
-            payload_text=payload,
-            completed_at=None if completed_at is None else float(completed_at),
+            greenfield=int(attributes.get("greenfield", 0)) if "greenfield" not in malformed else 0,
+            attempts=int(attempts) if "attempts" not in malformed else 0,
+            created_at=float(created_at) if "created_at" not in malformed else 0.0,
+            payload_text=payload if isinstance(payload, str) else None,
+            completed_at=float(completed_at) if isinstance(completed_at, int | float) else None,
             attributes=attributes,
+            malformed=malformed,
+            raw={name: dict(value) for name, value in item.items()},
         )
 
     @property
@@ -251,8 +297,8 @@ class Task:
         if self.payload_text is None:
             return {}
         try:
-            decoded = json.loads(self.payload_text)
-        except ValueError as err:
+            decoded = strict_json(self.payload_text)
+        except (ValueError, RecursionError) as err:
             raise InvalidPayloadError(f"task {self.task_id}: stored payload is not JSON ({err})") from err
         if not isinstance(decoded, dict):
             raise InvalidPayloadError(
@@ -277,7 +323,8 @@ class Task:
 
     def to_item(self) -> Item:
         """The task as a low-level item: every attribute, with the dataclass fields taking precedence (a stored
-        number equal to its field is kept exactly as stored)."""
+        number equal to its field is kept exactly as stored). A task read from DynamoDB keeps what it stored: no
+        attribute is added that the item did not have, and a ``malformed`` one is kept as it was."""
         attributes = dict(self.attributes)
         fields: dict[str, Any] = {
             "task_id": self.task_id,
@@ -290,15 +337,21 @@ class Task:
         }
         for name, value in fields.items():
             stored = attributes.get(name)
-            if value is None:
-                continue
+            if value is None or name in self.malformed or (self.raw is not None and name not in self.raw):
+                continue  # kept as stored: a wrong type, or an attribute the item did not have
             same_number = (
                 isinstance(stored, int | float) and isinstance(value, int | float) and int(stored) == int(value)
             )
             if same_number and (name in ("greenfield", "attempts") or stored == value):
                 continue
             attributes[name] = value
-        return {name: to_attribute_value(value) for name, value in attributes.items()}
+        raw = self.raw or {}
+        return {
+            name: dict(raw[name])
+            if name in raw and from_attribute_value(raw[name]) == value
+            else to_attribute_value(value)
+            for name, value in attributes.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -362,6 +415,8 @@ def claim_values(labourer_id: str, markers: RunMarkers) -> Item:
         ":one": _n(1),
         ":labourer": _s(labourer_id),
         ":start": _n(markers.start),
+        ":string": _s("S"),
+        ":number": _s("N"),
     }
 
 
@@ -401,6 +456,24 @@ def payload_text(payload: Mapping[str, Any] | str | None, *, index: int | None =
             index=index,
         )
     return text
+
+
+def claim_result_bytes(task: Task) -> int:
+    """The size of the Claim state's raw result for ``task``: the whole stored item in DynamoDB JSON, as Step
+    Functions serializes it (UTF-8, strings escaped, binary as base64), under ``Attributes``."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, bytes | bytearray):
+            return base64.b64encode(value).decode()
+        if isinstance(value, Mapping):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [plain(item) for item in value]
+        return value
+
+    item = task.raw if task.raw is not None else task.to_item()
+    text = json.dumps({"Attributes": plain(item)}, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode())
 
 
 def _report_fields(kind: str, values: Mapping[str, Any] | str | None) -> dict[str, Any]:
@@ -555,16 +628,19 @@ class TaskStore:
 
     # -- reading the queue -------------------------------------------------------------------------------------------
 
-    def next_tasks(self, labourer_id: str, count: int, *, start: int | float) -> list[Task]:
+    def next_tasks(self, labourer_id: str, count: int, *, start: int | float, after: Task | None = None) -> list[Task]:
         """The ``count`` oldest tasks available to a run that started at ``start`` (``greenfield < start``), oldest
-        first. Reads at most ``count`` items. The index is eventually consistent: only ``claim`` decides who runs a
-        task."""
+        first; with ``after``, those that come after that task in the queue. Reads at most ``count`` items. The index
+        is eventually consistent: only ``claim`` decides who runs a task."""
         if count <= 0:
             return []
         query: dict[str, Any] = {
             **self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)}),
             "ScanIndexForward": True,
         }
+        if after is not None:
+            raw = after.raw or after.to_item()
+            query["ExclusiveStartKey"] = {name: raw[name] for name in ("task_id", "labourer_id", "greenfield")}
         tasks: list[Task] = []
         while len(tasks) < count:
             page = self._client.query(**query, Limit=count - len(tasks))
@@ -581,13 +657,13 @@ class TaskStore:
         query = self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)})
         return sum(int(page.get("Count", 0)) for page in self._pages({**query, "Select": "COUNT"}))
 
-    def queue_ends(self, labourer_id: str, *, start: float) -> tuple[Task | None, Task | None]:
+    def queue_ends(self, labourer_id: str, *, start: float, head: bool = True) -> tuple[Task | None, Task | None]:
         """The head (next to be taken, lowest greenfield) and the tail (newest position) of the labourer's queue
         (``greenfield < start``); ``(None, None)`` when it is empty. Two ``Limit=1`` queries: one item read each,
-        whatever the queue's length."""
+        whatever the queue's length; with ``head=False`` only the tail's (the head comes back ``None``)."""
         query = self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)})
-        ends: list[Task | None] = []
-        for forward in (True, False):
+        ends: list[Task | None] = [] if head else [None]
+        for forward in (True, False) if head else (False,):
             items = self._client.query(**query, ScanIndexForward=forward, Limit=1).get("Items", [])
             ends.append(Task.from_item(items[0]) if items else None)
         return ends[0], ends[1]

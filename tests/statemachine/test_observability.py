@@ -244,14 +244,23 @@ def test_calls_per_run_and_per_task(
     logged = [line for line in step_logs.getvalue().splitlines() if line.startswith("{")]
     invoked = tasks * labourers
 
-    # The steps: a fixed number of calls per run and per labourer, none per task
+    # The steps: a fixed number of calls per run and per labourer, none per task. ComputeEcology takes the lease
+    # and counts running tasks; FetchGreenfieldTasks reads the queue from its head, and its tail for the depth.
     assert meter.by("LoadConfig") == {"ssm.GetParameter": 1}
-    assert meter.by("ComputeEcology") == {"cloudwatch.GetMetricData": 1, "dynamodb.Query": 3 * labourers}
-    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": labourers}
+    assert meter.by("ComputeEcology") == {
+        "cloudwatch.GetMetricData": 1,
+        "dynamodb.UpdateItem": 1,
+        "dynamodb.Query": labourers,
+    }
+    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 2 * labourers}
     assert meter.by("Summarize") == {}
-    # The state machine's own integrations: the four steps, and per task one claim and one invoke
+    # The state machine's own integrations: the four steps, the lease given back, per task one claim and one invoke
     assert meter.by("state machine (step)") == {"lambda.Invoke": 4}
-    assert meter.by("state machine") == {"dynamodb.UpdateItem": invoked, "lambda.Invoke": invoked}
+    assert meter.by("state machine") == {
+        "dynamodb.UpdateItem": invoked,
+        "lambda.Invoke": invoked,
+        "dynamodb.DeleteItem": 1,
+    }
     # What Summarize prints for CloudWatch: one EMF blob per labourer, one deployment-wide
     blobs = emf_blobs(printed)
     assert len(blobs) == labourers + 1
@@ -265,7 +274,7 @@ def test_calls_per_run_and_per_task(
         f"INFO log lines {len(logged)}, {sum(len(line) + 1 for line in logged)} bytes; "
         f"calls {dict(meter.calls)}"
     )
-    assert transitions - 2 * invoked == 5 + 2 * labourers
+    assert transitions - 2 * invoked == 7 + 2 * labourers  # LeaseHeld and ReturnLease since the lease
 
 
 def test_the_scavenger_prints_each_labourers_dead_tasks(

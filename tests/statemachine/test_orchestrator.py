@@ -5,17 +5,19 @@ from __future__ import annotations
 import copy
 import time
 from collections import Counter
+from typing import Any
 
 import pytest
 
 from foreman.local.stack import EmbeddedStack, ExecutionFailedError
 from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import TaskStore
+from tests.builders import markers_at
 from tests.fixtures.seed_config import SEED_CONFIG
 from tests.statemachine.conftest import (
+    FETCH_FUNCTION,
     FakeLabourer,
     cpu_metric,
-    hold_after_fetch,
     labourer_config,
     report_for,
     seed_cpu,
@@ -137,26 +139,32 @@ def test_the_map_concurrency_is_clamped_to_40(stack: EmbeddedStack, store: TaskS
     assert stack.runtime.peak_in_flight("worker-a") <= 40
 
 
-def test_three_overlapping_executions_invoke_every_task_exactly_once(stack: EmbeddedStack, store: TaskStore) -> None:
-    # Given 8 queued tasks and three executions that all fetch them before any claims (held at a barrier)
+def test_a_task_claimed_by_another_orchestrator_after_the_fetch_is_skipped(
+    stack: EmbeddedStack, store: TaskStore
+) -> None:
+    # Given 8 queued tasks, half of which another orchestrator on the same tables (sosw during a migration, or
+    # a Foreman run whose lease expired) claims after this run fetched them and before it claims
     fake = FakeLabourer()
     stack.put_config(
         {"task_config": {"labourers": {"worker-a": labourer_config(stack.add_function("worker-a", fake), 8)}}}
     )
-    store.create_tasks("worker-a", [{"n": i} for i in range(8)])
-    hold_after_fetch(stack, 3)
-    now = time.time()
+    created = store.create_tasks("worker-a", [{"n": i} for i in range(8)])
+    elsewhere = [task.task_id for task in created[::2]]
 
-    # When they run together
-    arns = [stack.start(execution_input={"now": now}) for _ in range(3)]
-    outputs = [stack.wait(arn).output for arn in arns]
+    def claimed_elsewhere_after_fetch(real: Any, event: Any, context: Any) -> Any:
+        result = real(event, context)
+        for task_id in elsewhere:
+            assert store.claim(task_id, "worker-a", markers_at(time.time() + 1)).claimed
+        return result
 
-    # Then every task was invoked exactly once, and the losers of each race report a skip
-    assert sorted(Counter(fake.task_ids).values()) == [1] * 8
-    lines = [report_for(output, "worker-a") for output in outputs]
-    assert [line["fetched"] for line in lines] == [8, 8, 8]
-    assert sum(line["invoked"] for line in lines) == 8
-    assert sum(line["skipped"] for line in lines) == 16
+    stack.runtime.wrap(FETCH_FUNCTION, claimed_elsewhere_after_fetch)
+
+    line = report_for(stack.run().output, "worker-a")
+
+    # Then this run's conditional claims lost those four races: skipped, not invoked twice
+    assert (line["fetched"], line["invoked"], line["skipped"]) == (8, 4, 4)
+    assert sorted(fake.task_ids) == sorted(task.task_id for task in created[1::2])
+    assert sorted(Counter(fake.task_ids).values()) == [1] * 4
 
 
 def test_an_invoke_that_keeps_failing_releases_the_claim(stack: EmbeddedStack, store: TaskStore) -> None:
