@@ -575,3 +575,26 @@ def test_the_scavenge_labourer_step_reads_loadconfigs_state(client: Any, clock: 
     assert output["retry_base"] == {"seconds": 40, "source": "max_duration"}
     assert int(retry_row(client, task.task_id)["desired_launch_time"]["N"]) == int(clock.now) + 40
     json.dumps(output)  # the step's output is JSON
+
+
+def test_a_mass_failure_reports_a_few_errors_and_counts_the_rest(
+    client: Any, store: TaskStore, clock: FakeClock, notifier: RecordingNotifier
+) -> None:
+    from tests.faults import dynamodb_fault
+
+    tasks = store.create_tasks(LAB, payloads(40))
+    invoke_all(store, clock)
+    for task in tasks[:20]:
+        store.mark_completed(task.task_id)
+    clock.advance(DURATION + COOLDOWN)
+
+    with dynamodb_fault("transact_write_items", "AccessDeniedException") as fault:
+        report = scavenge(store, clock, notifier).to_dict()
+
+    assert fault.raised == 40  # every archive and every retry was refused
+    assert 0 < len(report["errors"]) <= 10
+    assert len(report["errors"]) + report.get("errors_omitted", 0) == 40
+    assert all("AccessDenied" in error and len(error) <= 300 for error in report["errors"])
+    # What travels through the Scavenger's Map per labourer stays small whatever the number of failed tasks.
+    assert len(json.dumps(report)) < 3000
+    assert_conserved(client, [t.task_id for t in tasks], now=clock.now, expected={COMPLETED: 20, RUNNING: 20})
