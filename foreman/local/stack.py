@@ -28,6 +28,7 @@ from foreman.local.moto_patches import (
     no_waits,
     reused_clients,
     stable_heap_keys,
+    transaction_size_limit,
 )
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -234,6 +235,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool) -> Iterator[None]:
             atomic_dynamodb(),
             async_lambda_invocations(),
             stable_heap_keys(),
+            transaction_size_limit(),
         ):
             stack.enter_context(patch)
         if fast:

@@ -7,6 +7,7 @@ failing in confusing ways.
 from __future__ import annotations
 
 from importlib.metadata import version
+from typing import Any
 
 import pytest
 
@@ -77,3 +78,38 @@ def test_a_functions_event_invoke_config_is_read_where_the_local_runtime_reads_i
             "MaximumRetryAttempts": 0,
             "DestinationConfig": {"OnSuccess": {"Destination": destination}},
         }
+
+
+def _eleven_puts_of_390_kb() -> list[dict[str, Any]]:
+    return [
+        {"Put": {"TableName": "t", "Item": {"id": {"S": f"i{n}"}, "blob": {"S": "x" * 390_000}}}} for n in range(11)
+    ]
+
+
+def test_moto_accepts_a_transaction_over_4_mb_and_the_embedded_stack_refuses_it_as_dynamodb_does() -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from foreman.local.moto_patches import TRANSACTION_TOO_LARGE, transaction_size_limit
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.transact_write_items(TransactItems=_eleven_puts_of_390_kb())  # stock moto: 4.3 MB accepted
+
+        with transaction_size_limit(), pytest.raises(ClientError) as refused:
+            client.transact_write_items(TransactItems=_eleven_puts_of_390_kb())
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert refused.value.response["Error"]["Message"] == TRANSACTION_TOO_LARGE
+
+        deletes = [{"Delete": {"TableName": "t", "Key": {"id": {"S": f"i{n}"}}}} for n in range(11)]
+        with transaction_size_limit(), pytest.raises(ClientError):  # a delete counts as the item it deletes
+            client.transact_write_items(TransactItems=deletes)
+        with transaction_size_limit():
+            client.transact_write_items(TransactItems=deletes[:10])  # 3.9 MB: within the limit
