@@ -24,6 +24,7 @@ from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
     async_lambda_invocations,
     atomic_dynamodb,
+    history_limit,
     named_executions,
     no_waits,
     reused_clients,
@@ -236,6 +237,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool) -> Iterator[None]:
             async_lambda_invocations(),
             stable_heap_keys(),
             transaction_size_limit(),
+            history_limit(),
         ):
             stack.enter_context(patch)
         if fast:
