@@ -8,16 +8,29 @@ from typing import Any
 import boto3
 
 from foreman_core.config import Tables
+from foreman_core.labourer_arns import LabourerArns
 
 
 def deployed_tables() -> Tables:
-    """The tables named by the function's environment (``TASKS_TABLE``...), sosw's names where unset."""
+    """The tables and the indexes the function may query, named by its environment (``TASKS_TABLE``,
+    ``GREENFIELD_INDEX``...), sosw's names where unset."""
     defaults = Tables()
     return Tables(
         tasks=os.environ.get("TASKS_TABLE", defaults.tasks),
+        greenfield_index=os.environ.get("GREENFIELD_INDEX", defaults.greenfield_index),
         closed=os.environ.get("CLOSED_TASKS_TABLE", defaults.closed),
         retry=os.environ.get("RETRY_TASKS_TABLE", defaults.retry),
+        retry_index=os.environ.get("RETRY_INDEX", defaults.retry_index),
     )
+
+
+def deployed_labourer_arns(function_arn: str) -> LabourerArns | None:
+    """The stack's ``LabourerArns`` from the environment (``LABOURER_ARNS``), ``None`` where unset; ``function_arn``
+    is the calling function's own ARN (where a bare function name in the config points)."""
+    allowed = os.environ.get("LABOURER_ARNS")
+    if allowed is None:
+        return None
+    return LabourerArns.of(allowed, function_arn=function_arn)
 
 
 class Clients:

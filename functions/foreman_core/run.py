@@ -17,6 +17,7 @@ from typing import Any
 from foreman_core.config import STATUS_NAMES, ConfigError, OrchestratorConfig, Tables, parse_config
 from foreman_core.ecology import assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
+from foreman_core.labourer_arns import LabourerArns
 from foreman_core.metrics import fetch_metric_values
 from foreman_core.queue_report import measure_queue
 from foreman_core.task_store import InvalidPayloadError, Task, TaskStore
@@ -31,28 +32,46 @@ REQUIRED_ATTRIBUTES = ("task_id", "labourer_id", "created_at", "greenfield", "at
 """What the Claim state reads from a task; a task without one of them is set aside rather than half-invoked."""
 
 
-def load_config(config: OrchestratorConfig, *, now: float, execution: str | None, deployment: Tables) -> dict[str, Any]:
+def load_config(
+    config: OrchestratorConfig,
+    *,
+    now: float,
+    execution: str | None,
+    deployment: Tables,
+    labourer_arns: LabourerArns | None = None,
+) -> dict[str, Any]:
     """LoadConfig: fix the run's clock and each labourer's greenfield markers.
 
-    ``deployment`` are the tables this stack was deployed with (and is allowed to write): a config naming other
-    tables is an error here, at the start, rather than an access-denied claim later.
+    ``deployment`` are the tables and indexes this stack was deployed with (and its IAM policies allow), and
+    ``labourer_arns`` the functions it may invoke (``None``: not known, not checked). A config naming anything else
+    is refused here, at the start, with the path and the allowed values, rather than denied on every claim, query
+    or invoke of every run.
     """
-    mismatched = [
-        (path, configured, deployed)
-        for path, configured, deployed in (
-            ("task_config.dynamo_db_config.table_name", config.tables.tasks, deployment.tasks),
-            ("task_config.sosw_closed_tasks_table", config.tables.closed, deployment.closed),
-            ("task_config.sosw_retry_tasks_table", config.tables.retry, deployment.retry),
+    problems = [
+        (path, f"names {kind} {configured!r}, but this deployment's {kind} is {deployed!r}")
+        for path, kind, configured, deployed in (
+            ("task_config.dynamo_db_config.table_name", "table", config.tables.tasks, deployment.tasks),
+            ("task_config.sosw_closed_tasks_table", "table", config.tables.closed, deployment.closed),
+            ("task_config.sosw_retry_tasks_table", "table", config.tables.retry, deployment.retry),
+            (
+                "task_config.dynamo_db_config.index_greenfield",
+                "index",
+                config.tables.greenfield_index,
+                deployment.greenfield_index,
+            ),
+            (
+                "task_config.sosw_retry_tasks_greenfield_index",
+                "index",
+                config.tables.retry_index,
+                deployment.retry_index,
+            ),
         )
         if configured != deployed
     ]
-    if mismatched:
-        raise ConfigError(
-            [
-                (path, f"names table {configured!r}, but this deployment's table is {deployed!r}")
-                for path, configured, deployed in mismatched
-            ]
-        )
+    if labourer_arns is not None:
+        problems += labourer_arns.problems(config)
+    if problems:
+        raise ConfigError(problems)
     start = int(now)
     labourers = []
     for labourer in config.labourers:
