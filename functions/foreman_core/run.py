@@ -42,11 +42,35 @@ def load_config(
 ) -> dict[str, Any]:
     """LoadConfig: fix the run's clock and each labourer's greenfield markers.
 
-    ``deployment`` are the tables and indexes this stack was deployed with (and its IAM policies allow), and
-    ``labourer_arns`` the functions it may invoke (``None``: not known, not checked). A config naming anything else
-    is refused here, at the start, with the path and the allowed values, rather than denied on every claim, query
-    or invoke of every run.
+    A config naming what this deployment cannot use is refused here (``ConfigError``, see ``deployment_problems``),
+    at the start, rather than denied on every claim, query or invoke of every run.
     """
+    problems = deployment_problems(config, deployment, labourer_arns)
+    if problems:
+        raise ConfigError(problems)
+    start = int(now)
+    labourers = []
+    for labourer in config.labourers:
+        markers = RunMarkers.at(
+            start,
+            duration=labourer.duration,
+            cooldown=labourer.cooldown,
+            delta=config.greenfield_invocation_delta,
+        )
+        labourers.append({"labourer_id": labourer.id, "arn": labourer.arn, "markers": markers.to_dict()})
+    return {
+        "run": {"execution": execution, "start": start, "now": now},
+        "config": config.to_dict(),
+        "labourers": labourers,
+    }
+
+
+def deployment_problems(
+    config: OrchestratorConfig, deployment: Tables, labourer_arns: LabourerArns | None
+) -> list[tuple[str, str]]:
+    """``(path, reason)`` for everything ``config`` names that the deployment's IAM policies do not allow: tables and
+    indexes other than ``deployment``'s, labourers outside ``labourer_arns`` (``None``: not known, not checked).
+    Each reason names the allowed value."""
     problems = [
         (path, f"names {kind} {configured!r}, but this deployment's {kind} is {deployed!r}")
         for path, kind, configured, deployed in (
@@ -70,23 +94,7 @@ def load_config(
     ]
     if labourer_arns is not None:
         problems += labourer_arns.problems(config)
-    if problems:
-        raise ConfigError(problems)
-    start = int(now)
-    labourers = []
-    for labourer in config.labourers:
-        markers = RunMarkers.at(
-            start,
-            duration=labourer.duration,
-            cooldown=labourer.cooldown,
-            delta=config.greenfield_invocation_delta,
-        )
-        labourers.append({"labourer_id": labourer.id, "arn": labourer.arn, "markers": markers.to_dict()})
-    return {
-        "run": {"execution": execution, "start": start, "now": now},
-        "config": config.to_dict(),
-        "labourers": labourers,
-    }
+    return problems
 
 
 def compute_ecology(state: Mapping[str, Any], *, cloudwatch: Any, store: TaskStore) -> dict[str, Any]:
