@@ -45,6 +45,7 @@ LOCAL_OUTPUTS: dict[str, str] = {
     "ClosedTasksTableName": "sosw_closed_tasks",
     "RetryTasksTableName": "sosw_retry_tasks",
     "ConfigLocation": "ssm:/foreman/orchestrator_config",
+    "LoadConfigFunctionArn": f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:foreman-LoadConfigFunction",
 }
 """What ``foreman local serve`` deploys (the template's defaults): used with ``--endpoint-url`` when the endpoint has
 no CloudFormation stack to read them from."""
@@ -473,6 +474,29 @@ def cmd_config_validate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _deployment_problems(target: Target, raw: Any) -> list[tuple[str, str]]:
+    """What LoadConfig would refuse in the (valid) config ``raw`` on this deployment (labourers outside its
+    LabourerArns, other tables or indexes), read from the deployed LoadConfig's environment; nothing if that cannot
+    be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from foreman_core.config import parse_config
+    from foreman_core.deployment import deployed_labourer_arns, deployed_tables
+    from foreman_core.run import deployment_problems
+
+    function = target.outputs.get("LoadConfigFunctionArn")
+    if not function:
+        return []
+    try:
+        described = target.client("lambda").get_function_configuration(FunctionName=function)
+    except (ClientError, BotoCoreError):
+        return []
+    environ = described.get("Environment", {}).get("Variables", {})
+    tables = deployed_tables(environ)
+    arns = deployed_labourer_arns(described.get("FunctionArn", function), environ)
+    return deployment_problems(parse_config(raw, tables=tables), tables, arns)
+
+
 def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
     """Validate a config, then store it where the deployed LoadConfig reads it (SSM parameter or sosw's table)."""
     from foreman_core.config import ConfigError, parse_config
@@ -484,6 +508,9 @@ def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"{where}: {error}; nothing was stored") from None
     target = resolve_target(args, ["ConfigLocation"])
     location = target.output("ConfigLocation", "--config-location")
+    problems = _deployment_problems(target, raw)
+    if problems:
+        raise CliError(f"{where}: {ConfigError(problems)}; nothing was stored")
     text = json.dumps(raw)
     if location.startswith("ssm:"):
         name = location[len("ssm:") :]

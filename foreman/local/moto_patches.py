@@ -27,6 +27,15 @@ moto is pinned (``moto==5.2.5``) because these are not public API. ``PATCHED_INT
   moto reports both as the task's own service error (``DynamoDB.AmazonDynamoDBException``), which the state's
   retriers and catchers then take, so a path that kills every run on AWS passed locally. ``strict_runtime_errors``
   reports them as AWS does.
+- ``DynamoDBBackend.transact_write_items`` (again, for size): moto accepts a transaction of any size; DynamoDB refuses
+  one whose items add up to more than 4 MB with ``ValidationException``. ``transaction_size_limit`` refuses it too,
+  counting a Put as its item and a Delete, Update or ConditionCheck as the stored item it touches (moto's own
+  ``Item.size()``), so a batch that would fail on AWS fails here.
+- ``ExecutionWorker._get_evaluation_environment`` and ``EventManager.add_event``: moto lets an execution's history
+  grow without end; a Standard execution on AWS fails when it reaches 25,000 events, event 25,000 being its
+  ``ExecutionFailed`` (``States.Runtime``, "The execution reached the maximum number of history events (25000).").
+  ``history_limit`` does the same: the event that would be the 25,000th (other than the execution's end) is dropped,
+  the execution is failed with that error, and nothing more is recorded.
 - ``EventInvokeConfig`` (read, not patched): ``lambda_runtime.event_invoke_config`` reads a function's asynchronous
   invocation config (retries, destinations) from ``LambdaFunction.event_invoke_config``, a list of these.
 """
@@ -76,6 +85,12 @@ PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
         "moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type",
         "StatesErrorNameType.StatesRuntime",
     ),
+    ("moto.dynamodb.models.dynamo_type", "DynamoType.size"),
+    ("moto.dynamodb.models.dynamo_type", "Item.size"),
+    ("moto.dynamodb.exceptions", "MockValidationException"),
+    ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker._get_evaluation_environment"),
+    ("moto.stepfunctions.parser.asl.eval.event.event_manager", "EventManager.add_event"),
+    ("moto.stepfunctions.parser.asl.eval.environment", "Environment.set_error"),
     (
         "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda",
         "_SUPPORTED_API_PARAM_BINDINGS",
@@ -302,3 +317,124 @@ def _subclasses(cls: type) -> list[type]:
     for sub in cls.__subclasses__():  # type: ignore[var-annotated]
         found.extend(_subclasses(sub))
     return found
+
+
+TRANSACTION_LIMIT_BYTES = 4 * 1024 * 1024
+"""DynamoDB's limit on the items of one TransactWriteItems (4 MB)."""
+
+TRANSACTION_TOO_LARGE = "Transaction request cannot be larger than 4 MB"
+"""DynamoDB's message for a transaction over the limit (a ``ValidationException``)."""
+
+
+def transaction_bytes(backend: Any, transact_items: list[dict[str, Any]]) -> int:
+    """The size of a transaction's items as moto measures items: a Put's item, the stored item of the others."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    total = 0
+    for action in transact_items:
+        ((kind, operation),) = action.items()
+        if kind == "Put":
+            total += sum(len(name.encode()) + DynamoType(value).size() for name, value in operation["Item"].items())
+            continue
+        stored = backend.get_item(operation["TableName"], operation["Key"])
+        total += stored.size() if stored is not None else 0
+    return total
+
+
+@contextmanager
+def transaction_size_limit() -> Iterator[None]:
+    """Refuse a TransactWriteItems whose items add up to more than 4 MB, as DynamoDB does."""
+    from moto.dynamodb.exceptions import MockValidationException
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if transaction_bytes(self, transact_items) > TRANSACTION_LIMIT_BYTES:
+            raise MockValidationException(TRANSACTION_TOO_LARGE)
+        original(self, transact_items)
+
+    with mock.patch.object(DynamoDBBackend, "transact_write_items", transact_write_items):
+        yield
+
+
+HISTORY_EVENT_LIMIT = 25_000
+"""The most events a Standard execution's history may hold; the last of them is then its failure."""
+
+HISTORY_LIMIT_ERROR = "States.Runtime"
+
+
+def history_limit_cause(limit: int = HISTORY_EVENT_LIMIT) -> str:
+    """AWS's cause of an execution failed at the history limit."""
+    return f"The execution reached the maximum number of history events ({limit})."
+
+
+class _BoundedHistory:
+    """One execution's history with AWS's event limit (attached to its EventManager, which its frames share)."""
+
+    _ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
+
+    def __init__(self, env: Any, limit: int) -> None:
+        import threading
+
+        self.env = env
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.reached = False
+        self.ended = False
+        self.last_id = 0
+
+    def failure(self) -> Any:
+        from moto.stepfunctions.parser.api import ExecutionFailedEventDetails
+
+        return ExecutionFailedEventDetails(error=HISTORY_LIMIT_ERROR, cause=history_limit_cause(self.limit))
+
+    def add(self, manager: Any, add_event: Any, event_type: Any, **kwargs: Any) -> int:
+        from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+        kind = str(getattr(event_type, "value", event_type))
+        with self.lock:
+            if self.reached:
+                if kind == "ExecutionFailed" and not self.ended:
+                    self.ended = True
+                    kwargs["event_details"] = EventDetails(executionFailedEventDetails=self.failure())  # type: ignore[typeddict-item]
+                    self.last_id = add_event(manager, event_type=event_type, **kwargs)
+                return self.last_id  # nothing is recorded after the limit
+            if len(manager._history_event_list) < self.limit - 1 or kind in self._ENDS:
+                self.last_id = add_event(manager, event_type=event_type, **kwargs)
+                return self.last_id
+            self.reached = True
+        self.env.set_error(self.failure())
+        # Whatever fails next (a Map whose iterations were cut) must not replace the execution's error.
+        self.env.set_error = lambda error: None
+        return self.last_id
+
+
+@contextmanager
+def history_limit(limit: int = HISTORY_EVENT_LIMIT) -> Iterator[None]:
+    """Fail an execution whose history reaches ``limit`` events, as Step Functions does (``States.Runtime``)."""
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    make_environment = ExecutionWorker._get_evaluation_environment
+    add_event = EventManager.add_event
+
+    def environment(self: Any) -> Any:
+        env = make_environment(self)
+        env.event_manager.__dict__["_foreman_history"] = _BoundedHistory(env, limit)
+        return env
+
+    def bounded_add_event(self: Any, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+        history = self.__dict__.get("_foreman_history")
+        names = ("event_details", "timestamp", "update_source_event_id")
+        kwargs = {**dict(zip(names, args, strict=False)), **kwargs, "context": context}
+        if history is None:  # not an execution's own history (a distributed Map's child)
+            result: int = add_event(self, event_type=event_type, **kwargs)
+            return result
+        return history.add(self, add_event, event_type, **kwargs)
+
+    with (
+        mock.patch.object(ExecutionWorker, "_get_evaluation_environment", environment),
+        mock.patch.object(EventManager, "add_event", bounded_add_event),
+    ):
+        yield

@@ -24,17 +24,21 @@ from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
     async_lambda_invocations,
     atomic_dynamodb,
+    history_limit,
     named_executions,
     no_waits,
     reused_clients,
     stable_heap_keys,
     strict_runtime_errors,
+    transaction_size_limit,
 )
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(PROJECT_ROOT, "template.yaml")
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-DEFAULT_LABOURER_ARNS = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:foreman-labourer"
+DEFAULT_LABOURER_ARNS = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:*"
+"""Unless a test or the demo names its labourers, the local stack may invoke any function of its account and region
+(LoadConfig still refuses one elsewhere), so a labourer created on the local endpoint works without redeploying."""
 LOCAL_PARAMETERS = {"LabourerArns": DEFAULT_LABOURER_ARNS, "ConfigCacheSeconds": "0"}
 """Locally a config change applies to the next run at once (on AWS, within ConfigCacheSeconds)."""
 LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
@@ -82,7 +86,8 @@ def quiet_moto() -> None:
 class EmbeddedStack:
     """Foreman deployed on in-process moto. Use as a context manager.
 
-    ``parameters`` override the template's Parameters (``LabourerArns`` defaults to one local fake labourer).
+    ``parameters`` override the template's Parameters (``LabourerArns`` defaults to every function of the local
+    account and region).
     ``fast`` skips the sleeps of Retry intervals and Wait states.
     """
 
@@ -236,6 +241,8 @@ def emulation(runtime: LambdaRuntime, *, fast: bool) -> Iterator[None]:
             async_lambda_invocations(),
             stable_heap_keys(),
             strict_runtime_errors(),
+            transaction_size_limit(),
+            history_limit(),
         ):
             stack.enter_context(patch)
         if fast:

@@ -20,6 +20,12 @@ from enum import Enum
 from typing import Any
 
 from foreman_core.greenfield import GREENFIELD_INVOCATION_DELTA, GREENFIELD_TASK_STEP
+from foreman_core.history_budget import (
+    DEFAULT_MAX_TASKS_PER_EXECUTION,
+    EVENTS_PER_TASK,
+    HISTORY_EVENT_LIMIT,
+    max_tasks_per_execution,
+)
 
 ECO_STATUSES = (0, 1, 2, 3, 4)
 """sosw's eco statuses: 0 Bad, 1 Poor, 2 Moderate, 3 Good, 4 High."""
@@ -38,7 +44,6 @@ DEFAULT_STATISTIC = "Average"
 DEFAULT_AGGREGATION_TIME_SLICE = 300
 DEFAULT_NO_DATA_STATUS = 0
 """A metric with no datapoints counts as Bad unless configured otherwise: fail safe, never invoke blind."""
-DEFAULT_MAX_TASKS_PER_EXECUTION = 1000
 
 
 class RetryBackoff(str, Enum):
@@ -536,11 +541,26 @@ class _Parser:
         return replace(
             config,
             coefficients={**config.coefficients, **self.coefficients(raw, "")},
-            max_tasks_per_execution=self.integer(
-                raw, "max_tasks_per_execution", "", minimum=1, default=DEFAULT_MAX_TASKS_PER_EXECUTION
-            ),
+            max_tasks_per_execution=self.task_budget(raw, len(config.labourers)),
             exact_queue_depth=self.flag(raw, "exact_queue_depth", "", default=False),
         )
+
+    def task_budget(self, raw: Mapping[Any, Any], labourers: int) -> int:
+        """``max_tasks_per_execution``: at most what keeps the worst case within the execution history limit."""
+        most = max_tasks_per_execution(labourers)
+        if most < 1:
+            self.fail("task_config.labourers", f"{labourers} labourers leave no room for a task in one execution")
+        if "max_tasks_per_execution" not in raw:
+            return max(min(DEFAULT_MAX_TASKS_PER_EXECUTION, most), 1)
+        budget = self.as_int(raw["max_tasks_per_execution"], "max_tasks_per_execution", minimum=1)
+        if budget is not None and budget > most:
+            self.fail(
+                "max_tasks_per_execution",
+                f"at most {most} with {labourers} labourer(s), got {budget}: a task can add {EVENTS_PER_TASK} "
+                f"events to the execution's history (every claim, invoke and release retried) and an execution "
+                f"fails at {HISTORY_EVENT_LIMIT:,}",
+            )
+        return budget or DEFAULT_MAX_TASKS_PER_EXECUTION
 
     def task_config(self, task: Mapping[Any, Any], path: str, *, top_cap: int | None) -> OrchestratorConfig:
         """``task_config``; the top-level coefficients and ``max_tasks_per_execution`` are the caller's."""

@@ -17,6 +17,7 @@ from typing import Any
 from foreman_core.config import STATUS_NAMES, ConfigError, OrchestratorConfig, Tables, parse_config
 from foreman_core.ecology import assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
+from foreman_core.labourer_arns import LabourerArns
 from foreman_core.lease import LeaseOutcome
 from foreman_core.metrics import fetch_metric_values
 from foreman_core.queue_report import UNREAD, measure_queue
@@ -38,28 +39,22 @@ REQUIRED_ATTRIBUTES = ("task_id", "labourer_id", "created_at", "greenfield", "at
 """What the Claim state reads from a task; a task without one of them is set aside rather than half-invoked."""
 
 
-def load_config(config: OrchestratorConfig, *, now: float, execution: str | None, deployment: Tables) -> dict[str, Any]:
+def load_config(
+    config: OrchestratorConfig,
+    *,
+    now: float,
+    execution: str | None,
+    deployment: Tables,
+    labourer_arns: LabourerArns | None = None,
+) -> dict[str, Any]:
     """LoadConfig: fix the run's clock and each labourer's greenfield markers.
 
-    ``deployment`` are the tables this stack was deployed with (and is allowed to write): a config naming other
-    tables is an error here, at the start, rather than an access-denied claim later.
+    A config naming what this deployment cannot use is refused here (``ConfigError``, see ``deployment_problems``),
+    at the start, rather than denied on every claim, query or invoke of every run.
     """
-    mismatched = [
-        (path, configured, deployed)
-        for path, configured, deployed in (
-            ("task_config.dynamo_db_config.table_name", config.tables.tasks, deployment.tasks),
-            ("task_config.sosw_closed_tasks_table", config.tables.closed, deployment.closed),
-            ("task_config.sosw_retry_tasks_table", config.tables.retry, deployment.retry),
-        )
-        if configured != deployed
-    ]
-    if mismatched:
-        raise ConfigError(
-            [
-                (path, f"names table {configured!r}, but this deployment's table is {deployed!r}")
-                for path, configured, deployed in mismatched
-            ]
-        )
+    problems = deployment_problems(config, deployment, labourer_arns)
+    if problems:
+        raise ConfigError(problems)
     start = int(now)
     labourers = []
     for labourer in config.labourers:
@@ -75,6 +70,38 @@ def load_config(config: OrchestratorConfig, *, now: float, execution: str | None
         "config": config.to_dict(),
         "labourers": labourers,
     }
+
+
+def deployment_problems(
+    config: OrchestratorConfig, deployment: Tables, labourer_arns: LabourerArns | None
+) -> list[tuple[str, str]]:
+    """``(path, reason)`` for everything ``config`` names that the deployment's IAM policies do not allow: tables and
+    indexes other than ``deployment``'s, labourers outside ``labourer_arns`` (``None``: not known, not checked).
+    Each reason names the allowed value."""
+    problems = [
+        (path, f"names {kind} {configured!r}, but this deployment's {kind} is {deployed!r}")
+        for path, kind, configured, deployed in (
+            ("task_config.dynamo_db_config.table_name", "table", config.tables.tasks, deployment.tasks),
+            ("task_config.sosw_closed_tasks_table", "table", config.tables.closed, deployment.closed),
+            ("task_config.sosw_retry_tasks_table", "table", config.tables.retry, deployment.retry),
+            (
+                "task_config.dynamo_db_config.index_greenfield",
+                "index",
+                config.tables.greenfield_index,
+                deployment.greenfield_index,
+            ),
+            (
+                "task_config.sosw_retry_tasks_greenfield_index",
+                "index",
+                config.tables.retry_index,
+                deployment.retry_index,
+            ),
+        )
+        if configured != deployed
+    ]
+    if labourer_arns is not None:
+        problems += labourer_arns.problems(config)
+    return problems
 
 
 def compute_ecology(

@@ -52,6 +52,14 @@ REPORTED_DEAD_IDS = 20
 """The report lists at most this many dead task ids per labourer (the notification has them all): the execution's
 output, one report per labourer, must stay far below Step Functions' 256 KiB."""
 
+REPORTED_ERRORS = 5
+"""The report carries at most this many of a labourer's errors (and of its notification errors), each cut to
+``REPORTED_ERROR_CHARS``, and counts the rest (``errors_omitted``): during a mass failure (say AccessDenied on every
+transaction) every task of every phase fails, and the reports of all labourers travel together through the
+Scavenger's Map. The first ones name the cause; the others are almost always the same one."""
+
+REPORTED_ERROR_CHARS = 300
+
 
 @dataclass(frozen=True)
 class ScavengeLimits:
@@ -202,9 +210,18 @@ class LabourerReport:
             if self.retry_base is None
             else {"seconds": self.retry_base.seconds, "source": self.retry_base.source},
             "dead_task_ids": [task.task_id for task in self.dead_tasks[:REPORTED_DEAD_IDS]],
-            "errors": list(self.errors),
-            "notification_errors": list(self.notification_errors),
+            "errors": _reported(self.errors),
+            "errors_omitted": max(len(self.errors) - REPORTED_ERRORS, 0),
+            "notification_errors": _reported(self.notification_errors),
+            "notification_errors_omitted": max(len(self.notification_errors) - REPORTED_ERRORS, 0),
         }
+
+
+def _reported(errors: Sequence[str]) -> list[str]:
+    return [
+        error if len(error) <= REPORTED_ERROR_CHARS else error[: REPORTED_ERROR_CHARS - 3] + "..."
+        for error in errors[:REPORTED_ERRORS]
+    ]
 
 
 class Scavenger:

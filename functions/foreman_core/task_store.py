@@ -41,6 +41,7 @@ from foreman_core.greenfield import (
     queue_positions,
     retry_positions,
 )
+from foreman_core.item_size import TRANSACTION_BYTES, item_bytes
 
 DynamoDBClient = Any
 """A low-level ``boto3.client("dynamodb")`` (typed loosely so that no stubs package is needed)."""
@@ -68,7 +69,8 @@ BATCH_WRITE_SIZE = 25
 """BatchWriteItem takes at most 25 items per call."""
 
 TRANSACTION_TASKS = 50
-"""Tasks moved per TransactWriteItems call when requeueing: two actions each, 100 actions is DynamoDB's maximum."""
+"""Tasks moved per TransactWriteItems call when requeueing: two actions each, 100 actions is DynamoDB's maximum.
+Fewer when their items add up to more than DynamoDB's 4 MB per transaction (``transaction_batches``)."""
 
 MAX_PAYLOAD_BYTES = 390_000
 """A DynamoDB item holds at most 400 KB; the payload must leave room for the task's other attributes."""
@@ -511,6 +513,24 @@ def _lost_race(err: ClientError) -> bool:
     return not codes or codes <= _RACE_REASONS
 
 
+def transaction_batches(moves: Sequence[tuple[Task, Item]]) -> Iterator[list[tuple[Task, Item]]]:
+    """Consecutive batches of requeue moves (the retry row as read, the item to put) that each fit one
+    TransactWriteItems: at most ``TRANSACTION_TASKS`` moves, and items adding up to at most 4 MB, counting both the
+    put and the retry row it deletes (DynamoDB counts the items a transaction touches, so a delete counts as the
+    deleted item: the stricter reading)."""
+    batch: list[tuple[Task, Item]] = []
+    size = 0
+    for task, item in moves:
+        move_size = item_bytes(item) + item_bytes(task.to_item())
+        if batch and (len(batch) == TRANSACTION_TASKS or size + move_size > TRANSACTION_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append((task, item))
+        size += move_size
+    if batch:
+        yield batch
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The store
 
@@ -884,8 +904,8 @@ class TaskStore:
         labourer's queue, keeping their order: the first due is the first invoked, all ahead of queued tasks.
 
         Costs one retry-index query, one ``Limit=1`` query for the queue's head and one TransactWriteItems per 50
-        tasks (put into tasks if absent + delete from retry if present). A task moved meanwhile by someone else is
-        skipped. Returns the tasks as now queued.
+        tasks, or fewer when large items would pass 4 MB (put into tasks if absent + delete from retry if present).
+        A task moved meanwhile by someone else is skipped. Returns the tasks as now queued.
         """
         now = self._clock() if now is None else now
         if limit <= 0:
@@ -909,8 +929,7 @@ class TaskStore:
             item["greenfield"] = _n(position)
             moves.append((task, item))
         moved: list[Task] = []
-        for offset in range(0, len(moves), TRANSACTION_TASKS):
-            chunk = moves[offset : offset + TRANSACTION_TASKS]
+        for chunk in transaction_batches(moves):
             if self._transact([action for move in chunk for action in self._requeue_actions(*move)]):
                 moved.extend(Task.from_item(item) for _, item in chunk)
                 continue

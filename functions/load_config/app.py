@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 
 from foreman_core import config_source, run, telemetry
-from foreman_core.deployment import Clients, deployed_tables
+from foreman_core.deployment import Clients, deployed_labourer_arns, deployed_tables
 
 logger = Logger()
 tracer = Tracer()
@@ -30,6 +30,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ttl=float(os.environ.get("CONFIG_CACHE_SECONDS", "60")),
         clients=clients,
     )
-    state = run.load_config(config, now=now, execution=execution, deployment=tables)
+    labourer_arns = deployed_labourer_arns(context.invoked_function_arn)
+    state = run.load_config(config, now=now, execution=execution, deployment=tables, labourer_arns=labourer_arns)
     logger.info("config loaded", extra={"labourers": [entry["labourer_id"] for entry in state["labourers"]]})
     return state

@@ -473,6 +473,24 @@ def test_config_put_refuses_an_invalid_config(capsys: pytest.CaptureFixture[str]
     assert json.loads(stored) == CONFIG
 
 
+def test_config_put_refuses_what_the_deployment_may_not_invoke(
+    capsys: pytest.CaptureFixture[str], endpoint: str, tmp_path: Path
+) -> None:
+    elsewhere = json.loads(json.dumps(CONFIG))
+    intruder = "arn:aws:lambda:us-east-1:123456789012:function:intruder"
+    elsewhere["task_config"]["labourers"]["thumbnails"]["arn"] = intruder
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(elsewhere))
+
+    code, out, err = run_cli(capsys, "config", "put", "--endpoint-url", endpoint, str(path))
+
+    assert (code, out) == (1, "")
+    assert f"task_config.labourers.thumbnails.arn: '{intruder}' is not in this deployment's LabourerArns" in err
+    assert "nothing was stored" in err
+    stored = _client(endpoint, "ssm").get_parameter(Name="/foreman/orchestrator_config")["Parameter"]["Value"]
+    assert json.loads(stored) == CONFIG
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # local demo (its full run is tests/statemachine/test_demo.py)
 

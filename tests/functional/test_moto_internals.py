@@ -80,6 +80,120 @@ def test_a_functions_event_invoke_config_is_read_where_the_local_runtime_reads_i
         }
 
 
+def _eleven_puts_of_390_kb() -> list[dict[str, Any]]:
+    return [
+        {"Put": {"TableName": "t", "Item": {"id": {"S": f"i{n}"}, "blob": {"S": "x" * 390_000}}}} for n in range(11)
+    ]
+
+
+def test_moto_accepts_a_transaction_over_4_mb_and_the_embedded_stack_refuses_it_as_dynamodb_does() -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from foreman.local.moto_patches import TRANSACTION_TOO_LARGE, transaction_size_limit
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.transact_write_items(TransactItems=_eleven_puts_of_390_kb())  # stock moto: 4.3 MB accepted
+
+        with transaction_size_limit(), pytest.raises(ClientError) as refused:
+            client.transact_write_items(TransactItems=_eleven_puts_of_390_kb())
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert refused.value.response["Error"]["Message"] == TRANSACTION_TOO_LARGE
+
+        deletes = [{"Delete": {"TableName": "t", "Key": {"id": {"S": f"i{n}"}}}} for n in range(11)]
+        with transaction_size_limit(), pytest.raises(ClientError):  # a delete counts as the item it deletes
+            client.transact_write_items(TransactItems=deletes)
+        with transaction_size_limit():
+            client.transact_write_items(TransactItems=deletes[:10])  # 3.9 MB: within the limit
+
+
+MAP_OF_PASSES = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "MaxConcurrency": 5,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "One",
+                "States": {"One": {"Type": "Pass", "Next": "Two"}, "Two": {"Type": "Pass", "End": True}},
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def _run_map_of_passes(items: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    import json
+    import time
+
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    arn = sfn.create_state_machine(
+        name=f"passes{time.monotonic_ns()}",
+        definition=json.dumps(MAP_OF_PASSES),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": list(range(items))}))
+    began = time.monotonic()
+    while sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "RUNNING":
+        assert time.monotonic() - began < 60
+        time.sleep(0.05)
+    time.sleep(0.2)  # stragglers of cut iterations, if any, would show up in the history now
+    description = sfn.describe_execution(executionArn=execution["executionArn"])
+    history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+    return description, history
+
+
+def test_moto_lets_a_history_pass_the_limit_and_the_embedded_stack_fails_it_as_step_functions_does() -> None:
+    from moto import mock_aws
+
+    from foreman.local.moto_patches import (
+        HISTORY_EVENT_LIMIT,
+        HISTORY_LIMIT_ERROR,
+        history_limit,
+        history_limit_cause,
+        named_executions,
+    )
+    from foreman.local.stack import MOTO_CONFIG, quiet_moto
+
+    assert HISTORY_EVENT_LIMIT == 25_000
+    quiet_moto()
+    with mock_aws(config=MOTO_CONFIG), named_executions():  # type: ignore[call-overload]
+        stock, stock_history = _run_map_of_passes(120)
+        assert stock["status"] == "SUCCEEDED"
+        assert len(stock_history) > 300
+
+        with history_limit(300):  # a small limit: the same rule as at 25,000, in a fraction of the time
+            description, history = _run_map_of_passes(120)
+
+    # As on AWS: the event that would have been the 300th ends the execution instead, as its ExecutionFailed event
+    assert (description["status"], description["error"]) == ("FAILED", HISTORY_LIMIT_ERROR)
+    assert (
+        description["cause"]
+        == history_limit_cause(300)
+        == ("The execution reached the maximum number of history events (300).")
+    )
+    assert len(history) == 300
+    assert [event["id"] for event in history] == list(range(1, 301))
+    assert history[-1]["type"] == "ExecutionFailed"
+    assert history[-1]["executionFailedEventDetails"] == {
+        "error": HISTORY_LIMIT_ERROR,
+        "cause": history_limit_cause(300),
+    }
+
+
 def _run_definition(result_selector: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
     """Run a one-Task state machine (a DynamoDB getItem with ``result_selector`` and a ``States.ALL`` catcher) on
     the embedded stack's emulation; ``describe_execution``'s answer."""

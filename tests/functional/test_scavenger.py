@@ -20,6 +20,7 @@ from moto import mock_aws
 from foreman_core import run
 from foreman_core.config import Labourer, RetryBackoff, Tables, parse_config
 from foreman_core.greenfield import RunMarkers
+from foreman_core.item_size import item_bytes
 from foreman_core.scavenger import (
     DEAD_TASK_DETAIL_TYPE,
     EVENT_SOURCE,
@@ -575,3 +576,59 @@ def test_the_scavenge_labourer_step_reads_loadconfigs_state(client: Any, clock: 
     assert output["retry_base"] == {"seconds": 40, "source": "max_duration"}
     assert int(retry_row(client, task.task_id)["desired_launch_time"]["N"]) == int(clock.now) + 40
     json.dumps(output)  # the step's output is JSON
+
+
+def test_a_mass_failure_reports_a_few_errors_and_counts_the_rest(
+    client: Any, store: TaskStore, clock: FakeClock, notifier: RecordingNotifier
+) -> None:
+    from tests.faults import dynamodb_fault
+
+    tasks = store.create_tasks(LAB, payloads(40))
+    invoke_all(store, clock)
+    for task in tasks[:20]:
+        store.mark_completed(task.task_id)
+    clock.advance(DURATION + COOLDOWN)
+
+    with dynamodb_fault("transact_write_items", "AccessDeniedException") as fault:
+        report = scavenge(store, clock, notifier).to_dict()
+
+    assert fault.raised == 40  # every archive and every retry was refused
+    assert 0 < len(report["errors"]) <= 10
+    assert len(report["errors"]) + report.get("errors_omitted", 0) == 40
+    assert all("AccessDenied" in error and len(error) <= 300 for error in report["errors"])
+    # What travels through the Scavenger's Map per labourer stays small whatever the number of failed tasks.
+    assert len(json.dumps(report)) < 3000
+    assert_conserved(client, [t.task_id for t in tasks], now=clock.now, expected={COMPLETED: 20, RUNNING: 20})
+
+
+def test_due_retries_of_large_tasks_are_all_requeued_with_dynamodbs_transaction_limit_enforced(
+    client: Any, store: TaskStore, clock: FakeClock, notifier: RecordingNotifier
+) -> None:
+    from foreman.local.moto_patches import transaction_size_limit
+
+    big = "x" * 100_000  # 50 tasks of ~100 KB: 5 MB of puts (and as much of deletes) if moved in one transaction
+    due = [store.create_delayed_task(LAB, {"blob": big, "n": n}, not_before=clock.now) for n in range(50)]
+    meter = attach_meter(client)
+
+    requeued = []
+    with transaction_size_limit():
+        for _ in range(10):
+            report = scavenge(store, clock, notifier, limits=ScavengeLimits(requeue=50))
+            assert report.errors == []
+            requeued.append(report.requeued)
+            if sum(requeued) == 50:
+                break
+
+    # DynamoDB reads at most 1 MB per Query page, so one run requeues what fits in a page (9 of these), and the
+    # next run the next page; each transaction stays under 4 MB.
+    assert sum(requeued) == 50
+    assert max(requeued) < 50
+    sizes = [
+        sum(item_bytes(action.get("Put", {}).get("Item", {})) for action in params["TransactItems"])
+        for name, params in meter.requests
+        if name == "TransactWriteItems"
+    ]
+    assert sizes
+    assert max(sizes) <= 2 * 1024 * 1024
+    queued = [task.task_id for task in store.next_tasks(LAB, 50, start=int(clock.now) + 1)]
+    assert sorted(queued) == sorted(task.task_id for task in due)

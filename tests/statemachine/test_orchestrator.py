@@ -11,6 +11,7 @@ import pytest
 
 from foreman.local.stack import EmbeddedStack, ExecutionFailedError
 from foreman_core.greenfield import RunMarkers
+from foreman_core.history_budget import DEFAULT_MAX_TASKS_PER_EXECUTION
 from foreman_core.task_store import TaskStore
 from tests.builders import markers_at
 from tests.fixtures.seed_config import SEED_CONFIG
@@ -236,12 +237,9 @@ def test_a_broken_labourer_does_not_stop_the_others(stack: EmbeddedStack, store:
 def test_a_run_at_the_task_budget_stays_far_below_the_history_limit(stack: EmbeddedStack, store: TaskStore) -> None:
     # Given more queued tasks than one execution may take
     fake = FakeLabourer()
-    budget = 1000
+    budget = DEFAULT_MAX_TASKS_PER_EXECUTION
     stack.put_config(
-        {
-            "max_tasks_per_execution": budget,
-            "task_config": {"labourers": {"worker-a": labourer_config(stack.add_function("worker-a", fake), 2000)}},
-        }
+        {"task_config": {"labourers": {"worker-a": labourer_config(stack.add_function("worker-a", fake), 2000)}}}
     )
     store.create_tasks("worker-a", [{"n": i} for i in range(budget + 200)])
 

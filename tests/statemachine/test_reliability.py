@@ -44,6 +44,30 @@ def _no_double_invocations(store: TaskStore, *fakes: FakeLabourer) -> None:
 # -- faults ---------------------------------------------------------------------------------------------------------
 
 
+def test_a_run_at_the_default_budget_with_every_invoke_throttled_stays_within_the_history_limit(
+    stack: EmbeddedStack, store: TaskStore
+) -> None:
+    # Given far more queued tasks than one run takes, a labourer with room for all of them, and Lambda throttling
+    # every invoke (4 attempts each, then a release): the most history events a task can cost but for claim and
+    # release retries. The embedded stack fails an execution at 25,000 events, as Step Functions does.
+    fake = FakeLabourer()
+    _single_labourer(stack, fake, 5000)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(1100)])]
+    stack.runtime.add_fault("worker-a", "TooManyRequestsException")
+
+    execution = stack.wait(stack.start(), check=False)
+
+    assert (execution.status, execution.events) == ("SUCCEEDED", len(execution.history))
+    line = report_for(execution.output, "worker-a")
+    assert line["fetched"] == line["released"] > 0
+    assert line["invoked"] == 0
+    assert fake.events == []
+    per_task = execution.events / line["fetched"]
+    print(f"\n{line['fetched']} tasks, every invoke throttled: {execution.events} events ({per_task:.1f}/task)")
+    assert execution.events < 25_000
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={QUEUED: 1100})
+
+
 def test_throttled_claims_are_retried_and_every_task_invoked_once(stack: EmbeddedStack, store: TaskStore) -> None:
     fake = FakeLabourer()
     _single_labourer(stack, fake, 6)

@@ -94,6 +94,18 @@ MALFORMED_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
         "task_config.ecology_config.no_data_status",
     ),
     ("max tasks a string", {"task_config": {"max_attempts": "3"}}, "task_config.max_attempts"),
+    # What the deployment's IAM policies do not allow: on AWS, denied on every invoke or query of every run
+    ("labourer not in LabourerArns", {"task_config": {"labourers": {"worker-a": {"arn": "intruder"}}}}, f"{A}.arn"),
+    (
+        "greenfield index IAM does not allow",
+        {"task_config": {"dynamo_db_config": {"index_greenfield": "by_labourer"}}},
+        "task_config.dynamo_db_config.index_greenfield",
+    ),
+    (
+        "retry index IAM does not allow",
+        {"task_config": {"sosw_retry_tasks_greenfield_index": "by_time"}},
+        "task_config.sosw_retry_tasks_greenfield_index",
+    ),
 ]
 M = f"{A}.health_metrics.cpu"
 
@@ -162,3 +174,20 @@ def test_a_malformed_config_fails_the_run_naming_the_path_and_loses_nothing(
 
 def test_there_are_at_least_thirty_malformed_configs() -> None:
     assert len(MALFORMED_CONFIGS) >= 30
+
+
+def test_a_labourer_the_deployment_may_not_invoke_is_refused_naming_the_allowed_arns(
+    config_stack: tuple[EmbeddedStack, list[str]],
+) -> None:
+    stack, created = config_stack
+    intruder = stack.add_function("intruder", lambda event, context: None)  # exists, but not in LabourerArns
+    stack.put_config({"task_config": {"labourers": {"worker-a": {"arn": intruder, "max_simultaneous_invocations": 2}}}})
+
+    with pytest.raises(ExecutionFailedError) as failure:
+        stack.run()
+
+    cause = failure.value.execution["cause"]
+    assert f"- {A}.arn: '{intruder}' is not in this deployment's LabourerArns" in cause
+    assert all(arn in cause for arn in LABOURER_ARNS.split(","))
+    assert stack.runtime.calls("intruder") == []
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={QUEUED: 2})

@@ -1,0 +1,39 @@
+"""How many tasks one Orchestrator execution may take without reaching Step Functions' 25,000-event history limit.
+
+An execution that reaches the limit fails (``States.Runtime``) wherever it is: claims made and not yet invoked stay
+claimed until they expire. So the budget (``max_tasks_per_execution``) is sized from the worst case per task, not
+the happy path (about 12 events): every Claim retried to its last attempt, every Invoke throttled to its last
+attempt and then released, every Release retried to its last attempt. The numbers below are counted from
+``statemachine/orchestrator.asl.json`` (a unit test recounts them from the file, so they cannot drift apart).
+"""
+
+from __future__ import annotations
+
+HISTORY_EVENT_LIMIT = 25_000
+"""The most events a Standard execution's history holds; the last one is then its failure."""
+
+EVENTS_PER_TASK = 52
+"""The most events one task can add: its InvokeTasks iteration (2), Claim with 4 retries (17), Invoke with 3 retries
+(14), Release with 4 retries (17) and the outcome Pass state (2). A Task state adds entered + exited, and
+scheduled + started + succeeded/failed for each attempt."""
+
+EVENTS_PER_LABOURER = 8
+"""Each labourer's InvokeLabourers iteration (2), its InvokeTasks Map (4) and LabourerDone or LabourerFailed (2)."""
+
+EVENTS_PER_RUN = 81
+"""The execution's start and end (2), LoadConfig, ComputeEcology, FetchGreenfieldTasks and Summarize with all their
+retries (4 x 14), the InvokeLabourers Map (4), LeaseHeld (2) and ReturnLease with all its retries (17)."""
+
+DEFAULT_MAX_TASKS_PER_EXECUTION = 450
+"""The default budget: 450 x 52 + 81 events leave room for 189 labourers within 25,000."""
+
+
+def max_tasks_per_execution(labourers: int) -> int:
+    """The largest budget whose worst case stays within the history limit for a config of ``labourers``."""
+    room = HISTORY_EVENT_LIMIT - EVENTS_PER_RUN - EVENTS_PER_LABOURER * labourers
+    return max(room // EVENTS_PER_TASK, 0)
+
+
+def worst_case_events(tasks: int, labourers: int) -> int:
+    """The most history events a run of ``tasks`` tasks over ``labourers`` labourers can produce."""
+    return EVENTS_PER_RUN + EVENTS_PER_LABOURER * labourers + EVENTS_PER_TASK * tasks
