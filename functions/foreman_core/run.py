@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from foreman_core.config import STATUS_NAMES, ConfigError, OrchestratorConfig, Tables, parse_config
+from foreman_core.config import STATUS_NAMES, OrchestratorConfig, Tables, check_deployment_tables, parse_config
 from foreman_core.ecology import assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
 from foreman_core.metrics import fetch_metric_values
@@ -37,22 +37,7 @@ def load_config(config: OrchestratorConfig, *, now: float, execution: str | None
     ``deployment`` are the tables this stack was deployed with (and is allowed to write): a config naming other
     tables is an error here, at the start, rather than an access-denied claim later.
     """
-    mismatched = [
-        (path, configured, deployed)
-        for path, configured, deployed in (
-            ("task_config.dynamo_db_config.table_name", config.tables.tasks, deployment.tasks),
-            ("task_config.sosw_closed_tasks_table", config.tables.closed, deployment.closed),
-            ("task_config.sosw_retry_tasks_table", config.tables.retry, deployment.retry),
-        )
-        if configured != deployed
-    ]
-    if mismatched:
-        raise ConfigError(
-            [
-                (path, f"names table {configured!r}, but this deployment's table is {deployed!r}")
-                for path, configured, deployed in mismatched
-            ]
-        )
+    check_deployment_tables(config, deployment)
     start = int(now)
     labourers = []
     for labourer in config.labourers:
