@@ -29,8 +29,10 @@ from foreman.local.moto_patches import (
     reused_clients,
     stable_heap_keys,
 )
+from foreman.project_files import project_root
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROJECT_ROOT = str(project_root())
+"""Where template.yaml, statemachine/, functions/ and examples/ are: the source tree, or an installed package's data."""
 TEMPLATE = os.path.join(PROJECT_ROOT, "template.yaml")
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 DEFAULT_LABOURER_ARNS = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:foreman-labourer"
