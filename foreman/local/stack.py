@@ -100,7 +100,11 @@ class EmbeddedStack:
 
         quiet_moto()
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+        # an AWS_ENDPOINT_URL exported for `foreman local serve` (as the README does) would send the in-process
+        # stack's own clients to that endpoint instead of to moto
+        endpoints = tuple(name for name in os.environ if name.startswith("AWS_ENDPOINT_URL"))
         try:
+            self._exit.enter_context(environment({}, unset=endpoints))
             self._exit.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[call-overload]
             self._exit.enter_context(emulation(self.runtime, fast=self.fast))
             self.deployment = deploy(self.template, self.client, self.runtime, self.parameters)

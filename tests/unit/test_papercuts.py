@@ -297,3 +297,30 @@ def test_item_13_config_validate_offers_only_the_options_that_apply(capsys: pyte
     for option in ("--stack-name", "--state-machine-arn", "--tasks-table", "--closed-table", "--retry-table",
                    "--config-location"):  # fmt: skip
         assert option not in text
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 14. the README did not say what the local endpoint keeps, runs and needs
+
+
+def test_item_14_the_readme_says_what_the_local_endpoint_keeps_runs_and_needs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### `foreman local serve`") : readme.index("## Configuration")]
+
+    assert "**Everything is in memory.**" in section
+    assert "lost when it stops" in section
+    assert "**nothing runs the Scavenger**" in section
+    assert "stateMachine:foreman-Scavenger" in section  # and how to run it by hand
+    assert "**The AWS CLI is not installed by `make`**" in section
+    assert "| head -1" not in section  # the pipe that blocked forever and left the server running
+
+
+def test_the_troubleshooting_page_covers_the_cases_of_issue_17() -> None:
+    page = (ROOT / "docs" / "troubleshooting.md").read_text()
+
+    for symptom in ("released", "--verbose", "but this deployment's table is", "no DynamoDB table",
+                    "the config at ... is invalid", "given more than once", "Period", "larger than 245760 bytes",
+                    "NaN", "--name", "--ticks", "site-packages/examples/config.json", "NoCredentialsError",
+                    "in memory", "Scavenger", "aws: command not found"):  # fmt: skip
+        assert symptom in page, symptom
+    assert "(docs/troubleshooting.md)" in (ROOT / "README.md").read_text()
