@@ -716,24 +716,9 @@ def _version() -> str:
         return "(not installed)"
 
 
-EXECUTION_NAME_FORBIDDEN = set(' <>{}[]?*"#%\\^|~`$&,;:/')
-"""Characters AWS Step Functions refuses in an execution name (besides control characters and any whitespace)."""
-
-
-def execution_name_problem(name: str) -> str | None:
-    """Why StartExecution would refuse ``name`` (AWS's rules: 1-80 characters; no whitespace, brackets, wildcards,
-    control characters or ``"#%\\^|~`$&,;:/``), or None. Checked here because the local stack does not."""
-    if not 1 <= len(name) <= 80:
-        return f"must be 1 to 80 characters long, got {len(name)}"
-    bad = sorted(
-        {char for char in name if char in EXECUTION_NAME_FORBIDDEN or char.isspace() or not char.isprintable()}
-    )
-    if bad:
-        return "contains characters AWS refuses in an execution name: " + " ".join(repr(char) for char in bad)
-    return None
-
-
 def _execution_name(name: str) -> str:
+    from foreman.execution_names import execution_name_problem
+
     problem = execution_name_problem(name)
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{name!r} {problem}")
