@@ -98,19 +98,29 @@ class Target:
             retry=self.outputs.get("RetryTasksTableName") or defaults.retry,
         )
 
-    def config(self) -> OrchestratorConfig:
-        """The orchestrator config at the deployment's config location, validated with its table names."""
-        from foreman_core.config import ConfigError, parse_config
+    def raw_config(self) -> dict[str, Any]:
+        """The JSON object at the deployment's config location, not yet validated."""
         from foreman_core.config_source import ConfigSourceError, load_raw_config
 
         location = self.output("ConfigLocation", "--config-location")
         try:
-            raw = load_raw_config(location, session_or_clients=self.client)
-            return parse_config(raw, tables=self.tables())
-        except ConfigError as error:
-            raise CliError(f"the config at {location} is invalid: {error}") from None
+            return load_raw_config(location, session_or_clients=self.client)
         except ConfigSourceError as error:
             raise CliError(f"cannot read the config: {error}") from None
+
+    def config(self) -> OrchestratorConfig:
+        """The orchestrator config at the deployment's config location, validated as LoadConfig validates it: with
+        the deployment's table names, which it must not contradict."""
+        from foreman_core.config import ConfigError, check_deployment_tables, parse_config
+
+        raw = self.raw_config()
+        try:
+            config = parse_config(raw, tables=self.tables())
+            check_deployment_tables(config, self.tables())
+        except ConfigError as error:
+            location = self.output("ConfigLocation", "--config-location")
+            raise CliError(f"the config at {location} is invalid: {error}") from None
+        return config
 
 
 _EXPLICIT = {
@@ -141,18 +151,19 @@ def resolve_target(args: argparse.Namespace, needed: Sequence[str]) -> Target:
                 aws_access_key_id="local", aws_secret_access_key="local", region_name=session.region_name
             )
     explicit = {output: getattr(args, option) for option, output in _EXPLICIT.items() if getattr(args, option, None)}
-    target = Target(session, endpoint, dict(explicit), args.stack_name)
+    stack_name = getattr(args, "stack_name", DEFAULT_STACK_NAME)  # `config validate` takes no stack options
+    target = Target(session, endpoint, dict(explicit), stack_name)
     if all(name in explicit for name in needed):
         return target
     try:
-        stacks = target.client("cloudformation").describe_stacks(StackName=args.stack_name)["Stacks"]
+        stacks = target.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
         outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
     except ClientError as error:
         if not endpoint:
             code = error.response.get("Error", {}).get("Code", "")
             message = error.response.get("Error", {}).get("Message", str(error))
             hint = " (deploy it with `sam deploy --guided`, or pass --stack-name)" if code == "ValidationError" else ""
-            raise CliError(f"cannot read the stack {args.stack_name!r}: {message}{hint}") from None
+            raise CliError(f"cannot read the stack {stack_name!r}: {message}{hint}") from None
         outputs = dict(LOCAL_OUTPUTS)
     except NoCredentialsError:
         raise CliError("no AWS credentials found (configure them, or pass --profile / --endpoint-url)") from None
@@ -162,6 +173,22 @@ def resolve_target(args: argparse.Namespace, needed: Sequence[str]) -> Target:
         raise CliError(_unreachable(error, endpoint)) from None
     target.outputs = {**outputs, **explicit}
     return target
+
+
+def _missing_tables(target: Target, tables: Tables) -> list[str]:
+    """Which of ``tables`` (tasks, closed, retry) DynamoDB does not know."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    missing = []
+    for name in dict.fromkeys((tables.tasks, tables.closed, tables.retry)):
+        try:
+            target.client("dynamodb").describe_table(TableName=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                missing.append(name)
+        except BotoCoreError:
+            return []
+    return missing
 
 
 def _unreachable(error: Exception, endpoint: str | None) -> str:
@@ -208,15 +235,19 @@ def cmd_tasks_create(args: argparse.Namespace, out: TextIO) -> int:
     """Queue tasks for a labourer: one, many from a JSON-lines file, or delayed until --not-before."""
     from foreman.task_input import InputError, format_time, parse_json_lines, parse_payload, parse_time
     from foreman_core.task_store import TaskExistsError, TaskStore, UnprocessedWritesError
+    from foreman_core.task_validation import new_task_problem
+
+    def check(text: str) -> str | None:  # what every run would set aside is refused here, with the run's reason
+        return new_task_problem(args.labourer, text, task_id=args.task_id)
 
     try:  # all input is checked before anything is read from or written to AWS
         if args.file is not None:
             if args.task_id:
                 raise InputError("--task-id names one task: use it with --payload, not --file")
             source = "stdin" if args.file == "-" else args.file
-            payloads = parse_json_lines(_read_input(args.file), source=source)
+            payloads = parse_json_lines(_read_input(args.file), source=source, check=check)
         else:
-            payloads = [parse_payload(args.payload if args.payload is not None else "{}")]
+            payloads = [parse_payload(args.payload if args.payload is not None else "{}", check=check)]
         not_before = parse_time(args.not_before, option="--not-before") if args.not_before else None
         if not_before is not None and float(not_before).is_integer():
             not_before = int(not_before)
@@ -294,9 +325,15 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     except InputError as error:
         raise CliError(str(error), EXIT_USAGE) from None
     target = resolve_target(args, ["TasksTableName", "ConfigLocation"])
-    config = target.config()
+    try:
+        config, config_error = target.config(), None
+    except CliError as error:  # still show the queues, from the labourers a broken config names
+        config, config_error = _config_despite(error, target), error
+    known = {labourer.id for labourer in config.labourers}
     for labourer_id in args.labourer or []:
-        if labourer_id not in {labourer.id for labourer in config.labourers}:
+        if labourer_id not in known:
+            if config_error is not None:
+                raise config_error
             raise _unknown_labourer(labourer_id, config)
     report = _aws(
         lambda: status_report(
@@ -307,10 +344,12 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
             labourer_ids=args.labourer or None,
         ),
         target,
+        tables=config.tables,
     )
     if args.json:
-        _print_json({"now": now, "labourers": [line.to_dict() for line in report]}, out)
-        return EXIT_OK
+        errors = {"config_error": str(config_error)} if config_error is not None else {}
+        _print_json({"now": now, "labourers": [line.to_dict() for line in report], **errors}, out)
+        return EXIT_FAILED if config_error is not None else EXIT_OK
     headers = ["labourer", "queued", "running", "expired", "completed", "retry-waiting", "closed-completed",
                "closed-dead", "health"]  # fmt: skip
     rows = [
@@ -320,17 +359,49 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     ]  # fmt: skip
     out.write(f"status at {format_time(now)}\n")
     out.write(format_table(headers, rows, text=[len(headers) - 1]) + "\n")
+    if config_error is not None:
+        out.flush()
+        sys.stderr.write(
+            f"foreman: error: {config_error}\n"
+            "  (the queues above are read with the deployment's tables; the health of a labourer whose settings "
+            "are invalid is that of a labourer without health metrics)\n"
+        )
+        return config_error.code
     return EXIT_OK
 
 
-def _aws(call: Callable[[], Any], target: Target) -> Any:
+def _config_despite(error: CliError, target: Target) -> OrchestratorConfig:
+    """The labourers a broken config still names, with the deployment's tables (``config_despite_errors``);
+    re-raises ``error`` if it names none (the config cannot be read, or has no labourers to speak of)."""
+    from foreman.status import config_despite_errors
+
+    try:
+        raw = target.raw_config()
+    except CliError:
+        raise error from None
+    config = config_despite_errors(raw, target.tables())
+    if not config.labourers:
+        raise error
+    return config
+
+
+def _aws(call: Callable[[], Any], target: Target, *, tables: Tables | None = None) -> Any:
+    """``call()``, with AWS errors as ``CliError``s; a missing DynamoDB table is named when ``tables`` are given."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         return call()
     except ClientError as error:
         details = error.response.get("Error", {})
-        raise CliError(f"AWS error: {details.get('Code', 'error')}: {details.get('Message', error)}") from None
+        code = details.get("Code", "error")
+        missing = _missing_tables(target, tables) if code == "ResourceNotFoundException" and tables else []
+        if missing:
+            names = ", ".join(repr(name) for name in missing)
+            raise CliError(
+                f"AWS error: {code}: no DynamoDB table {names} at {target.endpoint_url or 'AWS'} (does the config or "
+                "--tasks-table/--closed-table/--retry-table name the deployment's tables?)"
+            ) from None
+        raise CliError(f"AWS error: {code}: {details.get('Message', error)}") from None
     except BotoCoreError as error:
         raise CliError(_unreachable(error, target.endpoint_url)) from None
 
@@ -372,9 +443,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     seconds = time.monotonic() - began
     status = described["status"]
     if status != "SUCCEEDED":
-        failure, cause = described.get("error") or "?", described.get("cause") or ""
         sys.stderr.write(f"foreman: execution {execution_arn} {status} after {seconds:.1f} s\n")
-        sys.stderr.write(f"  error: {failure}\n  cause: {cause}\n")
+        sys.stderr.write(describe_failure(described, verbose=args.verbose) + "\n")
         return EXIT_FAILED
     output = json.loads(described.get("output") or "{}")
     if args.json:
@@ -391,26 +461,56 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def describe_failure(described: dict[str, Any], *, verbose: bool = False) -> str:
+    """What ``describe_execution`` says about a failed execution, for a person: the error and, when the cause is a
+    Lambda error (JSON with ``errorType``/``errorMessage``), its message, without the stack trace. ``verbose``
+    adds the whole cause as it came."""
+    error, cause = described.get("error") or "?", described.get("cause") or ""
+    lines = [f"  error: {error}"]
+    try:
+        parsed = json.loads(cause) if cause else None
+    except json.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict) and ("errorMessage" in parsed or "errorType" in parsed):
+        kind = parsed.get("errorType")
+        message = parsed.get("errorMessage", "")
+        lines.append(f"  message: {kind}: {message}" if kind and kind != error else f"  message: {message}")
+        if verbose:
+            lines.append(f"  cause: {cause}")
+        elif parsed.get("stackTrace"):
+            lines.append("  (the stack trace: --verbose)")
+    elif cause:
+        lines.append(f"  cause: {cause}")
+    return "\n".join(lines)
+
+
+def _error_counts(errors: dict[str, int]) -> str:
+    """``{"Lambda.ResourceNotFoundException": 2}`` -> ``"Lambda.ResourceNotFoundException x2"``."""
+    return ", ".join(f"{name} x{count}" for name, count in sorted(errors.items()))
+
+
 def summary_table(output: dict[str, Any]) -> str:
-    """The Orchestrator's output as a table: one row per labourer, then the totals."""
+    """The Orchestrator's output as a table: one row per labourer, then the totals. ``errors`` names the errors of
+    the released and failed tasks, so a ``released`` count always comes with its reason."""
     from foreman_core.config import STATUS_NAMES
 
     headers = ["labourer", "status", "set by", "running", "desired", "fetched", "invoked", "skipped", "released",
-               "failed", "set aside"]  # fmt: skip
+               "failed", "set aside", "errors"]  # fmt: skip
     rows: list[list[Any]] = []
     for line in output.get("labourers", []):
         status = f"{line['status']} {STATUS_NAMES.get(line['status'], '?')}"
         rows.append(
             [line["labourer_id"], status, line.get("set_by") or "-", line["running"], line["desired"],
              line["fetched"], line["invoked"], line["skipped"], line["released"], line["failed"],
-             len(line.get("set_aside", [])) + line.get("set_aside_more", 0)]
+             len(line.get("set_aside", [])) + line.get("set_aside_more", 0),
+             _error_counts(line.get("errors") or {}) or "-"]
         )  # fmt: skip
     totals = output.get("totals", {})
     rows.append(
         ["total", "", "", "", totals.get("desired", 0), totals.get("fetched", 0), totals.get("invoked", 0),
-         totals.get("skipped", 0), totals.get("released", 0), totals.get("failed", 0), totals.get("set_aside", 0)]
+         totals.get("skipped", 0), totals.get("released", 0), totals.get("failed", 0), totals.get("set_aside", 0), ""]
     )  # fmt: skip
-    return format_table(headers, rows, left=3)
+    return format_table(headers, rows, left=3, text=[len(headers) - 1])
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -421,7 +521,8 @@ def _load_config_argument(args: argparse.Namespace) -> tuple[str, Any]:
     """The config named by FILE (a path, ``-``, or an ``ssm:``/``dynamodb:`` location): (where, raw JSON object).
 
     Raises ``CliError``: exit 2 when it cannot be read, 1 when it is not JSON (an invalid config)."""
-    from foreman_core.config_source import ConfigSourceError, load_raw_config
+    from foreman_core.config import loads_json
+    from foreman_core.config_source import ConfigSourceError, FileLocation, load_raw_config, parse_location
 
     name = args.file
     if name.startswith(("ssm:", "dynamodb:")):
@@ -430,6 +531,13 @@ def _load_config_argument(args: argparse.Namespace) -> tuple[str, Any]:
             return name, load_raw_config(name, session_or_clients=target.client)
         except ConfigSourceError as error:
             raise CliError(str(error), EXIT_USAGE) from None
+    if name.startswith("file:"):  # the location form LoadConfig reads, accepted here too
+        try:
+            location = parse_location(name)
+        except ConfigSourceError as error:
+            raise CliError(str(error), EXIT_USAGE) from None
+        if isinstance(location, FileLocation):
+            name = str(location.path)
     if name == "-":
         text, where = sys.stdin.read(), "stdin"
     else:
@@ -441,7 +549,7 @@ def _load_config_argument(args: argparse.Namespace) -> tuple[str, Any]:
         except (OSError, UnicodeDecodeError) as error:
             raise CliError(f"{name}: cannot read: {error}", EXIT_USAGE) from None
     try:
-        return where, json.loads(text)
+        return where, loads_json(text)  # remembers repeated keys: parse_config reports them
     except json.JSONDecodeError as error:
         raise CliError(
             f"invalid config: {where}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
@@ -459,6 +567,7 @@ def cmd_config_validate(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"{where}: {error}") from None
     noun = "labourer" if len(config.labourers) == 1 else "labourers"
     out.write(f"valid: {len(config.labourers)} {noun}\n")
+    _warn_if_no_labourers(config)
     if config.labourers:
         rows = [
             [
@@ -497,16 +606,31 @@ def _deployment_problems(target: Target, raw: Any) -> list[tuple[str, str]]:
     return deployment_problems(parse_config(raw, tables=tables), tables, arns)
 
 
+def _warn_if_no_labourers(config: OrchestratorConfig) -> None:
+    if not config.labourers:
+        sys.stderr.write(
+            "foreman: warning: the config has no labourers (task_config.labourers is missing or empty): "
+            "a run with it invokes nothing\n"
+        )
+
+
 def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
-    """Validate a config, then store it where the deployed LoadConfig reads it (SSM parameter or sosw's table)."""
-    from foreman_core.config import ConfigError, parse_config
+    """Validate a config as LoadConfig will (its tables must be the deployment's), then store it where the deployed
+    LoadConfig reads it (SSM parameter or sosw's table)."""
+    from foreman_core.config import ConfigError, check_deployment_tables, parse_config
 
     where, raw = _load_config_argument(args)
     try:
         config = parse_config(raw)
     except ConfigError as error:
         raise CliError(f"{where}: {error}; nothing was stored") from None
-    target = resolve_target(args, ["ConfigLocation"])
+    target = resolve_target(args, ["ConfigLocation", "TasksTableName"])
+    try:  # what LoadConfig checks on every run: a config it would refuse is not stored
+        config = parse_config(raw, tables=target.tables())
+        check_deployment_tables(config, target.tables())
+    except ConfigError as error:
+        raise CliError(f"{where}: {error}; nothing was stored (LoadConfig would refuse it on every run)") from None
+    _warn_if_no_labourers(config)
     location = target.output("ConfigLocation", "--config-location")
     problems = _deployment_problems(target, raw)
     if problems:
@@ -563,15 +687,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def _aws_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("where the stack is")
-    group.add_argument(
-        "--stack-name",
-        metavar="NAME",
-        default=os.environ.get("FOREMAN_STACK_NAME", DEFAULT_STACK_NAME),
-        help="the CloudFormation stack whose outputs name the tables, the Orchestrator and the config location",
-    )
+def _connection_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--endpoint-url",
         metavar="URL",
@@ -581,6 +697,25 @@ def _aws_options() -> argparse.ArgumentParser:
     )
     group.add_argument("--region", metavar="REGION", help="AWS region (default: the boto3 default chain)")
     group.add_argument("--profile", metavar="PROFILE", help="AWS profile (default: the boto3 default chain)")
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    """Only how to reach AWS: for a command that reads one named location and no stack."""
+    parent = argparse.ArgumentParser(add_help=False)
+    _connection_arguments(parent.add_argument_group("how to reach AWS (for an ssm: or dynamodb: location)"))
+    return parent
+
+
+def _aws_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("where the stack is")
+    group.add_argument(
+        "--stack-name",
+        metavar="NAME",
+        default=os.environ.get("FOREMAN_STACK_NAME", DEFAULT_STACK_NAME),
+        help="the CloudFormation stack whose outputs name the tables, the Orchestrator and the config location",
+    )
+    _connection_arguments(group)
     group.add_argument(
         "--state-machine-arn", metavar="ARN", help="the Orchestrator's ARN (default: stack output OrchestratorArn)"
     )
@@ -600,6 +735,24 @@ def _aws_options() -> argparse.ArgumentParser:
     return parent
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("foreman")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
+def _execution_name(name: str) -> str:
+    from foreman.execution_names import execution_name_problem
+
+    problem = execution_name_problem(name)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{name!r} {problem}")
+    return name
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``foreman`` argument parser, with every command and its options."""
     aws = _aws_options()
@@ -610,6 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run `foreman COMMAND --help` for a command's options.",
         formatter_class=_Formatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     tasks = commands.add_parser(
@@ -679,10 +833,18 @@ def build_parser() -> argparse.ArgumentParser:
         "its per-labourer summary. Exit code 1 if the execution fails, with its error and cause.",
     )
     run.add_argument("--now", metavar="TIME", help="the run's clock (unix seconds or ISO 8601; default: now)")
-    run.add_argument("--name", help="the execution's name (default: a new UUID)")
+    run.add_argument(
+        "--name",
+        type=_execution_name,
+        help="the execution's name: 1-80 characters, no spaces, brackets, wildcards, control characters or any of "
+        '"#%%\\^|~`$&,;:/ (default: a new UUID)',
+    )
     run.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="stop waiting after this long")
     run.add_argument("--no-wait", action="store_true", help="print the execution ARN and return at once")
     run.add_argument("--json", action="store_true", help="print the execution's raw output (JSON)")
+    run.add_argument(
+        "--verbose", action="store_true", help="on a failed execution, print its whole cause (with any stack trace)"
+    )
     run.set_defaults(handler=cmd_run)
 
     config = commands.add_parser(
@@ -692,7 +854,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
     validate = config_commands.add_parser(
         "validate",
-        parents=[aws],
+        parents=[_connection_options()],
         help="check a config: 'valid: N labourers', or every problem with its path",
         formatter_class=_Formatter,
         description="Check an orchestrator config. FILE is a JSON file, '-' for stdin, or a location such as\n"

@@ -8,12 +8,12 @@ Orchestrator would compute now. Counts use COUNT queries on the tables' indexes;
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from foreman_core.config import STATUS_NAMES, Labourer, OrchestratorConfig, Tables
+from foreman_core.config import STATUS_NAMES, ConfigError, Labourer, OrchestratorConfig, Tables, parse_config
 from foreman_core.ecology import LabourerHealth, assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
 from foreman_core.metrics import fetch_metric_values
@@ -106,6 +106,27 @@ def count_retry_waiting(dynamodb: Any, tables: Tables, labourer_id: str) -> int:
             "ExpressionAttributeValues": {":labourer": {"S": labourer_id}},
         },
     )
+
+
+def config_despite_errors(raw: Any, tables: Tables) -> OrchestratorConfig:
+    """The labourers an invalid config still names, so their queues can be shown while it is being fixed.
+
+    Each labourer under ``task_config.labourers`` keeps its own settings when they are valid on their own, and gets
+    the defaults (no health metrics, sosw's duration and cooldown) when they are not. ``tables`` are the
+    deployment's, whatever the config says. No labourers if the config has no readable ``task_config.labourers``.
+    """
+    task_config = raw.get("task_config") if isinstance(raw, Mapping) else None
+    labourers = task_config.get("labourers") if isinstance(task_config, Mapping) else None
+    result: list[Labourer] = []
+    for labourer_id, settings in (labourers or {}).items() if isinstance(labourers, Mapping) else ():
+        if not isinstance(labourer_id, str) or not labourer_id:
+            continue
+        try:
+            alone = parse_config({"task_config": {"labourers": {labourer_id: settings}}}, tables=tables)
+            result.append(alone.labourers[0])
+        except ConfigError:
+            result.append(Labourer(id=labourer_id, arn=labourer_id))
+    return OrchestratorConfig(labourers=tuple(result), tables=tables)
 
 
 def markers_at(config: OrchestratorConfig, labourer: Labourer, now: float) -> RunMarkers:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,20 +20,20 @@ class InputError(ValueError):
     """The input is wrong; the message says where and why. Nothing was written."""
 
 
-def parse_payload(text: str, *, source: str = "--payload") -> dict[str, Any]:
-    """One task payload: a JSON object (``{}`` for an empty payload)."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{source}: invalid JSON: {error.msg} (column {error.colno})") from None
-    return _checked_object(value, source)
+PayloadCheck = Callable[[str], "str | None"]
+"""Given a payload's JSON text, why it must not be queued (e.g. ``task_validation.new_task_problem``), or None."""
 
 
-def parse_json_lines(text: str, *, source: str) -> list[dict[str, Any]]:
+def parse_payload(text: str, *, source: str = "--payload", check: PayloadCheck | None = None) -> dict[str, Any]:
+    """One task payload: a JSON object (``{}`` for an empty payload), refused if ``check`` gives a reason."""
+    return _checked_object(_strict_json(text, source), source, check)
+
+
+def parse_json_lines(text: str, *, source: str, check: PayloadCheck | None = None) -> list[dict[str, Any]]:
     """Task payloads from JSON-lines text: one JSON object per line; blank lines and ``#`` comment lines are skipped.
 
-    Every line is checked (JSON, an object, storable) before any is returned; the first bad one raises
-    ``InputError`` naming ``source`` and its line number. An input with no payload at all is an error too.
+    Every line is checked (strict JSON, an object, storable, and ``check``) before any is returned; the first bad
+    one raises ``InputError`` naming ``source`` and its line number. An input with no payload at all is an error too.
     """
     payloads: list[dict[str, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -40,24 +41,37 @@ def parse_json_lines(text: str, *, source: str) -> list[dict[str, Any]]:
         if not stripped or stripped.startswith("#"):
             continue
         where = f"{source} line {number}"
-        try:
-            value = json.loads(stripped)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{where}: invalid JSON: {error.msg} (column {error.colno})") from None
-        payloads.append(_checked_object(value, where))
+        payloads.append(_checked_object(_strict_json(stripped, where), where, check))
     if not payloads:
         raise InputError(f"{source}: no tasks (expected one JSON object per line)")
     return payloads
 
 
-def _checked_object(value: Any, where: str) -> dict[str, Any]:
+def _refuse_constant(name: str) -> Any:
+    raise InputError(f"invalid JSON: {name} (JSON has no NaN or Infinity)")
+
+
+def _strict_json(text: str, where: str) -> Any:
+    """JSON as JSON defines it: Python's ``NaN``, ``Infinity`` and ``-Infinity`` are refused."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{where}: invalid JSON: {error.msg} (column {error.colno})") from None
+    except InputError as error:
+        raise InputError(f"{where}: {error}") from None
+
+
+def _checked_object(value: Any, where: str, check: PayloadCheck | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         kind = "a list" if isinstance(value, list) else f"JSON {type(value).__name__}"
         raise InputError(f"{where}: expected a JSON object as the task's payload, got {kind}")
     try:
-        payload_text(value)
+        text = payload_text(value)
     except InvalidPayloadError as error:
         raise InputError(f"{where}: {error.reason}") from None
+    problem = check(text) if check is not None else None
+    if problem is not None:
+        raise InputError(f"{where}: {problem}; nothing was created (every run would set this task aside)")
     return value
 
 

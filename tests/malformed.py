@@ -123,7 +123,7 @@ def attribute_values(max_leaves: int = 4) -> st.SearchStrategy[dict[str, Any]]:
 
 def malformed_items(labourer_id: str, *, now: float) -> st.SearchStrategy[Item]:
     """A queued task item with one or more checked attributes replaced by any value or removed (it may, by chance,
-    still be valid: the tests decide by ``invalid_reason`` what they expect)."""
+    still be valid: the tests decide by ``stored_task_problem`` what they expect)."""
     replacement = st.one_of(st.none(), attribute_values())
     return st.builds(
         _with_changes,

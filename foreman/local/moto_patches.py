@@ -5,7 +5,9 @@ moto is pinned (``moto==5.2.5``) because these are not public API. ``PATCHED_INT
 
 - ``LambdaSimpleBackend.invoke``: run real handlers (``lambda_runtime.py``).
 - ``StepFunctionsParserBackend.start_execution``: moto names every unnamed execution ``None``, so a second unnamed
-  StartExecution fails with ``ExecutionAlreadyExists``; give it a UUID, as AWS does.
+  StartExecution fails with ``ExecutionAlreadyExists``; give it a UUID, as AWS does. It also accepts any name, where
+  AWS refuses names with spaces and other characters (``InvalidName``); refuse them as AWS does
+  (``foreman.execution_names``).
 - ``boto_client_for`` where the interpreter calls Lambda and DynamoDB: it builds a new boto3 client for every task
   state (most of a task's local cost); ``reused_clients`` builds one per service, region and endpoint.
 - ``DynamoDBBackend`` operations: moto checks a ConditionExpression and then writes, with nothing in between to
@@ -68,6 +70,7 @@ PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
     *(("moto.dynamodb.models", f"DynamoDBBackend.{name}") for name in DYNAMODB_OPERATIONS),
     ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution"),
+    ("moto.stepfunctions.exceptions", "InvalidName"),
     ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time"),
     ("moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function", "WaitFunction._wait_interval"),
     ("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils", "boto_client_for"),
@@ -108,8 +111,11 @@ def resolve_internal(module: str, attribute: str) -> Any:
 
 @contextmanager
 def named_executions() -> Iterator[None]:
-    """Give unnamed executions a UUID name, as AWS does."""
+    """Give unnamed executions a UUID name and refuse a name AWS refuses (``InvalidName``), as AWS does."""
+    from moto.stepfunctions.exceptions import InvalidName
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    from foreman.execution_names import execution_name_problem
 
     original = StepFunctionsParserBackend.start_execution
 
@@ -120,6 +126,9 @@ def named_executions() -> Iterator[None]:
         execution_input: Any = None,
         trace_header: Any = None,
     ) -> Any:
+        problem = execution_name_problem(name) if name is not None else None
+        if problem is not None:
+            raise InvalidName(f"Invalid Name: '{name}' ({problem})")
         return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
 
     with mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution):

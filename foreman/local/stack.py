@@ -32,8 +32,10 @@ from foreman.local.moto_patches import (
     strict_runtime_errors,
     transaction_size_limit,
 )
+from foreman.project_files import project_root
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROJECT_ROOT = str(project_root())
+"""Where template.yaml, statemachine/, functions/ and examples/ are: the source tree, or an installed package's data."""
 TEMPLATE = os.path.join(PROJECT_ROOT, "template.yaml")
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 DEFAULT_LABOURER_ARNS = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:*"
@@ -104,7 +106,11 @@ class EmbeddedStack:
 
         quiet_moto()
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+        # an AWS_ENDPOINT_URL exported for `foreman local serve` (as the README does) would send the in-process
+        # stack's own clients to that endpoint instead of to moto
+        endpoints = tuple(name for name in os.environ if name.startswith("AWS_ENDPOINT_URL"))
         try:
+            self._exit.enter_context(environment({}, unset=endpoints))
             self._exit.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[call-overload]
             self._exit.enter_context(emulation(self.runtime, fast=self.fast))
             self.deployment = deploy(self.template, self.client, self.runtime, self.parameters)

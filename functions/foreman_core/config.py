@@ -211,8 +211,70 @@ class OrchestratorConfig:
         }
 
 
+def deployment_table_problems(config: OrchestratorConfig, deployment: Tables) -> list[tuple[str, str]]:
+    """``(path, reason)`` for each table or index the config names other than the deployment's (the ones its IAM
+    policies let it read and write); each reason names the allowed value."""
+    return [
+        (path, f"names {kind} {configured!r}, but this deployment's {kind} is {deployed!r}")
+        for path, kind, configured, deployed in (
+            ("task_config.dynamo_db_config.table_name", "table", config.tables.tasks, deployment.tasks),
+            ("task_config.sosw_closed_tasks_table", "table", config.tables.closed, deployment.closed),
+            ("task_config.sosw_retry_tasks_table", "table", config.tables.retry, deployment.retry),
+            (
+                "task_config.dynamo_db_config.index_greenfield",
+                "index",
+                config.tables.greenfield_index,
+                deployment.greenfield_index,
+            ),
+            (
+                "task_config.sosw_retry_tasks_greenfield_index",
+                "index",
+                config.tables.retry_index,
+                deployment.retry_index,
+            ),
+        )
+        if configured != deployed
+    ]
+
+
+def check_deployment_tables(config: OrchestratorConfig, deployment: Tables) -> None:
+    """Raise ``ConfigError`` if the config names tables or indexes other than the deployment's.
+
+    LoadConfig refuses such a config at the start of every run, so ``foreman config put`` refuses to store one.
+    """
+    problems = deployment_table_problems(config, deployment)
+    if problems:
+        raise ConfigError(problems)
+
+
 ROOT_PATH = "<root>"
 """The path of a problem with the config as a whole (invalid JSON, not an object)."""
+
+
+class JsonObject(dict[str, Any]):
+    """A JSON object read by ``loads_json``: a dict (the last of repeated keys wins, as in ``json.loads``) that
+    remembers which keys were repeated, so ``parse_config`` reports them instead of silently keeping one."""
+
+    duplicate_keys: tuple[str, ...] = ()
+
+
+def _object_remembering_duplicates(pairs: list[tuple[str, Any]]) -> JsonObject:
+    result = JsonObject(pairs)
+    if len(result) < len(pairs):
+        counts: dict[str, int] = {}
+        for key, _ in pairs:
+            counts[key] = counts.get(key, 0) + 1
+        result.duplicate_keys = tuple(key for key, count in counts.items() if count > 1)
+    return result
+
+
+def loads_json(text: str | bytes | bytearray) -> Any:
+    """``json.loads`` for config text: every object is a ``JsonObject`` that remembers its repeated keys.
+
+    Every place that reads a config from text (a file, SSM, sosw's config table, the CLI) uses this, so a labourer
+    given twice is an error with its path rather than a silent "last one wins". Raises ``json.JSONDecodeError``.
+    """
+    return json.loads(text, object_pairs_hook=_object_remembering_duplicates)
 
 
 def parse_config(raw: Any, *, tables: Tables | None = None) -> OrchestratorConfig:
@@ -305,6 +367,8 @@ _DETAILS_KEYS = (
     "Unit",
     "MetricAggregationTimeSlice",
 )
+HIGH_RESOLUTION_PERIODS = (1, 5, 10, 20, 30)
+"""The periods under a minute CloudWatch accepts (high-resolution metrics); otherwise a multiple of 60 seconds."""
 _STATISTICS = ("Average", "Maximum", "Minimum", "Sum", "SampleCount")
 _PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
 _OPERATOR_NAMES = {Comparison.LT: "lt", Comparison.LE: "le", Comparison.GT: "gt", Comparison.GE: "ge"}
@@ -428,7 +492,7 @@ class _Parser:
     def root_object(self, raw: Any) -> Mapping[Any, Any] | None:
         if isinstance(raw, str | bytes | bytearray):
             try:
-                raw = json.loads(raw)
+                raw = loads_json(raw)
             except json.JSONDecodeError as error:
                 self.fail(ROOT_PATH, f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}")
                 return None
@@ -438,13 +502,19 @@ class _Parser:
         if not isinstance(raw, Mapping):
             self.fail(ROOT_PATH, f"expected an object with a 'task_config' key, got {_describe(raw)}")
             return None
+        self.duplicates(raw, "")
         return raw
 
     def mapping(self, value: Any, path: str) -> Mapping[Any, Any] | None:
         if isinstance(value, Mapping):
+            self.duplicates(value, path)
             return value
         self.fail(path, f"expected an object, got {_describe(value)}")
         return None
+
+    def duplicates(self, obj: Mapping[Any, Any], path: str) -> None:
+        for key in getattr(obj, "duplicate_keys", ()):
+            self.fail(_join(path, key), "given more than once; JSON keeps only the last, so the others would be lost")
 
     def keys(
         self,
@@ -487,6 +557,21 @@ class _Parser:
         if key not in obj:
             return None
         return self.as_int(obj[key], _join(path, key), minimum=minimum)
+
+    def period(self, obj: Mapping[Any, Any], path: str, *, default: int) -> int:
+        """A CloudWatch ``Period``: 1, 5, 10, 20, 30 (high-resolution metrics) or a multiple of 60 seconds."""
+        period = self.optional_int(obj, "Period", path, minimum=1)
+        if period is None:
+            return default
+        if period not in HIGH_RESOLUTION_PERIODS and period % 60:
+            allowed = ", ".join(str(p) for p in HIGH_RESOLUTION_PERIODS)
+            self.fail(
+                _join(path, "Period"),
+                f"CloudWatch does not accept a period of {period} s; expected {allowed} (high-resolution metrics) "
+                "or a multiple of 60",
+            )
+            return default
+        return period
 
     def flag(self, obj: Mapping[Any, Any], key: str, path: str, *, default: bool) -> bool:
         value = obj.get(key, default)
@@ -691,7 +776,7 @@ class _Parser:
             values_path = _join(path, "default_metric_values")
             values = self.mapping(ecology["default_metric_values"], values_path) or {}
             self.keys(values, values_path, _METRIC_DEFAULT_KEYS)
-            period = self.integer(values, "Period", values_path, minimum=1, default=period)
+            period = self.period(values, values_path, default=period)
             window = self.integer(values, "MetricAggregationTimeSlice", values_path, minimum=1, default=window)
             if "Statistics" in values:
                 statistics_path = _join(values_path, "Statistics")
@@ -779,12 +864,11 @@ class _Parser:
         self.keys(raw, path, _METRIC_KEYS)
         query = self.details(raw, path, defaults)
         feelings = self.feelings(raw, path)
-        comparison = self.comparison(raw, path)
+        comparison, meant = self.comparison(raw, path)
         no_data_status = self.status(raw, "no_data_status", path, defaults.no_data_status)
-        if feelings is None or comparison is None:
-            return None
-        self.check_order(feelings, comparison, _join(path, "feelings"))
-        if query is None:
+        if feelings is not None and meant is not None:  # check the order even under a misspelt operator
+            self.check_order(feelings, meant, _join(path, "feelings"), assumed=comparison is None)
+        if feelings is None or comparison is None or query is None:
             return None
         return HealthMetric(name, query, feelings, comparison, no_data_status)
 
@@ -802,7 +886,7 @@ class _Parser:
         dimensions = self.dimensions(details.get("Dimensions", []), _join(path, "Dimensions"))
         stat = self.statistic(details, path, defaults.stat)
         unit = None if details.get("Unit") is None else self.as_text(details["Unit"], _join(path, "Unit"))
-        period = self.integer(details, "Period", path, minimum=1, default=defaults.period)
+        period = self.period(details, path, default=defaults.period)
         window = self.integer(details, "MetricAggregationTimeSlice", path, minimum=1, default=defaults.window)
         if metric_name is None or namespace is None or dimensions is None or stat is None:
             return None
@@ -885,20 +969,28 @@ class _Parser:
             valid = False
         return tuple(sorted(thresholds.items(), reverse=True)) if valid else None
 
-    def comparison(self, raw: Mapping[Any, Any], path: str) -> Comparison | None:
+    def comparison(self, raw: Mapping[Any, Any], path: str) -> tuple[Comparison | None, Comparison | None]:
+        """(the operator, or None if it is wrong; the operator meant: the same, or the one a misspelt ``=<`` or
+        ``=>`` was meant to be, so the thresholds can still be checked and every problem reported at once)."""
         key = "feeling_comparison_operator"
         accepted = ", ".join(repr(name) for name in _OPERATORS)
         if key not in raw:
             self.fail(_join(path, key), f"missing required key {key!r} (one of {accepted})")
-            return None
+            return None, None
         value = raw[key]
         comparison = _OPERATORS.get(value) if isinstance(value, str) else None
-        if comparison is None:
-            self.fail(_join(path, key), f"unknown operator {_describe(value)}; expected one of {accepted}")
-        return comparison
+        if comparison is not None:
+            return comparison, comparison
+        meant = _OPERATORS.get(value[::-1]) if isinstance(value, str) else None
+        hint = f"; did you mean {meant.value!r}?" if meant is not None else ""
+        self.fail(_join(path, key), f"unknown operator {_describe(value)}; expected one of {accepted}{hint}")
+        return None, meant
 
-    def check_order(self, feelings: tuple[tuple[int, float], ...], comparison: Comparison, path: str) -> None:
-        """A better status must need a strictly better value, or a status could never be reached."""
+    def check_order(
+        self, feelings: tuple[tuple[int, float], ...], comparison: Comparison, path: str, *, assumed: bool = False
+    ) -> None:
+        """A better status must need a strictly better value, or a status could never be reached. ``assumed``: the
+        operator is the one a misspelt operator was taken to mean (the message says so)."""
         lower = comparison.lower_is_better
         wrong = [
             f"status {low} ({_number_text(low_t)}) must be {'above' if lower else 'below'} "
@@ -912,7 +1004,8 @@ class _Parser:
                 if lower
                 else "higher is better, so thresholds must decrease as the status falls"
             )
-            self.fail(path, f"thresholds out of order for {comparison.value!r} ({rule}): " + "; ".join(wrong))
+            operator = f"{comparison.value!r}, the operator meant," if assumed else repr(comparison.value)
+            self.fail(path, f"thresholds out of order for {operator} ({rule}): " + "; ".join(wrong))
 
 
 def _labourer_to_dict(labourer: Labourer) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from foreman_core.config import OrchestratorConfig, Tables, parse_config
+from foreman_core.config import OrchestratorConfig, Tables, loads_json, parse_config
 
 DEFAULT_TTL = 60.0
 """Seconds a loaded config is reused before the location is read again."""
@@ -149,12 +149,13 @@ def load_raw_config(location: str, *, session_or_clients: Any = None) -> dict[st
 
     ``session_or_clients`` says where AWS clients come from: ``None`` (``boto3.client``), a ``boto3.Session``, a
     ``{service: client}`` mapping, or a ``ClientFactory``. Raises ``ConfigSourceError`` if the location is not
-    understood, cannot be read, or does not hold a JSON object.
+    understood, cannot be read, or does not hold a JSON object. Its objects are ``JsonObject``s: a key given twice is
+    remembered, and ``parse_config`` reports it.
     """
     source = parse_location(location)
     text = source.read(_client_factory(session_or_clients))
     try:
-        value = json.loads(text)
+        value = loads_json(text)  # remembers repeated keys, which parse_config reports
     except json.JSONDecodeError as error:
         raise ConfigSourceError(
             f"{location}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"

@@ -14,29 +14,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from foreman_core.config import STATUS_NAMES, ConfigError, OrchestratorConfig, Tables, parse_config
+from foreman_core.config import (
+    STATUS_NAMES,
+    ConfigError,
+    OrchestratorConfig,
+    Tables,
+    deployment_table_problems,
+    parse_config,
+)
 from foreman_core.ecology import assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
 from foreman_core.labourer_arns import LabourerArns
 from foreman_core.lease import LeaseOutcome
 from foreman_core.metrics import fetch_metric_values
 from foreman_core.queue_report import UNREAD, measure_queue
-from foreman_core.task_store import InvalidPayloadError, Task, TaskStore, claim_result_bytes
+from foreman_core.task_store import Task, TaskStore
+from foreman_core.task_validation import stored_task_problem
 
 MAP_CONCURRENCY_LIMIT = 40
 """The most claims+invokes one labourer's InvokeTasks Map runs at once (ASL MaxConcurrency must stay >= 1)."""
 
-MAX_CLAIM_RESULT_BYTES = 240 * 1024
-"""The most bytes the Claim state's raw result may have: DynamoDB returns the whole old item (``ALL_OLD``: payload
-as an escaped string, every other attribute, leftovers of earlier attempts), and a state result over 256 KiB fails
-the execution (``States.DataLimitExceeded``, which no catcher takes). A task whose item is larger is set aside."""
-
 REPORTED_SET_ASIDE = 20
 """At most this many set-aside tasks (id and reason) travel in the state per labourer; the rest are counted in
 ``set_aside_more`` (each is in the closed table with its reason)."""
-
-REQUIRED_ATTRIBUTES = ("task_id", "labourer_id", "created_at", "greenfield", "attempts", "payload")
-"""What the Claim state reads from a task; a task without one of them is set aside rather than half-invoked."""
 
 
 def load_config(
@@ -78,27 +78,7 @@ def deployment_problems(
     """``(path, reason)`` for everything ``config`` names that the deployment's IAM policies do not allow: tables and
     indexes other than ``deployment``'s, labourers outside ``labourer_arns`` (``None``: not known, not checked).
     Each reason names the allowed value."""
-    problems = [
-        (path, f"names {kind} {configured!r}, but this deployment's {kind} is {deployed!r}")
-        for path, kind, configured, deployed in (
-            ("task_config.dynamo_db_config.table_name", "table", config.tables.tasks, deployment.tasks),
-            ("task_config.sosw_closed_tasks_table", "table", config.tables.closed, deployment.closed),
-            ("task_config.sosw_retry_tasks_table", "table", config.tables.retry, deployment.retry),
-            (
-                "task_config.dynamo_db_config.index_greenfield",
-                "index",
-                config.tables.greenfield_index,
-                deployment.greenfield_index,
-            ),
-            (
-                "task_config.sosw_retry_tasks_greenfield_index",
-                "index",
-                config.tables.retry_index,
-                deployment.retry_index,
-            ),
-        )
-        if configured != deployed
-    ]
+    problems = deployment_table_problems(config, deployment)
     if labourer_arns is not None:
         problems += labourer_arns.problems(config)
     return problems
@@ -151,7 +131,8 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], *, store: TaskStore) -> dic
 
     The per-execution budget (``max_tasks_per_execution``) is shared fairly: every labourer with work gets an
     equal share, and what one does not need goes to the others. A task that could not be invoked as it is
-    (``invalid_reason``) is set aside in the closed table with its reason, and the next task is taken instead.
+    (``task_validation.stored_task_problem``) is set aside in the closed table with its reason, and the next task
+    is taken instead.
     ``queue`` is the labourer's queue before this run takes from it (``queue_report.measure_queue``); the first task
     fetched is its head, so a labourer with tasks to take costs one more read for the tail.
     """
@@ -313,7 +294,7 @@ def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMar
             taken.head = tasks[0]
         last = tasks[-1]
         for task in tasks:
-            problem = invalid_reason(task)
+            problem = stored_task_problem(task)
             if problem is None:
                 taken.task_ids.append(task.task_id)
             elif store.archive(task, dead_reason=f"set aside by the Orchestrator: {problem}"):
@@ -324,27 +305,3 @@ def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMar
         if len(tasks) < asked:
             break  # the queue has no more
     return taken
-
-
-def invalid_reason(task: Task) -> str | None:
-    """Why the Claim and Invoke states could not handle ``task`` as it is stored, or ``None`` if they can.
-
-    On AWS a claim whose result cannot be read (a missing attribute, a payload that ``States.StringToJson`` refuses)
-    fails the whole execution with ``States.Runtime``, so every such task is caught here, before its claim.
-    """
-    missing = [name for name in REQUIRED_ATTRIBUTES if name not in task.attributes]
-    if missing:
-        return f"missing attribute(s) {', '.join(missing)}"
-    if task.malformed:
-        return "; ".join(task.malformed.values())
-    size = claim_result_bytes(task)
-    if size > MAX_CLAIM_RESULT_BYTES:
-        return (
-            f"the stored item is larger than the {MAX_CLAIM_RESULT_BYTES} bytes a Step Functions state can carry "
-            f"({size} bytes as the Claim state reads it)"
-        )
-    try:
-        task.payload  # noqa: B018 - parsing is the check
-    except InvalidPayloadError as error:
-        return str(error)
-    return None

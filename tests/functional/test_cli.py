@@ -362,10 +362,10 @@ def test_run_starts_the_orchestrator_and_prints_its_summary(capsys: pytest.Captu
     assert lines[1].startswith("SUCCEEDED in ")
     assert lines[2].split() == [
         "labourer", "status", "set", "by", "running", "desired", "fetched", "invoked", "skipped", "released", "failed",
-        "set", "aside",
+        "set", "aside", "errors",
     ]  # fmt: skip
-    assert lines[3].split() == ["thumbnails", "4", "High", "-", "0", "4", "4", "4", "0", "0", "0", "0"]
-    assert lines[4].split() == ["reports", "4", "High", "ReportsDBCPU", "0", "10", "3", "3", "0", "0", "0", "0"]
+    assert lines[3].split() == ["thumbnails", "4", "High", "-", "0", "4", "4", "4", "0", "0", "0", "0", "-"]
+    assert lines[4].split() == ["reports", "4", "High", "ReportsDBCPU", "0", "10", "3", "3", "0", "0", "0", "0", "-"]
     assert lines[5].split() == ["total", "14", "7", "7", "0", "0", "0", "0"]
     # the example labourers ran, and their completions went through the stack's TaskDestination
     assert store.queue_length("thumbnails") == 2
@@ -422,7 +422,7 @@ def test_config_validate_a_valid_config(capsys: pytest.CaptureFixture[str]) -> N
 def test_config_validate_lists_every_problem_with_its_path(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "config", "validate", str(EXAMPLES / "invalid-config.json"))
     assert (code, out) == (1, "")
-    assert "invalid orchestrator config (3 problem(s))" in err
+    assert "invalid orchestrator config (4 problem(s))" in err
     assert "task_config.labourers.reports.max_simultanious_invocations: unknown key; did you mean" in err
     assert "task_config.labourers.reports.health_metrics.ReportsDBCPU.details.Statistics.0: unknown statistic" in err
     assert "ReportsDBCPU.feeling_comparison_operator: unknown operator string '=<'" in err

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from foreman_core.config import Tables
 from foreman_core.greenfield import RunMarkers
-from foreman_core.run import fetch_greenfield_tasks, invalid_reason
+from foreman_core.run import fetch_greenfield_tasks
 from foreman_core.task_store import Item, Task, TaskStore, claim_result_bytes
+from foreman_core.task_validation import stored_task_problem
 from tests.malformed import attribute_values, malformed_items, valid_item
 
 _labourers = itertools.count()
@@ -32,7 +33,7 @@ def test_any_item_loads_as_a_task_and_keeps_what_it_stored(item: Item) -> None:
 
     assert task.to_item() == item
     assert claim_result_bytes(task) > 0
-    assert isinstance(invalid_reason(task), str | None)
+    assert isinstance(stored_task_problem(task), str | None)
     assert set(task.malformed) <= set(item)
 
 
@@ -58,7 +59,9 @@ def test_fetch_sets_aside_every_malformed_task_and_takes_the_valid_ones(
 
     (entry,) = fetch_greenfield_tasks(state, store=store)["labourers"]
 
-    expected_valid = {item["task_id"]["S"] for item in [*items, *good] if invalid_reason(Task.from_item(item)) is None}
+    expected_valid = {
+        item["task_id"]["S"] for item in [*items, *good] if stored_task_problem(Task.from_item(item)) is None
+    }
     assert set(entry["task_ids"]) == expected_valid
     set_aside = {aside["task_id"]: aside["reason"] for aside in entry["set_aside"]}
     for item in items:

@@ -110,7 +110,7 @@ def test_every_malformed_shape_is_set_aside_and_the_valid_tasks_run(stack: Embed
     assert line["set_aside_more"] == len(bad) - 20
     assert output["totals"]["set_aside"] == len(bad)
     reasons = {_assert_set_aside_as_written(stack, item) for item in bad}
-    assert any("larger than the 245760 bytes a Step Functions state can carry" in reason for reason in reasons)
+    assert any("larger than 245760 bytes, more than a Step Functions state can carry" in reason for reason in reasons)
     assert any("NaN is not JSON" in reason for reason in reasons)
     bad_ids = [item["task_id"]["S"] for item in bad]
     assert_conserved(
