@@ -6,6 +6,8 @@ Two parts, both on the embedded stack (moto in-process), both orchestrators on t
    control-plane calls per labourer, wall time (median of N runs), and Foreman's state transitions and history
    events per invoked task; Foreman/sosw ratios.
 2. *Queue-depth sweep*: one labourer, cap S, queues of increasing depth: calls per run, items read, wall time.
+3. *Overlap*: E Orchestrator executions started with random gaps, one labourer whose tasks never complete: peak
+   tasks in flight / cap, with the Orchestrator lease and (the baseline, as before it and as sosw) without it.
 
 Progress goes to stderr, the tables to stdout, every figure to a JSON file (``benchmarks/results/latest.json``).
 """
@@ -38,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "runs": 5,
     "depths": (100, 1_000, 10_000, 100_000),
     "sweep_runs": 3,
+    "overlap_executions": 10,
 }
 QUICK: dict[str, Any] = {
     "labourers": 2,
@@ -46,7 +49,12 @@ QUICK: dict[str, Any] = {
     "runs": 1,
     "depths": (20, 60),
     "sweep_runs": 1,
+    "overlap_executions": 4,
 }
+
+OVERLAP_CAP = 10
+OVERLAP_MAX_GAP = 0.4
+"""The overlap part's labourer cap and the largest gap (s) between two starts (seeded, the same for both runs)."""
 
 
 def _depths(text: str) -> tuple[int, ...]:
@@ -105,6 +113,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=_positive,
         help=f"measured runs per orchestrator and depth (default {DEFAULTS['sweep_runs']}, and 1 from {DEEP:,} queued "
         "tasks on, where one run takes about a minute in the emulator)",
+    )
+    parser.add_argument(
+        "--overlap-executions",
+        type=int,
+        help=f"E overlapping executions of the overlap part (default {DEFAULTS['overlap_executions']}; 0 skips it)",
     )
     parser.add_argument("--output", "-o", type=Path, help=f"the JSON file (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
@@ -194,7 +207,23 @@ def run_sweep(args: argparse.Namespace, progress: Callable[[str], None]) -> list
     return points
 
 
-def render(args: argparse.Namespace, comparison: dict[str, Any], points: Sequence[Any]) -> str:
+def run_overlap_part(args: argparse.Namespace, progress: Callable[[str], None]) -> tuple[Any, Any]:
+    """Part 3: the same staggered sequence without the lease (baseline) and with it (Foreman as shipped)."""
+    from benchmarks.overlap import run_overlap
+
+    results = []
+    for with_lease in (False, True):
+        result = run_overlap(
+            executions=args.overlap_executions, cap=OVERLAP_CAP, max_gap=OVERLAP_MAX_GAP, seed=10, with_lease=with_lease
+        )
+        progress(f"overlap {'with' if with_lease else 'without'} the lease: peak {result.peak_in_flight} in flight")
+        results.append(result)
+    return results[0], results[1]
+
+
+def render(
+    args: argparse.Namespace, comparison: dict[str, Any], points: Sequence[Any], overlap: tuple[Any, Any] | None = None
+) -> str:
     """Every table and note, as printed."""
     from benchmarks.report import (
         DEPTH_HEADERS,
@@ -230,6 +259,25 @@ def render(args: argparse.Namespace, comparison: dict[str, Any], points: Sequenc
             "",
             render_table(DEPTH_HEADERS, depth_rows(points)),
         ]
+    if overlap:
+        from benchmarks.overlap import overlap_rows
+
+        baseline, leased = overlap
+        lease_calls = 2 * foreman.calls.get(
+            "dynamodb.DeleteItem", 0
+        )  # one UpdateItem takes it, one DeleteItem returns it
+        lines += [
+            "",
+            f"Overlap: {baseline.executions} Orchestrator executions started 0-{OVERLAP_MAX_GAP} s apart (seeded), one "
+            f"labourer, cap {OVERLAP_CAP}, tasks that never complete; in flight counted after each execution ends",
+            "",
+            render_table(
+                ["", "no lease (before; sosw)", "Foreman (lease)", "Foreman/no lease"], overlap_rows(baseline, leased)
+            ),
+            "",
+            f"The lease costs {lease_calls} calls per run (a conditional UpdateItem and a conditional DeleteItem), "
+            f"{lease_calls / args.labourers:.2f} per labourer at K={args.labourers}.",
+        ]
     lines += [
         "",
         "Notes",
@@ -253,6 +301,7 @@ def document(
     comparison: dict[str, Any],
     points: Sequence[Any],
     *,
+    overlap: tuple[Any, Any] | None = None,
     started: datetime.datetime,
     seconds: float,
     load: Sequence[float] = (),
@@ -287,6 +336,9 @@ def document(
             "runs": {str(point.depth): point.sosw.runs for point in points},
             "points": [point.figures() for point in points],
         },
+        "overlap": None
+        if overlap is None
+        else {"without_lease": overlap[0].figures(), "with_lease": overlap[1].figures()},
     }
 
 
@@ -307,10 +359,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.depths:
         _progress(f"depth sweep: {', '.join(f'{d:,}' for d in args.depths)}, {_runs_text(args)} per depth")
         points = run_sweep(args, _progress)
+    overlap = None
+    if args.overlap_executions > 0:
+        _progress(f"overlap: {args.overlap_executions} staggered executions, without and with the lease")
+        overlap = run_overlap_part(args, _progress)
     seconds = time.perf_counter() - began
     load.append(_load_average())
-    print(render(args, comparison, points))
-    figures = document(args, arguments, comparison, points, started=started, seconds=seconds, load=load)
+    print(render(args, comparison, points, overlap))
+    figures = document(
+        args, arguments, comparison, points, overlap=overlap, started=started, seconds=seconds, load=load
+    )
     path = write_json(figures, args.output)
     print(
         f"\nFigures written to {path} (whole benchmark: {seconds:.0f} s; "

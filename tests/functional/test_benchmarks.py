@@ -285,3 +285,15 @@ def test_a_known_run_of_each_orchestrator_is_counted_exactly(monkeypatch: pytest
     assert again.calls == sosw.calls
     assert again.items_read == sosw.items_read
     assert queued == [8, 8]
+
+
+def test_the_overlap_part_measures_the_peak_against_the_cap() -> None:
+    from benchmarks.overlap import overlap_rows, run_overlap
+
+    leased = run_overlap(executions=4, cap=3, max_gap=0.1, seed=1, with_lease=True)
+    baseline = run_overlap(executions=1, cap=3, max_gap=0.0, seed=1, with_lease=False)  # one run: nothing to overlap
+
+    assert (leased.peak_in_flight, leased.invoked, leased.peak_over_cap) == (3, 3, 1.0)
+    assert (baseline.peak_in_flight, baseline.busy_runs) == (3, 0)
+    rows = overlap_rows(baseline, leased)
+    assert rows[0] == ["peak in flight / cap", "1.00", "1.00", "1.00"]
