@@ -31,14 +31,14 @@ dev: $(STAMP)  ## create .venv with every pinned dependency
 demo: $(STAMP)  ## run the Orchestrator on the embedded local stack
 	$(BIN)/foreman local demo
 
-test: $(STAMP) build  ## the whole suite: the build proven (make build), then every test
+test: $(STAMP) build docs  ## the whole suite: the build proven (make build), the docs site built --strict, then every test
 	$(BIN)/python -m pytest -q
 
 build: $(STAMP) $(SAM_STAMP)  ## sam build, then prove it: sizes, the layer, every handler imports, cfn-lint
 	$(BIN)/python -m foreman.build
 
 docs: $(STAMP)  ## the documentation site (docs/, mkdocs.yml), built --strict into build/site
-	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 lint: $(STAMP)  ## ruff, mypy, cfn-lint on the template and the state machines
 	$(BIN)/ruff check .
