@@ -4,12 +4,13 @@ and the proofs ``make build`` runs on a built layer (foreman/build.py) catch wha
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from foreman.build import Artifact, check_layer, check_sizes
+from foreman.build import Artifact, check_imports, check_layer, check_sizes
 from foreman.local.deployer import Deployment, TemplateError, layer_mismatches, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,3 +134,24 @@ def test_a_function_package_of_a_megabyte_fails(tmp_path: Path, capsys: pytest.C
 
     assert problems == [f"{tmp_path / 'fn'}: 1,000,000 bytes; a function package must stay under 1,000,000"]
     assert re.search(r"Fn\s+function\s+1\s+1,000,000", capsys.readouterr().out)
+
+
+def test_a_handler_that_needs_what_neither_its_folder_nor_the_layer_holds_fails_to_import(tmp_path: Path) -> None:
+    (tmp_path / "layer" / "python").mkdir(parents=True)
+    (tmp_path / "layer" / "python" / "dep.py").write_text("VALUE = 1\n")
+    for name, source in {
+        "good": "import json\nfrom dep import VALUE\n\ndef handler(event, context):\n    return VALUE\n",
+        "stray": "import yaml  # installed in the test's virtualenv, in neither the package nor the layer\n",
+        "broken": "def handler(:\n",
+    }.items():
+        (tmp_path / name / "step").mkdir(parents=True)
+        (tmp_path / name / "step" / "app.py").write_text(source)
+    built = [Artifact("Layer", "layer", tmp_path / "layer")] + [
+        Artifact(name, "function", tmp_path / name, "step.app.handler") for name in ("good", "stray", "broken")
+    ]
+
+    problems = check_imports(built, sys.executable)
+
+    assert [problem.split(" ", 1)[0] for problem in problems] == ["stray", "broken"]
+    assert "ModuleNotFoundError: No module named 'yaml'" in problems[0]
+    assert "SyntaxError" in problems[1]
