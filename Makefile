@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SAM_VENV  := .sam-venv
+SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: demo test lint bench dev lock clean pr
+.PHONY: demo test build docs lint bench dev lock sam-lock clean pr
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Foreman needs Python 3.11 or newer")'
@@ -16,13 +18,27 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	@$(BIN)/python -m pip check --disable-pip-version-check >/dev/null
 	@touch $(STAMP)
 
+# aws-sam-cli lives in its own virtualenv, pinned in requirements-sam.lock, so it never touches the project's lock.
+$(SAM_STAMP): requirements-sam.lock
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	@echo "Installing aws-sam-cli into $(SAM_VENV) (requirements-sam.lock; about a minute the first time)..."
+	@$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-sam.lock
+	@$(SAM_VENV)/bin/python -m pip check --disable-pip-version-check >/dev/null
+	@touch $(SAM_STAMP)
+
 dev: $(STAMP)  ## create .venv with every pinned dependency
 
 demo: $(STAMP)  ## run the Orchestrator on the embedded local stack
 	$(BIN)/foreman local demo
 
-test: $(STAMP)  ## the whole suite: unit, functional and state machine tests
+test: $(STAMP) build docs  ## the whole suite: the build proven (make build), the docs site built --strict, then every test
 	$(BIN)/python -m pytest -q
+
+build: $(STAMP) $(SAM_STAMP)  ## sam build, then prove it: sizes, the layer, every handler imports, cfn-lint
+	$(BIN)/python -m foreman.build
+
+docs: $(STAMP)  ## the documentation site (docs/, mkdocs.yml), built --strict into build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 lint: $(STAMP)  ## ruff, mypy, cfn-lint on the template and the state machines
 	$(BIN)/ruff check .
@@ -41,5 +57,13 @@ lock:  ## re-resolve requirements-dev.in into requirements-dev.lock
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements-dev.lock
 	rm -rf .lock-venv
 
+sam-lock:  ## re-resolve aws-sam-cli into requirements-sam.lock (edit the pin in this target)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet aws-sam-cli==1.170.0
+	head -2 requirements-sam.lock > .lock-venv/header
+	.lock-venv/bin/python -m pip freeze --all | grep -v -e '^pip==' -e '^setuptools==' > .lock-venv/body
+	cat .lock-venv/header .lock-venv/body > requirements-sam.lock
+	rm -rf .lock-venv
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -2,15 +2,16 @@
 
 moto's own CloudFormation puts state machines in a backend that cannot execute them, so this small deployer reads
 the SAM template itself and creates what the local stack needs through ordinary AWS API calls: DynamoDB tables,
-Lambda functions (whose code is then run by ``LambdaRuntime`` from their ``CodeUri``), SNS topics and Step Functions
-state machines with their ``DefinitionSubstitutions``. It understands Parameters (with overrides), Conditions,
-``Globals.Function`` and the intrinsics the template uses (Ref, GetAtt, Sub, Join, If, Equals, Not, And, Or,
-Select, Split). Resources it does not emulate (IAM roles and policies, log groups, schedules, alarms, dashboards)
-are listed in ``Deployment.skipped`` so nothing is silently pretended.
+Lambda functions (whose code is then run by ``LambdaRuntime`` from their ``CodeUri``), their dependency layer, SNS
+topics and Step Functions state machines with their ``DefinitionSubstitutions``. It understands Parameters (with
+overrides), Conditions, ``Globals.Function`` and the intrinsics the template uses (Ref, GetAtt, Sub, Join, If,
+Equals, Not, And, Or, Select, Split). Resources it does not emulate (IAM roles and policies, log groups, schedules,
+alarms, dashboards) are listed in ``Deployment.skipped`` so nothing is silently pretended.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import json
 import os
@@ -175,6 +176,7 @@ class Deployment:
         creators: dict[str, Callable[[str, dict[str, Any]], None]] = {
             "AWS::DynamoDB::Table": self._table,
             "AWS::SNS::Topic": self._topic,
+            "AWS::Serverless::LayerVersion": self._layer,
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::StateMachine": self._state_machine,
         }
@@ -223,6 +225,28 @@ class Deployment:
         self.attributes[(logical_id, "TopicArn")] = arn
         self.attributes[(logical_id, "TopicName")] = name
 
+    def _layer(self, logical_id: str, properties: dict[str, Any]) -> None:
+        """A layer's packages run from this interpreter's site-packages, so it must have exactly the versions the
+        layer pins (``<ContentUri>/requirements.txt``, what ``sam build`` puts in the layer): checked here."""
+        p = self.resolve(properties)
+        requirements = os.path.join(self.root, p["ContentUri"], "requirements.txt")
+        mismatches = layer_mismatches(requirements)
+        if mismatches:
+            raise TemplateError(
+                f"{logical_id}: this Python does not have the versions {requirements} pins, so the local stack "
+                f"would not run what Lambda runs: {'; '.join(mismatches)} (run `make dev`)"
+            )
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as bundle:
+            bundle.writestr("python/README.txt", "the local runtime imports the layer's packages from site-packages")
+        version = self.clients("lambda").publish_layer_version(
+            LayerName=p.get("LayerName") or f"{self.stack_name}-{logical_id}",
+            Content={"ZipFile": archive.getvalue()},
+            CompatibleRuntimes=p.get("CompatibleRuntimes", []),
+        )
+        self.physical[logical_id] = version["LayerVersionArn"]
+        self.attributes[(logical_id, "Arn")] = version["LayerVersionArn"]
+
     def role_arn(self) -> str:
         """A role for functions created locally (IAM is not enforced on the embedded stack)."""
         return self._role_arn()
@@ -254,6 +278,7 @@ class Deployment:
             Timeout=int(merged.get("Timeout", 3)),
             MemorySize=int(merged.get("MemorySize", 128)),
             Environment={"Variables": environment},
+            Layers=merged.get("Layers", []),
         )["FunctionArn"]
         self.physical[logical_id] = name
         self.attributes[(logical_id, "Arn")] = arn
@@ -279,6 +304,28 @@ class Deployment:
         self.attributes[(logical_id, "Name")] = name
         self.attributes[(logical_id, "Arn")] = arn
         self.state_machine_definitions[logical_id] = json.loads(text)
+
+
+def layer_mismatches(requirements: str) -> list[str]:
+    """Each ``name==version`` pin of a layer's requirements file that this interpreter does not have installed at
+    that version, as ``"name: pinned X, installed Y"``. A line that is not an exact pin is reported too."""
+    problems = []
+    with open(requirements, encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, separator, pinned = line.partition("==")
+            if not separator or not pinned.strip():
+                problems.append(f"{requirements}:{number}: {line!r} is not an exact pin (name==version)")
+                continue
+            try:
+                installed = importlib.metadata.version(name.strip())
+            except importlib.metadata.PackageNotFoundError:
+                installed = "none"
+            if installed != pinned.strip():
+                problems.append(f"{name.strip()}: pinned {pinned.strip()}, installed {installed}")
+    return problems
 
 
 def _join(deployment: Deployment, argument: Any) -> str:

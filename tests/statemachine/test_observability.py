@@ -1,5 +1,5 @@
 """Observability end to end: the real Orchestrator on the embedded stack prints the metrics of its outcome, every log
-line of its Lambda steps names the execution, and what one run costs in AWS calls (the README's cost model)."""
+line of its Lambda steps names the execution, and what one run costs in AWS calls (docs/operations.md, cost model)."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def test_a_failed_run_logs_its_error_with_the_execution(stack: EmbeddedStack, st
     assert "max_simultanous_invocations" in errors[0]["exception"]
 
 
-# ---- what one run costs: AWS calls, by whom (the README's cost model) ---------------------------------------------
+# ---- what one run costs: AWS calls, by whom (the cost model in docs/operations.md) -----------------------------------
 
 
 class CallMeter:
@@ -266,7 +266,7 @@ def test_calls_per_run_and_per_task(
     assert len(blobs) == labourers + 1
     transitions = execution.state_transitions()
     emf_bytes = [len(line) + 1 for line in printed.splitlines() if '"_aws"' in line]
-    # the figures behind the README's cost model: `pytest -s` shows them
+    # the figures behind the cost model in docs/operations.md: `pytest -s` shows them
     print(
         f"\n{labourers} labourer(s), {invoked} tasks: {transitions} state transitions "
         f"({transitions - 2 * invoked} fixed), {execution.events} history events; "
