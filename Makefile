@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SAM_VENV  := .sam-venv
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: demo test build docs lint bench dev lock sam-lock clean pr
+.PHONY: demo test build docs lint bench soak dev lock sam-lock clean pr
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Foreman needs Python 3.11 or newer")'
@@ -48,6 +48,10 @@ lint: $(STAMP)  ## ruff, mypy, cfn-lint on the template and the state machines
 
 bench: $(STAMP)  ## side-by-side figures, printed as tables
 	$(BIN)/python -m benchmarks
+
+soak: $(STAMP)  ## the property-based tests with many more examples (HYPOTHESIS_PROFILE=soak; about 10 minutes)
+	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -q tests/statemachine/test_stateful.py \
+		tests/functional/test_malformed_items.py
 
 pr: lint test  ## everything a reviewer runs
 

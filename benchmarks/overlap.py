@@ -19,6 +19,7 @@ from unittest import mock
 
 from foreman.local.stack import EmbeddedStack
 from foreman_core import lease
+from foreman_core.config import Tables
 from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import TaskStore
 
@@ -77,7 +78,7 @@ def run_overlap(*, executions: int, cap: int, max_gap: float, seed: int, with_le
                 }
             }
         )
-        store = TaskStore(stack.client("dynamodb"))
+        store = TaskStore(stack.client("dynamodb"), Tables())
         store.create_tasks(LABOURER, [{"n": n} for n in range(cap * executions * 2)])
         gaps = random.Random(seed)
         began = time.perf_counter()

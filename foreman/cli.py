@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -447,18 +448,53 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         sys.stderr.write(describe_failure(described, verbose=args.verbose) + "\n")
         return EXIT_FAILED
     output = json.loads(described.get("output") or "{}")
+    problems = run_problems(output)
     if args.json:
         _print_json(output, out)
-        return EXIT_OK
-    out.write(f"{status} in {seconds:.1f} s\n")
-    out.write(summary_table(output) + "\n")
+    else:
+        out.write(f"{status} in {seconds:.1f} s\n")
+        out.write(summary_table(output) + "\n")
+        for line in output.get("labourers", []):
+            if line.get("labourer_error"):
+                problem = line["labourer_error"]
+                out.write(f"  {line['labourer_id']}: {problem.get('error')}: {problem.get('cause')}\n")
+            for aside in line.get("set_aside", []):
+                out.write(f"  {line['labourer_id']}: set aside {aside['task_id']}: {aside['reason']}\n")
+        lease = output.get("lease") or {}
+        if lease and not lease.get("held"):
+            out.write(
+                f"busy: another execution holds the Orchestrator lease ({lease.get('holder')}) until "
+                f"{_time_text(lease.get('expires_at'))}; this run claimed nothing\n"
+            )
+    for problem in problems:
+        sys.stderr.write(f"foreman: {problem}\n")
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+def run_problems(output: dict[str, Any]) -> list[str]:
+    """What went wrong in a run that SUCCEEDED as an execution: tasks claimed but not invoked (released, or a failed
+    claim or release), and labourers whose iteration failed. ``foreman run`` exits 1 when there are any."""
+    problems = []
     for line in output.get("labourers", []):
+        lost = line.get("released", 0) + line.get("failed", 0)
+        if lost:
+            errors = ", ".join(f"{name} x{count}" for name, count in sorted((line.get("errors") or {}).items()))
+            problems.append(
+                f"{line['labourer_id']}: {lost} task(s) claimed but not invoked "
+                f"({line.get('released', 0)} released back to the queue, {line.get('failed', 0)} failed)"
+                + (f": {errors}" if errors else "")
+            )
         if line.get("labourer_error"):
             problem = line["labourer_error"]
-            out.write(f"  {line['labourer_id']}: {problem.get('error')}: {problem.get('cause')}\n")
-        for aside in line.get("set_aside", []):
-            out.write(f"  {line['labourer_id']}: set aside {aside['task_id']}: {aside['reason']}\n")
-    return EXIT_OK
+            problems.append(f"{line['labourer_id']}: the labourer's iteration failed: {problem.get('error')}")
+    return problems
+
+
+def _time_text(epoch: Any) -> str:
+    try:
+        return datetime.fromtimestamp(float(epoch), tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError):
+        return "an unknown time"
 
 
 def describe_failure(described: dict[str, Any], *, verbose: bool = False) -> str:

@@ -399,6 +399,30 @@ def test_a_failed_execution_exits_1_with_its_error_and_cause(capsys: pytest.Capt
     assert "max_simultaneous_invocations" in err
 
 
+def test_a_run_whose_claims_were_released_exits_1_and_says_why(
+    capsys: pytest.CaptureFixture[str], endpoint: str
+) -> None:
+    # Given a labourer whose function alias does not exist: every invoke fails and its claim is released
+    missing = {
+        "task_config": {"labourers": {"ghost": {"arn": "reports:no-such-alias", "max_simultaneous_invocations": 2}}}
+    }
+    _client(endpoint, "ssm").put_parameter(
+        Name="/foreman/orchestrator_config", Value=json.dumps(missing), Type="String", Overwrite=True
+    )
+    _store(endpoint).create_tasks("ghost", [{"n": 1}, {"n": 2}])
+
+    code, out, err = run_cli(capsys, "run", "--endpoint-url", endpoint)
+
+    # Then the execution SUCCEEDED, but the run is not reported as if all were well, and the tasks are queued again
+    assert code == 1
+    assert "SUCCEEDED in " in out
+    assert (
+        "foreman: ghost: 2 task(s) claimed but not invoked (2 released back to the queue, 0 failed): "
+        "Lambda.ResourceNotFoundException x2" in err
+    )
+    assert _store(endpoint).queue_length("ghost") == 2
+
+
 def test_run_against_a_state_machine_that_does_not_exist(capsys: pytest.CaptureFixture[str], endpoint: str) -> None:
     arn = "arn:aws:states:us-east-1:123456789012:stateMachine:nope"
     code, _, err = run_cli(capsys, "run", "--endpoint-url", endpoint, "--state-machine-arn", arn)
