@@ -24,7 +24,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for entry in state["labourers"]:
         logger.info(
             "fetched",
-            extra={"labourer_id": entry["labourer_id"], "budget": entry["budget"], "fetched": len(entry["task_ids"])},
+            extra={"labourer_id": entry["labourer_id"], "budget": entry["budget"], "fetched": len(entry["tasks"])},
         )
         for task in entry["set_aside"]:
             logger.warning("task set aside", extra={"labourer_id": entry["labourer_id"], **task})

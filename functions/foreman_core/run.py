@@ -3,7 +3,8 @@
 The state machine (``statemachine/orchestrator.asl.json``) calls these in order, one per state of the same name:
 ``load_config`` -> ``compute_ecology`` -> ``fetch_greenfield_tasks`` -> (InvokeLabourers, in ASL) -> ``summarize``.
 Each takes the previous step's output (plain JSON) and returns the next; handlers only add AWS clients. The state
-stays small: the config travels in its canonical form, tasks travel as ids only (the claim returns the payload).
+stays small: the config travels in its canonical form, tasks travel as their id with the greenfield and attempts the
+fetch saw (``task_store.claim_item``; the claim returns the payload).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from foreman_core.labourer_arns import LabourerArns
 from foreman_core.lease import LeaseOutcome
 from foreman_core.metrics import fetch_metric_values
 from foreman_core.queue_report import UNREAD, measure_queue
-from foreman_core.task_store import Task, TaskStore
+from foreman_core.task_store import Task, TaskStore, claim_item
 from foreman_core.task_validation import stored_task_problem
 
 MAP_CONCURRENCY_LIMIT = 40
@@ -127,7 +128,8 @@ def compute_ecology(
 
 
 def fetch_greenfield_tasks(state: Mapping[str, Any], *, store: TaskStore) -> dict[str, Any]:
-    """FetchGreenfieldTasks: the ids of the oldest queued tasks each labourer may start now, and its queue.
+    """FetchGreenfieldTasks: the oldest queued tasks each labourer may start now (``tasks``: each as
+    ``task_store.claim_item``, what its claim is conditional on), and its queue.
 
     The per-execution budget (``max_tasks_per_execution``) is shared fairly: every labourer with work gets an
     equal share, and what one does not need goes to the others. A task that could not be invoked as it is
@@ -162,7 +164,7 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], *, store: TaskStore) -> dic
             {
                 **entry,
                 "budget": wanted,
-                "task_ids": taken.task_ids,
+                "tasks": taken.tasks,
                 "set_aside": taken.set_aside,
                 "set_aside_more": taken.set_aside_more,
                 "queue": queue.to_dict(),
@@ -207,7 +209,7 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
             "cap": entry["cap"],
             "running": entry["running"],
             "desired": entry["desired"],
-            "fetched": len(entry["task_ids"]),
+            "fetched": len(entry["tasks"]),
             "invoked": outcomes["invoked"],
             "skipped": outcomes["skipped"],
             "released": outcomes["released"],
@@ -272,7 +274,8 @@ class _Taken:
     """What ``_take_tasks`` found: the valid ids, the set-aside tasks (listed, then counted), and the queue's head
     as first read (``None``: the queue was empty)."""
 
-    task_ids: list[str] = field(default_factory=list)
+    tasks: list[list[str]] = field(default_factory=list)
+    """``task_store.claim_item`` of each: what the Claim state needs of a task."""
     set_aside: list[dict[str, str]] = field(default_factory=list)
     set_aside_more: int = 0
     head: Task | None = None
@@ -284,7 +287,7 @@ def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMar
     taken = _Taken()
     last: Task | None = None  # each round reads on from where the previous one stopped
     for round_number in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
-        asked = wanted - len(taken.task_ids)
+        asked = wanted - len(taken.tasks)
         if asked <= 0:
             break
         tasks = store.next_tasks(labourer_id, asked, start=markers.start, after=last)
@@ -296,7 +299,7 @@ def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMar
         for task in tasks:
             problem = stored_task_problem(task)
             if problem is None:
-                taken.task_ids.append(task.task_id)
+                taken.tasks.append(claim_item(task))
             elif store.archive(task, dead_reason=f"set aside by the Orchestrator: {problem}"):
                 if len(taken.set_aside) < REPORTED_SET_ASIDE:
                     taken.set_aside.append({"task_id": task.task_id, "reason": problem})

@@ -54,14 +54,17 @@ Item = dict[str, AttributeValue]
 
 # The claim and its undo. The state machine's DynamoDB integrations use these very strings (a test compares them),
 # with the values from ``claim_values`` / ``release_values``.
-CLAIM_UPDATE = "SET greenfield = :invoked, attempts = if_not_exists(attempts, :zero) + :one"
+CLAIM_UPDATE = "SET greenfield = :invoked, attempts = :attempts, foreman_claim = :claim"
 CLAIM_CONDITION = (
-    "labourer_id = :labourer AND greenfield < :start AND attribute_type(payload, :string) "
-    "AND attribute_type(attempts, :number) AND attribute_type(created_at, :number)"
+    "(labourer_id = :labourer AND greenfield = :seen_greenfield AND attempts = :seen_attempts AND greenfield < :start "
+    "AND attribute_type(payload, :string) AND attribute_type(created_at, :number)) OR foreman_claim = :claim"
 )
-"""Queued for this labourer, and of the types the Claim state's ResultSelector reads: a task rewritten with a wrong
-type after FetchGreenfieldTasks checked it is skipped (and set aside by the next run) instead of failing the
-execution with ``States.Runtime``."""
+"""The task is as it was read (same greenfield and attempts, still queued for this run, of the types the Claim state
+reads), or it carries this very claim's mark. The second half makes a retried claim idempotent: if DynamoDB applied
+the first write but its answer was lost (an ``InternalServerError``), the retry finds its own mark and writes the same
+values again, instead of failing its condition and leaving a claim nobody invokes. The values written are absolute
+(``attempts`` as read plus one), so writing them twice changes nothing. A task rewritten with a wrong type after it
+was read fails the condition (a skip) instead of failing the execution with ``States.Runtime``."""
 RELEASE_UPDATE = "SET greenfield = :previous_greenfield, attempts = :previous_attempts"
 RELEASE_CONDITION = "greenfield = :invoked AND attribute_not_exists(completed_at)"
 
@@ -409,17 +412,26 @@ class Location:
 # Expression values shared with the state machine
 
 
-def claim_values(labourer_id: str, markers: RunMarkers) -> Item:
-    """``ExpressionAttributeValues`` for ``CLAIM_UPDATE`` / ``CLAIM_CONDITION``."""
+def claim_values(labourer_id: str, markers: RunMarkers, seen: Task, claim_id: str) -> Item:
+    """``ExpressionAttributeValues`` for ``CLAIM_UPDATE`` / ``CLAIM_CONDITION``: claim ``seen`` (the task as read)
+    for the run of ``markers``, marked ``claim_id`` (the Orchestrator uses its execution ARN)."""
     return {
         ":invoked": _n(markers.invoked),
-        ":zero": _n(0),
-        ":one": _n(1),
+        ":attempts": _n(seen.attempts + 1),
+        ":claim": _s(claim_id),
         ":labourer": _s(labourer_id),
+        ":seen_greenfield": _n(seen.stored_greenfield),
+        ":seen_attempts": _n(seen.attempts),
         ":start": _n(markers.start),
         ":string": _s("S"),
         ":number": _s("N"),
     }
+
+
+def claim_item(task: Task) -> list[str]:
+    """One task as FetchGreenfieldTasks hands it to the Claim state: ``[task_id, greenfield, attempts, attempts + 1]``,
+    the numbers as DynamoDB writes them (strings)."""
+    return [task.task_id, _number_text(task.stored_greenfield), str(task.attempts), str(task.attempts + 1)]
 
 
 def release_values(previous_greenfield: int | float, previous_attempts: int, markers: RunMarkers) -> Item:
@@ -763,28 +775,43 @@ class TaskStore:
 
     # -- running ------------------------------------------------------------------------------------------------------
 
-    def claim(self, task_id: str, labourer_id: str, markers: RunMarkers) -> ClaimResult:
+    def claim(
+        self,
+        task_id: str,
+        labourer_id: str,
+        markers: RunMarkers,
+        *,
+        seen: Task | None = None,
+        claim_id: str | None = None,
+    ) -> ClaimResult:
         """Claim a queued task for this run: one conditional UpdateItem (``CLAIM_UPDATE`` if ``CLAIM_CONDITION``).
 
-        ``claimed=False`` when the task is no longer available to this run (another run claimed it, or it is gone):
-        skip it. On success the result carries the pre-claim task.
+        ``seen`` is the task as the caller read it (the Orchestrator's fetch); without it, it is read first (one
+        consistent GetItem more). ``claim_id`` marks the claim (default: a new id): a retry with the same id after a
+        lost answer succeeds again instead of failing. ``claimed=False`` when the task is no longer as it was read
+        (another run claimed it, it changed, or it is gone): skip it. On success the result carries the pre-claim
+        task.
         """
+        seen = seen if seen is not None else self.get_task(task_id)
+        if seen is None:
+            return ClaimResult(claimed=False, task_id=task_id, invoked=markers.invoked)
         try:
             response = self._client.update_item(
                 TableName=self._tables.tasks,
                 Key={"task_id": _s(task_id)},
                 UpdateExpression=CLAIM_UPDATE,
                 ConditionExpression=CLAIM_CONDITION,
-                ExpressionAttributeValues=claim_values(labourer_id, markers),
+                ExpressionAttributeValues=claim_values(labourer_id, markers, seen, claim_id or uuid.uuid4().hex),
                 ReturnValues="ALL_OLD",
             )
         except ClientError as err:
             if _error_code(err) == _CONDITION_FAILED:
                 return ClaimResult(claimed=False, task_id=task_id, invoked=markers.invoked)
             raise
-        return ClaimResult(
-            claimed=True, task_id=task_id, invoked=markers.invoked, task=Task.from_item(response["Attributes"])
-        )
+        before = Task.from_item(response["Attributes"])
+        if before.greenfield == markers.invoked:  # our own earlier write, found by a retry: as it was before that
+            before = seen
+        return ClaimResult(claimed=True, task_id=task_id, invoked=markers.invoked, task=before)
 
     def release(
         self, task_id: str, *, previous_greenfield: int | float, previous_attempts: int, markers: RunMarkers

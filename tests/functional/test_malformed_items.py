@@ -62,7 +62,7 @@ def test_fetch_sets_aside_every_malformed_task_and_takes_the_valid_ones(
     expected_valid = {
         item["task_id"]["S"] for item in [*items, *good] if stored_task_problem(Task.from_item(item)) is None
     }
-    assert set(entry["task_ids"]) == expected_valid
+    assert {task[0] for task in entry["tasks"]} == expected_valid
     set_aside = {aside["task_id"]: aside["reason"] for aside in entry["set_aside"]}
     for item in items:
         task_id = item["task_id"]["S"]

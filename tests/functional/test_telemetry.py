@@ -36,7 +36,7 @@ def _entry(labourer_id: str, **overrides: Any) -> dict[str, Any]:
         "cap": 10,
         "running": 2,
         "desired": 8,
-        "task_ids": [f"{labourer_id}-{n}" for n in range(4)],
+        "tasks": [[f"{labourer_id}-{n}", "2000", "0", "1"] for n in range(4)],
         "set_aside": [],
         "queue": {"depth": 40, "depth_exact": False, "oldest_age_seconds": 75.0},
         **overrides,
@@ -56,12 +56,10 @@ def _known_run() -> dict[str, Any]:
                 coefficient=0.0,
                 running=0,
                 desired=0,
-                task_ids=[],
+                tasks=[],
                 queue={"depth": 12, "depth_exact": False, "oldest_age_seconds": 3900.0},
             ),
-            _entry(
-                "worker-c", desired=0, task_ids=[], queue={"depth": 0, "depth_exact": True, "oldest_age_seconds": 0}
-            ),
+            _entry("worker-c", desired=0, tasks=[], queue={"depth": 0, "depth_exact": True, "oldest_age_seconds": 0}),
         ],
         "results": [
             {

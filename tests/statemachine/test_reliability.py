@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from typing import Any
+from unittest import mock
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
@@ -275,3 +276,38 @@ def _cloudwatch_error(code: str, status: int) -> Exception:
     error = JsonRESTError(code, f"injected fault: {code}")
     error.code = status
     return error
+
+
+def test_a_claim_whose_answer_was_lost_is_recognised_by_its_retry(stack: EmbeddedStack, store: TaskStore) -> None:
+    # Given DynamoDB applying the first claim of each task and then answering InternalServerError (the answer lost)
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+    from moto.dynamodb.models import DynamoDBBackend
+
+    fake = FakeLabourer()
+    _single_labourer(stack, fake, 4)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(4)])]
+    original = DynamoDBBackend.update_item
+    lost: list[str] = []
+
+    def applied_then_lost(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        key = kwargs.get("key") or args[1]
+        if is_claim(*args, **kwargs) and str(key) not in lost:
+            lost.append(str(key))
+            error = DynamodbException(ERROR_TYPE_PREFIX + "InternalServerError", "injected: the write applied")
+            error.code = 500
+            raise error
+        return result
+
+    with mock.patch.object(DynamoDBBackend, "update_item", applied_then_lost):
+        output = stack.run().output
+
+    # Then each retry found its own write: every task invoked exactly once, with attempts 1 (not skipped, not 2)
+    assert len(lost) == 4
+    line = report_for(output, "worker-a")
+    assert (line["invoked"], line["skipped"], line["failed"]) == (4, 0, 0)
+    assert sorted(fake.task_ids) == sorted(created)
+    assert [event["attempts"] for event in fake.events] == [0, 0, 0, 0]  # sosw's contract: the pre-claim attempts
+    assert {store.get_task(task_id).attempts for task_id in created} == {1}  # type: ignore[union-attr]
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: 4})
+    _no_double_invocations(store, fake)

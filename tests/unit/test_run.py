@@ -41,7 +41,7 @@ def _entry(labourer_id: str, **overrides: Any) -> dict[str, Any]:
         "cap": 5,
         "running": 1,
         "desired": 4,
-        "task_ids": ["t1", "t2", "t3", "t4"],
+        "tasks": [[task_id, "2000", "0", "1"] for task_id in ("t1", "t2", "t3", "t4")],
         "set_aside": [],
         **overrides,
     }
@@ -50,7 +50,11 @@ def _entry(labourer_id: str, **overrides: Any) -> dict[str, Any]:
 def test_summarize_counts_outcomes_per_labourer_and_names_errors() -> None:
     state = {
         "run": {"execution": "arn:exec", "start": 100},
-        "labourers": [_entry("a"), _entry("b", status=0, desired=0, task_ids=[]), _entry("c", task_ids=["x"])],
+        "labourers": [
+            _entry("a"),
+            _entry("b", status=0, desired=0, tasks=[]),
+            _entry("c", tasks=[["x", "2000", "0", "1"]]),
+        ],
         "results": [
             {
                 "labourer_id": "a",

@@ -53,6 +53,8 @@ def translate(parameters: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> di
             properties["CodeUri"] = f"s3://bucket/{logical_id}.zip"
         if resource["Type"] == "AWS::Serverless::StateMachine" and "DefinitionUri" in properties:
             properties["DefinitionUri"] = f"s3://bucket/{logical_id}.json"
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            properties["ContentUri"] = f"s3://bucket/{logical_id}.zip"
     template["Globals"]["Function"].pop("CodeUri", None)
 
     class ManagedPolicies:  # the translator would otherwise list IAM's managed policies
