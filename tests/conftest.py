@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -28,18 +29,11 @@ def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 # (HYPOTHESIS_PROFILE=soak). No example database: every run explores afresh, and CI keeps no state.
 from hypothesis import HealthCheck, settings  # noqa: E402 - the profiles belong beside the fixtures
 
-settings.register_profile(
-    "default",
-    max_examples=40,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-settings.register_profile(
-    "soak",
-    max_examples=400,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+_PROFILE: dict[str, Any] = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+settings.register_profile("default", max_examples=40, **_PROFILE)
+settings.register_profile("soak", max_examples=400, **_PROFILE)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
