@@ -10,6 +10,8 @@ run behaved before the lease (and how sosw behaves): each counts running tasks b
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 import time
 from contextlib import AbstractContextManager, nullcontext
@@ -67,7 +69,8 @@ def run_overlap(*, executions: int, cap: int, max_gap: float, seed: int, with_le
         nullcontext() if with_lease else mock.patch.object(lease, "take", _always_granted)
     )
     arn = f"arn:aws:lambda:us-east-1:123456789012:function:{LABOURER}"
-    with patch, EmbeddedStack(parameters={"LabourerArns": arn, "LogLevel": "ERROR"}) as stack:
+    quiet = contextlib.redirect_stdout(io.StringIO())  # Summarize prints its EMF metrics; the tables own stdout
+    with patch, quiet, EmbeddedStack(parameters={"LabourerArns": arn, "LogLevel": "ERROR"}) as stack:
         stack.add_function(LABOURER, lambda event, context: {"ok": True})
         stack.put_config(
             {
