@@ -52,7 +52,7 @@ function pretty(value) {
 
 function show(...nodes) {
   const view = document.getElementById("view");
-  view.replaceChildren(...nodes);
+  view.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
   document.getElementById("refreshed").textContent = "refreshed " + new Date().toLocaleTimeString([], { hour12: false });
 }
 
