@@ -340,8 +340,11 @@ class LambdaRuntime:
         with self._lock:
             if self._code_root is None:
                 self._code_root = tempfile.TemporaryDirectory(prefix="foreman-lambda-")
-            folder = os.path.join(self._code_root.name, fn.function_name, str(fn.code_sha_256 or "empty")[:16])
+            versions = os.path.join(self._code_root.name, fn.function_name)
+            folder = os.path.join(versions, str(fn.code_sha_256 or "empty")[:16])
             if not os.path.isdir(folder):
+                _forget_code_under(versions)  # a new version: its modules must not come from the last one
+                self._modules = {key: module for key, module in self._modules.items() if not _under(key[0], versions)}
                 os.makedirs(folder)
                 try:
                     with zipfile.ZipFile(io.BytesIO(fn.code_bytes or b"")) as bundle:
@@ -369,6 +372,20 @@ class LambdaRuntime:
                 "Runtime.HandlerNotFound", f"Handler '{func_name}' missing on module '{module_name}'"
             )
         return handler
+
+
+def _under(path: str, folder: str) -> bool:
+    return os.path.abspath(path).startswith(os.path.abspath(folder) + os.sep)
+
+
+def _forget_code_under(folder: str) -> None:
+    """Drop from ``sys.modules`` and ``sys.path`` every module and entry of a function's earlier code versions, so
+    its new code imports its own modules (``import helpers`` would otherwise get the old version's)."""
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None)
+        if origin and _under(origin, folder):
+            del sys.modules[name]
+    sys.path[:] = [entry for entry in sys.path if not _under(entry, folder)]
 
 
 def _handler_frames(error: BaseException) -> list[str]:

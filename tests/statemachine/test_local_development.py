@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import time
 import urllib.request
 import zipfile
@@ -26,29 +27,8 @@ from foreman_core.task_store import TaskStore
 from tests import serve_process
 from tests.statemachine.conftest import labourer_config
 
-HANDLER = """
-import json
-import os
-from pathlib import Path
-
-from helper import out_dir  # a module beside the handler: the function's folder is on sys.path, as on Lambda
-
-
-def handler(event, context):
-    print("working on", event["task_id"])
-    record = {"task_id": event["task_id"], "function": context.function_name, "region": os.environ["AWS_REGION"]}
-    (out_dir() / event["task_id"]).write_text(json.dumps(record))
-    return {"written": event["task_id"]}
-"""
-HELPER = """
-from pathlib import Path
-
-
-def out_dir():
-    folder = Path(__file__).parent / "done"
-    folder.mkdir(exist_ok=True)
-    return folder
-"""
+EXAMPLE = Path(PROJECT_ROOT) / "docs" / "examples" / "local-development"
+"""The example of docs/local-development.md: a labourer folder, its config and tasks."""
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
@@ -68,20 +48,17 @@ def get_json(url: str) -> Any:
 def test_your_labourer_runs_your_code_on_the_schedule_with_no_foreman_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = tmp_path / "mine"
-    code.mkdir()
-    (code / "app.py").write_text(HANDLER)
-    (code / "helper.py").write_text(HELPER)
-    foreign_arn = "arn:aws:lambda:eu-west-1:999999999999:function:mine"
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps({"task_config": {"labourers": {"mine": labourer_config(foreign_arn, 10)}}}))
+    code = tmp_path / "labourer"
+    shutil.copytree(EXAMPLE / "labourer", code)  # the docs' example, where its output folder can be written
+    config = EXAMPLE / "config.json"
+    foreign_arn = json.loads(config.read_text())["task_config"]["labourers"]["shouter"]["arn"]
     tasks = tmp_path / "tasks.jsonl"
-    tasks.write_text("".join(json.dumps({"n": n}) + "\n" for n in range(20)))
+    tasks.write_text("".join(json.dumps({"text": f"task {n}"}) + "\n" for n in range(20)))
 
     with serve_process.served(
         "--no-examples",
         "--labourer",
-        f"mine={code}:app.handler",
+        f"shouter={code}:app.handler",
         "--config",
         str(config),
         "--every",
@@ -89,38 +66,33 @@ def test_your_labourer_runs_your_code_on_the_schedule_with_no_foreman_run(
         stderr=tmp_path / "stderr.log",
     ) as running:
         line = running.line
-        local_arn = "arn:aws:lambda:us-east-1:123456789012:function:mine"
+        local_arn = "arn:aws:lambda:us-east-1:123456789012:function:shouter"
         assert line["arn_mapping"] == {foreign_arn: local_arn}
-        assert line["labourers"] == ["mine"]
-        assert line["functions"]["mine"] == local_arn
+        assert line["labourers"] == ["shouter"]
+        assert line["functions"]["shouter"] == local_arn
         assert line["schedules"] == {
             "Orchestrator": {"expression": "every 2 s (--every)", "every_seconds": 2.0},
             "Scavenger": {"expression": "every 2 s (--every)", "every_seconds": 2.0},
         }
         endpoint = line["endpoint"]
-        assert (
-            cli.main(["tasks", "create", "--endpoint-url", endpoint, "--labourer", "mine", "--file", str(tasks)]) == 0
-        )
-        created = capsys.readouterr().out
-        assert "created 20 tasks for mine" in created
+        create = ["tasks", "create", "--endpoint-url", endpoint, "--labourer", "shouter", "--file", str(tasks)]
+        assert cli.main(create) == 0
+        assert "created 20 tasks for shouter" in capsys.readouterr().out
 
-        done = code / "done"
+        out = code / "out"
         wait_for(
-            lambda: done.is_dir() and len(list(done.iterdir())) == 20,
+            lambda: out.is_dir() and len(list(out.iterdir())) == 20,
             timeout=120,
-            what=f"the handler wrote {len(list(done.iterdir())) if done.is_dir() else 0} of 20 files",
-        )
-        records = [json.loads(path.read_text()) for path in done.iterdir()]
-        assert {record["function"] for record in records} == {"mine"}  # the context names the function
-        assert {record["region"] for record in records} == {"us-east-1"}  # Lambda's environment
-        assert sorted(record["task_id"] for record in records) == sorted(path.name for path in done.iterdir())
+            what=f"the handler wrote {len(list(out.iterdir())) if out.is_dir() else 0} of 20 files",
+        )  # with no `foreman run`: the schedule ran the Orchestrator
+        assert sorted(path.read_text() for path in out.iterdir()) == sorted(f"TASK {n}!" for n in range(20))
         # the outcome went to TaskDestination: every task completed, then archived by the scheduled Scavenger
         wait_for(
-            lambda: get_json(line["console"] + "api/queues/mine")["labourer"]["closed_completed"] == 20,
+            lambda: get_json(line["console"] + "api/queues/shouter")["labourer"]["closed_completed"] == 20,
             timeout=60,
             what="the scheduled Scavenger archived the 20 completed tasks",
         )
-        wait_for(lambda: "mine | working on" in running.stderr_text(), timeout=10, what="the handler's print")
+        assert "shouter | shouter: task " in running.stderr_text()  # the handler's print, prefixed by its name
 
 
 def _zip(files: dict[str, str]) -> bytes:
@@ -135,10 +107,12 @@ WRITER = """
 import os
 from pathlib import Path
 
+from version import VERSION  # at the zip's root, which Lambda puts on sys.path
+
 
 def handler(event, context):
-    Path(os.environ["OUT_DIR"], event["task_id"]).write_text("{version} " + context.function_name)
-    return {{"ok": True}}
+    Path(os.environ["OUT_DIR"], event["task_id"]).write_text(VERSION + " " + context.function_name)
+    return {"ok": True}
 """
 
 
@@ -154,7 +128,7 @@ def test_a_zip_deployed_through_the_lambda_api_runs_its_own_code(tmp_path: Path)
             Runtime="python3.12",
             Role=deployment.role_arn(),
             Handler="src/app.handler",  # a handler in a folder of the zip, as Lambda allows
-            Code={"ZipFile": _zip({"src/app.py": WRITER.format(version="v1")})},
+            Code={"ZipFile": _zip({"src/app.py": WRITER, "version.py": "VERSION = 'v1'"})},
             Environment={"Variables": {"OUT_DIR": str(tmp_path)}},
         )["FunctionArn"]
         client("ssm").put_parameter(
@@ -182,7 +156,7 @@ def test_a_zip_deployed_through_the_lambda_api_runs_its_own_code(tmp_path: Path)
         assert {path.name: path.read_text() for path in tmp_path.iterdir()} == dict.fromkeys(first, "v1 zipped")
 
         lambda_client.update_function_code(
-            FunctionName="zipped", ZipFile=_zip({"src/app.py": WRITER.format(version="v2")})
+            FunctionName="zipped", ZipFile=_zip({"src/app.py": WRITER, "version.py": "VERSION = 'v2'"})
         )
         second = [task.task_id for task in store.create_tasks("zipped", [{"n": n} for n in range(2)])]
         assert run()["invoked"] == 2
