@@ -733,7 +733,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deploy template.yaml on a local AWS endpoint and serve it until Ctrl-C. The first line printed\n"
         "is one JSON object: the endpoint, region, table names, state machine and function ARNs, config location.\n"
         "Any AWS client can use it (boto3 endpoint_url, the AWS CLI --endpoint-url, sosw with AWS_ENDPOINT_URL);\n"
-        "Lambda steps and the example labourers run in this process.\n\n"
+        "Lambda steps and the labourers (yours with --labourer, the examples unless --no-examples) run in this\n"
+        "process; what they print goes to stderr prefixed by their names. The Orchestrator and the Scavenger run on\n"
+        "the template's schedules (--every, --no-schedule); a local console is served at the line's 'console' URL.\n"
+        "See docs/local-development.md.\n\n"
         "  foreman local serve --port 4566 &\n"
         "  foreman tasks create --endpoint-url http://127.0.0.1:4566 --labourer reports --payload '{}'\n"
         "  foreman run --endpoint-url http://127.0.0.1:4566\n"
@@ -758,13 +761,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="store this orchestrator config (validated first; exit 2 if invalid) instead of examples/config.json",
     )
-    serve.add_argument(
+    schedule = serve.add_mutually_exclusive_group()
+    schedule.add_argument(
         "--no-schedule",
         dest="schedule",
         action="store_false",
         help="do not run the Orchestrator and the Scavenger on the template's schedules (run them by hand)",
     )
-    serve.add_argument(
+    schedule.add_argument(
         "--every",
         type=float,
         metavar="SECONDS",

@@ -28,7 +28,6 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 from foreman.examples import (
@@ -171,23 +170,14 @@ def read_config_file(path: str) -> tuple[dict[str, Any], Any]:
     """The orchestrator config in ``path``: (raw JSON object, parsed config); ``ServeError`` naming the file and
     every problem with its path."""
     from foreman_core.config import ConfigError, parse_config
+    from foreman_core.config_source import ConfigSourceError, load_raw_config
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ServeError(f"--config {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ServeError(f"--config {path}: cannot read: {error}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ServeError(
-            f"--config {path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
-        ) from None
-    try:
+        raw = load_raw_config(f"file:{path}")
         return raw, parse_config(raw)
-    except ConfigError as error:
-        raise ServeError(f"--config {path}: {error}") from None
+    except (ConfigSourceError, ConfigError) as error:
+        message = str(error).removeprefix(f"file:{path}: ")
+        raise ServeError(f"--config {path}: {message}") from None
 
 
 def local_arns(raw: dict[str, Any], config: Any) -> tuple[dict[str, Any], dict[str, str]]:

@@ -4,12 +4,15 @@ On AWS each function's stdout and stderr go to its own log group. ``foreman loca
 process, so ``function_output(stream)`` replaces ``sys.stdout`` and ``sys.stderr`` for the block with streams that
 write a line printed inside ``running(name)`` (the Lambda runtime wraps each invocation in it) to ``stream`` as
 ``name | line``, whole lines only so concurrent invocations never interleave within a line. What is printed outside
-a function goes where it went before.
+a function goes where it went before. As Lambda's Python runtime does, it also gives the root logger a handler, so a
+function's ``logging`` records (at or above the level the function sets; the root logger's default is WARNING) reach
+the same stream, prefixed too; records logged outside a function are left to the process's own handlers.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -97,7 +100,28 @@ def function_output(stream: TextIO) -> Iterator[None]:
     saved = sys.stdout, sys.stderr
     sys.stdout = PrefixedStream(stream, saved[0])
     sys.stderr = PrefixedStream(stream, saved[1])
+    root = logging.getLogger()
+    handler = _CurrentStderrHandler()
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(asctime)s %(name)s: %(message)s"))
+    handler.addFilter(lambda record: current_function() is not None)
+    root.addHandler(handler)
     try:
         yield
     finally:
+        root.removeHandler(handler)
         sys.stdout, sys.stderr = saved
+
+
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (the prefixing stream inside a function)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """The stream is always the current ``sys.stderr``."""

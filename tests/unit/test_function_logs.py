@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import logging
 import sys
 import threading
 
 from foreman.local.function_logs import current_function, function_output, running
 
 
-def test_lines_printed_inside_a_function_are_prefixed_and_others_pass_through() -> None:
+def test_lines_printed_or_logged_inside_a_function_are_prefixed_and_others_pass_through() -> None:
     sink, outside = io.StringIO(), io.StringIO()
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = outside
@@ -20,13 +21,18 @@ def test_lines_printed_inside_a_function_are_prefixed_and_others_pass_through() 
                 assert current_function() == "mine"
                 print("one", end="")
                 print(" line")
+                logging.getLogger("labourer").warning("careful")
                 sys.stderr.write("an error\npartial")
             assert current_function() is None
     finally:
         sys.stdout, sys.stderr = saved
 
     assert outside.getvalue() == "server line\n"
-    assert sink.getvalue() == "mine | one line\nmine | an error\nmine | partial\n"
+    lines = sink.getvalue().splitlines()
+    assert lines[0] == "mine | one line"
+    assert lines[1].startswith("mine | [WARNING] ")
+    assert lines[1].endswith(" labourer: careful")
+    assert lines[2:] == ["mine | an error", "mine | partial"]
 
 
 def test_concurrent_functions_never_interleave_within_a_line() -> None:
