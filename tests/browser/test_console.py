@@ -62,6 +62,9 @@ def test_the_console_shows_an_execution_its_path_a_states_output_and_the_queues(
         capsys.readouterr()
 
         page = browser.new_page(viewport={"width": 1500, "height": 1250})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.goto(console)
         row = page.locator("#executions tbody tr").filter(has_text="Orchestrator").first
         row.wait_for(timeout=30_000)
@@ -103,3 +106,4 @@ def test_the_console_shows_an_execution_its_path_a_states_output_and_the_queues(
         listed = page.locator("#oldest-queued tbody tr").count()
         assert listed == min(queued, 20)
         page.screenshot(path=str(ARTIFACTS / "console-queue.png"), full_page=True)
+        assert errors == []  # no script error, no failed request, on any page
