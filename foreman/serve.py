@@ -279,7 +279,7 @@ def serve(options: ServeOptions, out: TextIO) -> int:
             register_example_labourers(example_config(), add_example, complete)
         for labourer in options.labourers:
             create_function(labourer.name, labourer.handler, timeout=900)
-            runtime.add_code(labourer.name, labourer.code_dir, labourer.handler)
+            runtime.add_code(labourer.name, labourer.code_dir, labourer.handler, reload=True)
         if raw is not None:
             store_config(client, str(deployment.outputs["ConfigLocation"]), json.dumps(raw))
         if user_config is None and config is not None:

@@ -79,6 +79,7 @@ class _Function:
     code_dir: str | None = None
     handler: str | None = None
     callable: Handler | None = None
+    reload: bool = False
 
 
 class HandlerLoadError(Exception):
@@ -138,12 +139,17 @@ class LambdaRuntime:
     _peak: dict[str, int] = field(default_factory=dict)
     _faults: dict[str, tuple[str, int, int | None]] = field(default_factory=dict)
     _code_root: tempfile.TemporaryDirectory[str] | None = None
+    _loaded_versions: dict[str, int] = field(default_factory=dict)
+    _imported: dict[str, set[str]] = field(default_factory=dict)
     destination_records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every asynchronous-invocation destination record sent, in order: (destination ARN, record)."""
 
-    def add_code(self, function_name: str, code_dir: str, handler: str) -> None:
-        """Run ``handler`` (``package.module.function``) from ``code_dir`` when ``function_name`` is invoked."""
-        self.functions[function_name] = _Function(code_dir=os.path.abspath(code_dir), handler=handler)
+    def add_code(self, function_name: str, code_dir: str, handler: str, *, reload: bool = False) -> None:
+        """Run ``handler`` (``package.module.function``) from ``code_dir`` when ``function_name`` is invoked.
+
+        ``reload``: when a ``.py`` file under ``code_dir`` has changed since the handler was loaded, the next invoke
+        is a cold start with the new code (for code a person is editing; Lambda itself needs a new deploy)."""
+        self.functions[function_name] = _Function(code_dir=os.path.abspath(code_dir), handler=handler, reload=reload)
 
     def add_callable(self, function_name: str, handler: Handler) -> None:
         """Run ``handler(event, context)`` when ``function_name`` is invoked."""
@@ -364,8 +370,21 @@ class LambdaRuntime:
         module_name, func_name = function.handler.rsplit(".", 1)
         key = (function.code_dir, module_name)
         with self._lock:  # Map iterations call concurrently: import each handler module once per cold start
+            if function.reload:
+                version = _code_version(function.code_dir)
+                if self._loaded_versions.get(function.code_dir, version) != version:
+                    for name in self._imported.pop(function.code_dir, set()):  # only what its code imported
+                        sys.modules.pop(name, None)
+                    self._modules = {k: m for k, m in self._modules.items() if k[0] != function.code_dir}
+                self._loaded_versions[function.code_dir] = version
             if key not in self._modules:
+                before = set(sys.modules)
                 self._modules[key] = _import_handler_module(function.code_dir, module_name)
+                self._imported.setdefault(function.code_dir, set()).update(
+                    name
+                    for name in set(sys.modules) - before
+                    if (origin := getattr(sys.modules[name], "__file__", None)) and _under(origin, function.code_dir)
+                )
         handler = getattr(self._modules[key], func_name, None)
         if not callable(handler):
             raise HandlerLoadError(
@@ -386,6 +405,17 @@ def _forget_code_under(folder: str) -> None:
         if origin and _under(origin, folder):
             del sys.modules[name]
     sys.path[:] = [entry for entry in sys.path if not _under(entry, folder)]
+
+
+def _code_version(folder: str) -> int:
+    """The newest modification time (ns) of the Python files under ``folder``, hidden folders and caches left out."""
+    newest = 0
+    for root, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".") and name != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                newest = max(newest, os.stat(os.path.join(root, name)).st_mtime_ns)
+    return newest
 
 
 def _handler_frames(error: BaseException) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import time
 import urllib.request
@@ -285,3 +286,31 @@ def test_a_bad_labourer_option_says_why(value: str, reason: str, capsys: pytest.
 
     assert code == 2
     assert reason in capsys.readouterr().err
+
+
+def test_a_labourer_folder_being_edited_runs_its_new_code_at_the_next_invoke(tmp_path: Path) -> None:
+    code = tmp_path / "labourer"
+    code.mkdir()
+    (code / "app.py").write_text("from words import WORD\n\n\ndef handler(event, context):\n    return WORD\n")
+    (code / "words.py").write_text("WORD = 'first'\n")
+    with EmbeddedStack(parameters={"LogLevel": "WARNING"}) as stack:
+        lambda_client = stack.client("lambda")
+        lambda_client.create_function(
+            FunctionName="edited",
+            Runtime="python3.12",
+            Role=stack.deployment.role_arn(),
+            Handler="app.handler",
+            Code={"ZipFile": _zip({"README.txt": "runs from its folder"})},
+        )
+        stack.runtime.add_code("edited", str(code), "app.handler", reload=True)  # as --labourer registers it
+
+        def invoke() -> Any:
+            return json.loads(lambda_client.invoke(FunctionName="edited", Payload=b"{}")["Payload"].read())
+
+        assert invoke() == "first"
+        assert invoke() == "first"
+        (code / "words.py").write_text("WORD = 'second'\n")  # the module beside the handler changes
+        later = time.time() + 5
+        os.utime(code / "words.py", (later, later))
+
+        assert invoke() == "second"
