@@ -268,18 +268,20 @@ def serve(options: ServeOptions, out: TextIO) -> int:
             functions[name] = arn
             return arn
 
+        for labourer in options.labourers:
+            create_function(labourer.name, labourer.handler, timeout=900)
+            runtime.add_code(labourer.name, labourer.code_dir, labourer.handler, reload=True)
         if options.examples:
-            complete = _example_completion(deployment, config, client, destination)
+            complete = _example_completion(deployment, client, destination)
 
             def add_example(name: str, handler: Any) -> str:
+                if name in functions:  # a --labourer of the same name: your code, not the example's
+                    return functions[name]
                 arn = create_function(name)
                 runtime.add_callable(name, handler)
                 return arn
 
             register_example_labourers(example_config(), add_example, complete)
-        for labourer in options.labourers:
-            create_function(labourer.name, labourer.handler, timeout=900)
-            runtime.add_code(labourer.name, labourer.code_dir, labourer.handler, reload=True)
         if raw is not None:
             store_config(client, str(deployment.outputs["ConfigLocation"]), json.dumps(raw))
         if user_config is None and config is not None:
@@ -307,6 +309,7 @@ def serve(options: ServeOptions, out: TextIO) -> int:
             line["console"] = stack.enter_context(console_server(api, options.host, options.console_port))
         out.write(json.dumps(line) + "\n")
         out.flush()
+        _say_where(line)
         try:
             stop.wait(options.for_seconds)
         except KeyboardInterrupt:
@@ -316,7 +319,20 @@ def serve(options: ServeOptions, out: TextIO) -> int:
     return 0
 
 
-def _example_completion(deployment: Any, config: Any, client: Any, destination: Any) -> Any:
+def _say_where(line: dict[str, Any]) -> None:
+    """One line for a person on stderr: where the endpoint and the console are, what the schedules do."""
+    runs = ", ".join(f"{name} {spec['expression']}" for name, spec in line["schedules"].items()) or "none"
+    console = f", console {line['console']}" if line["console"] else ""
+    sys.stderr.write(f"foreman local serve: endpoint {line['endpoint']}{console}; schedules: {runs}\n")
+    for original, local in line.get("arn_mapping", {}).items():
+        sys.stderr.write(f"foreman local serve: {original} runs as the local {local}\n")
+    if line.get("missing_functions"):
+        missing = ", ".join(line["missing_functions"])
+        sys.stderr.write(f"foreman local serve: the config names functions that do not exist here (yet): {missing}\n")
+    sys.stderr.flush()
+
+
+def _example_completion(deployment: Any, client: Any, destination: Any) -> Any:
     """How an example labourer's result is recorded: by its destination (nothing to do here) when the stack has
     TaskDestination, else at once on the tasks table."""
     from foreman_core.task_store import TaskStore
