@@ -378,12 +378,14 @@ class LambdaRuntime:
                     self._modules = {k: m for k, m in self._modules.items() if k[0] != function.code_dir}
                 self._loaded_versions[function.code_dir] = version
             if key not in self._modules:
-                before = set(sys.modules)
+                before = set(sys.modules.copy())
                 self._modules[key] = _import_handler_module(function.code_dir, module_name)
                 self._imported.setdefault(function.code_dir, set()).update(
                     name
-                    for name in set(sys.modules) - before
-                    if (origin := getattr(sys.modules[name], "__file__", None)) and _under(origin, function.code_dir)
+                    for name, module in sys.modules.copy().items()
+                    if name not in before
+                    and (origin := getattr(module, "__file__", None))
+                    and _under(origin, function.code_dir)
                 )
         handler = getattr(self._modules[key], func_name, None)
         if not callable(handler):
@@ -400,7 +402,7 @@ def _under(path: str, folder: str) -> bool:
 def _forget_code_under(folder: str) -> None:
     """Drop from ``sys.modules`` and ``sys.path`` every module and entry of a function's earlier code versions, so
     its new code imports its own modules (``import helpers`` would otherwise get the old version's)."""
-    for name, module in list(sys.modules.items()):
+    for name, module in sys.modules.copy().items():
         origin = getattr(module, "__file__", None)
         if origin and _under(origin, folder):
             del sys.modules[name]

@@ -104,6 +104,17 @@ def _zip(files: dict[str, str]) -> bytes:
     return archive.getvalue()
 
 
+def create_zip_function(
+    stack: EmbeddedStack, name: str, files: dict[str, str], *, runtime: str = "python3.12", handler: str = "app.handler"
+) -> str:
+    """Create function ``name`` from a zip of ``files`` through the Lambda API, as the AWS CLI would; its ARN."""
+    arn: str = stack.client("lambda").create_function(
+        FunctionName=name, Runtime=runtime, Role=stack.deployment.role_arn(), Handler=handler,
+        Code={"ZipFile": _zip(files)},
+    )["FunctionArn"]  # fmt: skip
+    return arn
+
+
 WRITER = """
 import os
 from pathlib import Path
@@ -183,25 +194,19 @@ def test_code_that_cannot_run_fails_the_invoke_with_lambdas_own_error_names() ->
         lambda_client = stack.client("lambda")
         for name, (runtime, handler, files, error_type, message) in BROKEN.items():
             function = name.replace(" ", "-")
-            lambda_client.create_function(
-                FunctionName=function,
-                Runtime=runtime,
-                Role=stack.deployment.role_arn(),
-                Handler=handler,
-                Code={"ZipFile": _zip(files)},
-            )
+            create_zip_function(stack, function, files, runtime=runtime, handler=handler)
             response = lambda_client.invoke(FunctionName=function, Payload=b"{}")
             body = json.loads(response["Payload"].read())
             assert response.get("FunctionError") == "Unhandled", name
             assert body["errorType"] == error_type, (name, body)
             assert body["errorMessage"].startswith(message), (name, body)
 
-        lambda_client.create_function(
-            FunctionName="in-node",
-            Runtime="nodejs20.x",
-            Role=stack.deployment.role_arn(),
-            Handler="index.handler",
-            Code={"ZipFile": _zip({"index.js": "exports.handler = async () => 1;"})},
+        create_zip_function(
+            stack,
+            "in-node",
+            {"index.js": "exports.handler = async () => 1;"},
+            runtime="nodejs20.x",
+            handler="index.handler",
         )
         for invocation_type in ("RequestResponse", "Event"):
             with pytest.raises(ClientError) as refused:
@@ -212,13 +217,7 @@ def test_code_that_cannot_run_fails_the_invoke_with_lambdas_own_error_names() ->
 
 def test_the_orchestrator_releases_a_task_whose_labourer_cannot_run_here() -> None:
     with EmbeddedStack(parameters={"LogLevel": "WARNING"}) as stack:
-        arn = stack.client("lambda").create_function(
-            FunctionName="in-node",
-            Runtime="nodejs20.x",
-            Role=stack.deployment.role_arn(),
-            Handler="index.handler",
-            Code={"ZipFile": _zip({"index.js": ""})},
-        )["FunctionArn"]
+        arn = create_zip_function(stack, "in-node", {"index.js": ""}, runtime="nodejs20.x", handler="index.handler")
         stack.put_config({"task_config": {"labourers": {"in-node": labourer_config(arn, 2)}}})
         store = TaskStore(stack.client("dynamodb"), Tables())
         store.create_tasks("in-node", [{}])
@@ -295,13 +294,7 @@ def test_a_labourer_folder_being_edited_runs_its_new_code_at_the_next_invoke(tmp
     (code / "words.py").write_text("WORD = 'first'\n")
     with EmbeddedStack(parameters={"LogLevel": "WARNING"}) as stack:
         lambda_client = stack.client("lambda")
-        lambda_client.create_function(
-            FunctionName="edited",
-            Runtime="python3.12",
-            Role=stack.deployment.role_arn(),
-            Handler="app.handler",
-            Code={"ZipFile": _zip({"README.txt": "runs from its folder"})},
-        )
+        create_zip_function(stack, "edited", {"README.txt": "runs from its folder"})
         stack.runtime.add_code("edited", str(code), "app.handler", reload=True)  # as --labourer registers it
 
         def invoke() -> Any:
