@@ -67,3 +67,20 @@ def test_a_state_entered_many_times_keeps_its_count_and_its_first_visits() -> No
 
     assert visits["Invoke"]["entered"] == MAX_VISITS + 7
     assert len(visits["Invoke"]["visits"]) == MAX_VISITS
+
+
+def test_the_scavengers_graph_has_every_state_of_its_asl_nested_ones_included() -> None:
+    definition = json.loads((Path(PROJECT_ROOT) / "statemachine" / "scavenger.asl.json").read_text())
+
+    def names(states: dict[str, Any]) -> set[str]:
+        found = set(states)
+        for state in states.values():
+            inner = state.get("ItemProcessor") or state.get("Iterator")
+            if inner:
+                found |= names(inner["States"])
+        return found
+
+    graph = graph_json(definition, {})
+
+    assert {box["name"] for box in graph["boxes"]} == names(definition["States"])
+    assert not any(edge["taken"] for edge in graph["edges"])
