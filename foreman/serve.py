@@ -36,7 +36,6 @@ from foreman.examples import (
     example_config,
     example_config_dict,
     function_name,
-    labourer_arns,
     register_example_labourers,
 )
 from foreman.status import markers_at
@@ -224,7 +223,7 @@ def serve(options: ServeOptions, out: TextIO) -> int:
         raw, config = example_config_dict(), example_config()
     else:
         raw, config = None, None
-    parameters = {"LogLevel": "WARNING", **({"LabourerArns": labourer_arns(config)} if config else {})}
+    parameters = {"LogLevel": "WARNING"}  # the local LabourerArns: any function, so labourers can come and go
     stop = threading.Event()
     with ExitStack() as stack:
         # stdout carries the one JSON line; what the functions print goes to stderr, prefixed by their names
