@@ -704,9 +704,29 @@ def cmd_local_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_local_serve(args: argparse.Namespace, out: TextIO) -> int:
     """The local stack as an AWS endpoint on loopback until Ctrl-C (or --for-seconds)."""
-    from foreman.serve import serve
+    from foreman.serve import LabourerCode, ServeError, ServeOptions, serve
 
-    return serve(host=args.host, port=args.port, examples=args.examples, for_seconds=args.for_seconds, out=out)
+    if args.every is not None and args.every <= 0:
+        raise CliError("--every must be a positive number of seconds", EXIT_USAGE)
+    try:
+        labourers = [LabourerCode.parse(text) for text in args.labourer or []]
+    except ServeError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
+    if len({code.name for code in labourers}) < len(labourers):
+        raise CliError("--labourer: the same function name is given twice", EXIT_USAGE)
+    console_port = args.console_port if args.console_port is not None else (args.port + 1 if args.port else 0)
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        examples=args.examples,
+        for_seconds=args.for_seconds,
+        labourers=labourers,
+        config_path=args.config,
+        schedule=args.schedule,
+        every=args.every,
+        console_port=None if args.no_console else console_port,
+    )
+    return serve(options, out)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -938,7 +958,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deploy template.yaml on a local AWS endpoint and serve it until Ctrl-C. The first line printed\n"
         "is one JSON object: the endpoint, region, table names, state machine and function ARNs, config location.\n"
         "Any AWS client can use it (boto3 endpoint_url, the AWS CLI --endpoint-url, sosw with AWS_ENDPOINT_URL);\n"
-        "Lambda steps and the example labourers run in this process.\n\n"
+        "Lambda steps and the labourers (yours with --labourer, the examples unless --no-examples) run in this\n"
+        "process; what they print goes to stderr prefixed by their names. The Orchestrator and the Scavenger run on\n"
+        "the template's schedules (--every, --no-schedule); a local console is served at the line's 'console' URL.\n"
+        "See docs/local-development.md.\n\n"
         "  foreman local serve --port 4566 &\n"
         "  foreman tasks create --endpoint-url http://127.0.0.1:4566 --labourer reports --payload '{}'\n"
         "  foreman run --endpoint-url http://127.0.0.1:4566\n"
@@ -952,6 +975,37 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not register the example labourers and config of examples/",
     )
+    serve.add_argument(
+        "--labourer",
+        action="append",
+        metavar="NAME=DIR:module.function",
+        help="create Lambda function NAME running your handler from DIR, as Lambda would (repeatable)",
+    )
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="store this orchestrator config (validated first; exit 2 if invalid) instead of examples/config.json",
+    )
+    schedule = serve.add_mutually_exclusive_group()
+    schedule.add_argument(
+        "--no-schedule",
+        dest="schedule",
+        action="store_false",
+        help="do not run the Orchestrator and the Scavenger on the template's schedules (run them by hand)",
+    )
+    schedule.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="run both schedules every SECONDS instead of the template's rates",
+    )
+    serve.add_argument(
+        "--console-port",
+        type=int,
+        metavar="PORT",
+        help="the local console's port (default: --port + 1, or any free port with --port 0)",
+    )
+    serve.add_argument("--no-console", action="store_true", help="do not serve the local console")
     serve.add_argument("--for-seconds", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)")
     serve.set_defaults(handler=cmd_local_serve)
     return parser

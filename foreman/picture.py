@@ -339,14 +339,24 @@ def _arrow(
     draw.polygon([end, left, right], fill=color)
 
 
-def draw_graph(draw: ImageDraw.ImageDraw, placed: PlacedGraph, counts: Mapping[str, int]) -> None:
-    """Draw a laid-out graph (boxes, then edges on top), highlighting what ``counts`` says was entered."""
-    for box in placed.boxes.values():
-        _draw_box(draw, box, counts)
+@dataclass(frozen=True)
+class EdgeLine:
+    """Where an edge is drawn (from the bottom of its source to the top of its target; a loop back leaves from the
+    side) and whether the execution took it (both ends entered)."""
+
+    edge: Edge
+    start: tuple[float, float]
+    end: tuple[float, float]
+    taken: bool
+
+
+def edge_lines(placed: PlacedGraph, counts: Mapping[str, int]) -> list[EdgeLine]:
+    """The edges of one laid-out graph (not its nested ones) as lines, given how often each state was entered."""
     outgoing: dict[str, list[Edge]] = {}
     for edge in placed.graph.edges:
         if edge.source in placed.boxes and edge.target in placed.boxes:
             outgoing.setdefault(edge.source, []).append(edge)
+    lines = []
     for source, edges in outgoing.items():
         box = placed.boxes[source]
         edges.sort(key=lambda e: placed.boxes[e.target].center)
@@ -359,7 +369,17 @@ def draw_graph(draw: ImageDraw.ImageDraw, placed: PlacedGraph, counts: Mapping[s
             if target.y <= box.y:  # a loop back: leave from the side
                 start = (box.x + box.w, box.y + box.h / 2)
                 end = (target.x + target.w, target.y + target.h / 2)
-            _arrow(draw, start, end, TAKEN if taken else IDLE_LINE, 3 if taken else 1, dashed=edge.kind == "catch")
+            lines.append(EdgeLine(edge, start, end, taken))
+    return lines
+
+
+def draw_graph(draw: ImageDraw.ImageDraw, placed: PlacedGraph, counts: Mapping[str, int]) -> None:
+    """Draw a laid-out graph (boxes, then edges on top), highlighting what ``counts`` says was entered."""
+    for box in placed.boxes.values():
+        _draw_box(draw, box, counts)
+    for line in edge_lines(placed, counts):
+        color, width = (TAKEN, 3) if line.taken else (IDLE_LINE, 1)
+        _arrow(draw, line.start, line.end, color, width, dashed=line.edge.kind == "catch")
     for box in placed.boxes.values():
         for inner in box.inner:
             draw_graph(draw, inner, counts)

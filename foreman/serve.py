@@ -1,26 +1,33 @@
-"""``foreman local serve``: the local stack as a long-running AWS endpoint on loopback.
+"""``foreman local serve``: the local stack as a long-running AWS endpoint on loopback, where a user develops.
 
-It deploys ``template.yaml`` on a moto server (``foreman.local.stack.serving``), registers the example labourers and
-stores ``examples/config.json`` (unless told not to), prints one JSON line describing the deployment (endpoint,
-region, tables, state machine and function ARNs, config location) and serves until Ctrl-C, SIGTERM or
-``--for-seconds``. With the examples, a simulated ``reports-db`` puts its CPU (``20 + 7 x running reports``) into
-CloudWatch every few seconds, so the ``reports`` labourer has a health to read.
+It deploys ``template.yaml`` on a moto server (``foreman.local.stack.serving``), creates the user's labourers
+(``--labourer NAME=DIR:module.function``: a Lambda function whose handler is loaded from DIR, as Lambda would) and
+the example labourers (unless ``--no-examples``), stores the user's config (``--config FILE``, validated first) or
+``examples/config.json``, runs the template's schedules (the Orchestrator and the Scavenger; ``--every`` to run them
+faster, ``--no-schedule`` to drive them by hand), serves the local console (``foreman.console``), prints one JSON line
+describing all that and serves until Ctrl-C, SIGTERM or ``--for-seconds``. With the examples' config, a simulated
+``reports-db`` puts its CPU (``20 + 7 x running reports``) into CloudWatch every few seconds, so the ``reports``
+labourer has a health to read.
 
-Example labourers' completions go through the stack's ``TaskDestination`` function, as their asynchronous-invocation
-``OnSuccess``/``OnFailure`` destination (when the template has it); otherwise they are recorded directly on the
-tasks table, as sosw's WorkerAssistant would.
+Every labourer created here reports its outcome as the README's "no worker code" wiring does on AWS: an
+EventInvokeConfig with ``MaximumRetryAttempts: 0`` whose ``OnSuccess`` and ``OnFailure`` destinations are the stack's
+``TaskDestination`` function (so an exception fails the task, and the Scavenger retries it). What the functions print
+reaches stderr, each line prefixed by the function's name (``foreman.local.function_logs``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, redirect_stdout
+from contextlib import AbstractContextManager, ExitStack, contextmanager, redirect_stdout
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from foreman.examples import (
@@ -29,11 +36,13 @@ from foreman.examples import (
     example_config,
     example_config_dict,
     function_name,
-    labourer_arns,
     register_example_labourers,
 )
 from foreman.status import markers_at
 
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DEFAULT_CONSOLE_PORT = 4567
+"""The console's port when --port is the default 4566."""
 METRIC_INTERVAL_SECONDS = 5.0
 """How often the simulated database puts its CPU while serving."""
 
@@ -42,7 +51,7 @@ class ServeError(RuntimeError):
     """The endpoint could not start (e.g. its port is taken)."""
 
 
-def _check_port(host: str, port: int) -> None:
+def _check_port(host: str, port: int, *, option: str = "--port") -> None:
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -50,7 +59,7 @@ def _check_port(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as error:
             raise ServeError(
-                f"cannot listen on {host}:{port}: {error.strerror} (pass --port 0 for any free port)"
+                f"cannot listen on {host}:{port}: {error.strerror} (pass {option} 0 for any free port)"
             ) from None
 
 
@@ -116,30 +125,113 @@ def describe(
     }
 
 
-def serve(*, host: str, port: int, examples: bool, for_seconds: float | None, out: TextIO) -> int:
+@dataclass(frozen=True)
+class LabourerCode:
+    """A labourer given as ``--labourer NAME=DIR:module.function``: function NAME runs ``handler`` from ``code_dir``."""
+
+    name: str
+    code_dir: str
+    handler: str
+
+    @classmethod
+    def parse(cls, text: str) -> LabourerCode:
+        """Read ``NAME=DIR:module.function``; ``ServeError`` saying what is wrong."""
+        name, _, rest = text.partition("=")
+        code_dir, _, handler = rest.rpartition(":")
+        if not name or not code_dir or not handler:
+            raise ServeError(f"--labourer {text!r}: expected NAME=DIR:module.function, e.g. mine=./src:app.handler")
+        if not _FUNCTION_NAME.fullmatch(name):
+            raise ServeError(f"--labourer {text!r}: {name!r} is not a Lambda function name (letters, digits, - and _)")
+        if "." not in handler:
+            raise ServeError(f"--labourer {text!r}: the handler {handler!r} must be module.function, e.g. app.handler")
+        if not os.path.isdir(code_dir):
+            raise ServeError(f"--labourer {text!r}: {code_dir}: no such folder")
+        return cls(name, os.path.abspath(code_dir), handler)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What ``foreman local serve`` was asked for. ``console_port`` None: no console; ``every``: one period (seconds)
+    for every schedule instead of the template's rates."""
+
+    host: str = "127.0.0.1"
+    port: int = 4566
+    examples: bool = True
+    for_seconds: float | None = None
+    labourers: list[LabourerCode] = field(default_factory=list)
+    config_path: str | None = None
+    schedule: bool = True
+    every: float | None = None
+    console_port: int | None = DEFAULT_CONSOLE_PORT
+
+
+def read_config_file(path: str) -> tuple[dict[str, Any], Any]:
+    """The orchestrator config in ``path``: (raw JSON object, parsed config); ``ServeError`` naming the file and
+    every problem with its path."""
+    from foreman_core.config import ConfigError, parse_config
+    from foreman_core.config_source import ConfigSourceError, load_raw_config
+
+    try:
+        raw = load_raw_config(f"file:{path}")
+        return raw, parse_config(raw)
+    except (ConfigSourceError, ConfigError) as error:
+        message = str(error).removeprefix(f"file:{path}: ")
+        raise ServeError(f"--config {path}: {message}") from None
+
+
+def local_arns(raw: dict[str, Any], config: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The config with every labourer's ARN pointing at this endpoint's function of the same name, and the ARNs
+    that changed (original -> local). A bare function name already resolves locally and is kept."""
+    from foreman.local.deployer import ACCOUNT, REGION
+
+    mapped: dict[str, str] = {}
+    labourers = raw.get("task_config", {}).get("labourers", {})
+    for labourer in config.labourers:
+        arn = str(labourer.arn)
+        parts = arn.split(":")
+        if not arn.startswith("arn:") or (parts[3], parts[4]) == (REGION, ACCOUNT):
+            continue
+        local = ":".join([*parts[:3], REGION, ACCOUNT, *parts[5:]])
+        labourers[labourer.id]["arn"] = local
+        mapped[arn] = local
+    return raw, mapped
+
+
+def serve(options: ServeOptions, out: TextIO) -> int:
     """Serve until stopped; print the JSON line first. Returns the exit code."""
     import boto3
 
     from foreman.cli import CliError
     from foreman.local.deployer import REGION
-    from foreman.local.stack import quiet_moto, serving
-    from foreman_core.task_store import TaskStore
+    from foreman.local.function_logs import function_output
+    from foreman.local.stack import quiet_moto, serving, store_config
+    from foreman_core.config import parse_config
 
     try:
-        _check_port(host, port)
+        _check_port(options.host, options.port)
+        if options.console_port is not None:
+            _check_port(options.host, options.console_port, option="--console-port")
+        user_config = read_config_file(options.config_path) if options.config_path else None
     except ServeError as error:
         raise CliError(str(error), 2) from None
     quiet_moto()
-    config = example_config() if examples else None
-    parameters = {"LogLevel": "WARNING", **({"LabourerArns": labourer_arns(config)} if config else {})}
+    arn_mapping: dict[str, str] = {}
+    if user_config is not None:
+        raw, arn_mapping = local_arns(*user_config)
+        config = parse_config(raw)
+    elif options.examples:
+        raw, config = example_config_dict(), example_config()
+    else:
+        raw, config = None, None
+    parameters = {"LogLevel": "WARNING"}  # the local LabourerArns: any function, so labourers can come and go
     stop = threading.Event()
-    with (
-        # stdout carries the one JSON line; what the Lambda steps print (logs, embedded-format metrics) goes to stderr
-        redirect_stdout(sys.stderr),
-        _local_credentials(),
-        _stop_on_sigterm(stop),
-        serving(host, port, parameters=parameters) as (endpoint, deployment, runtime),
-    ):
+    with ExitStack() as stack:
+        # stdout carries the one JSON line; what the functions print goes to stderr, prefixed by their names
+        stack.enter_context(redirect_stdout(sys.stderr))
+        stack.enter_context(function_output(sys.stderr))
+        stack.enter_context(_local_credentials())
+        stack.enter_context(_stop_on_sigterm(stop))
+        endpoint, deployment, runtime = stack.enter_context(serving(options.host, options.port, parameters=parameters))
 
         def client(service: str) -> Any:
             return boto3.client(
@@ -150,61 +242,143 @@ def serve(*, host: str, port: int, examples: bool, for_seconds: float | None, ou
                 aws_secret_access_key="local",
             )
 
-        labourers: list[str] = []
+        lambda_client = client("lambda")
+        destination = deployment.outputs.get("TaskDestinationFunctionArn")
         functions: dict[str, str] = {}
-        if config is not None:
-            location = str(deployment.outputs["ConfigLocation"])
-            client("ssm").put_parameter(
-                Name=location.removeprefix("ssm:"),
-                Value=json.dumps(example_config_dict()),
-                Type="String",
-                Overwrite=True,
-            )
-            lambda_client = client("lambda")
-            store = TaskStore(client("dynamodb"), config.tables, delta=config.greenfield_invocation_delta)
-            complete, _ = completer_for(deployment.outputs, config, lambda_client=lambda_client, store=store)
 
-            def add_function(name: str, handler: Any) -> str:
-                arn: str = lambda_client.create_function(
+        def create_function(name: str, handler: str = "app.handler", timeout: int = 60) -> str:
+            arn: str = lambda_client.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=deployment.role_arn(),
+                Handler=handler,
+                Code={"ZipFile": _empty_zip()},
+                Timeout=timeout,
+            )["FunctionArn"]
+            if destination:  # the README's "no worker code" wiring: Lambda reports each outcome to TaskDestination
+                lambda_client.put_function_event_invoke_config(
                     FunctionName=name,
-                    Runtime="python3.12",
-                    Role=deployment.role_arn(),
-                    Handler="app.handler",
-                    Code={"ZipFile": _empty_zip()},
-                    Timeout=60,
-                )["FunctionArn"]
+                    MaximumRetryAttempts=0,
+                    DestinationConfig={
+                        "OnSuccess": {"Destination": destination},
+                        "OnFailure": {"Destination": destination},
+                    },
+                )
+            functions[name] = arn
+            return arn
+
+        for labourer in options.labourers:
+            create_function(labourer.name, labourer.handler, timeout=900)
+            runtime.add_code(labourer.name, labourer.code_dir, labourer.handler, reload=True)
+        if options.examples:
+            complete = _example_completion(deployment, client, destination)
+
+            def add_example(name: str, handler: Any) -> str:
+                if name in functions:  # a --labourer of the same name: your code, not the example's
+                    return functions[name]
+                arn = create_function(name)
                 runtime.add_callable(name, handler)
-                functions[name] = arn
                 return arn
 
-            def complete_now(labourer_id: str, event: dict[str, Any], result: Any) -> None:
-                complete(labourer_id, event, result)  # as the labourer's OnSuccess destination would, at once
+            register_example_labourers(example_config(), add_example, complete)
+        if raw is not None:
+            store_config(client, str(deployment.outputs["ConfigLocation"]), json.dumps(raw))
+        if user_config is None and config is not None:
+            _publish_simulated_metrics(config, client, stop)
 
-            register_example_labourers(config, add_function, complete_now)
-            labourers = [labourer.id for labourer in config.labourers]
-            database = SimulatedDatabase.for_config(config)
-            watched = config.labourer(database.labourer_id)
+        schedules = _schedules(options, deployment, client, stop)
+        labourer_ids = [labourer.id for labourer in config.labourers] if config else []
+        line = describe(endpoint, deployment, labourers=labourer_ids, functions=functions)
+        line["schedules"] = schedules
+        line["labourer_code"] = {code.name: f"{code.code_dir}:{code.handler}" for code in options.labourers}
+        if arn_mapping:
+            line["arn_mapping"] = arn_mapping
+        if config is not None:
+            missing = sorted({function_name(labourer.arn) for labourer in config.labourers} - set(line["functions"]))
+            if missing:
+                line["missing_functions"] = missing
+        line["console"] = None
+        if options.console_port is not None:
+            from foreman.console.api import ConsoleApi
+            from foreman.console.server import console_server
+            from foreman_core.config import Tables
 
-            def publish_metrics() -> None:
-                cloudwatch = client("cloudwatch")
-                while not stop.is_set():
-                    now = time.time()
-                    running = store.count_running(watched.id, markers_at(config, watched, now))
-                    database.publish(cloudwatch, running, at=now)
-                    stop.wait(METRIC_INTERVAL_SECONDS)
-
-            database.publish(client("cloudwatch"), 0, at=time.time())
-            threading.Thread(target=publish_metrics, name="reports-db", daemon=True).start()
-
-        out.write(json.dumps(describe(endpoint, deployment, labourers=labourers, functions=functions)) + "\n")
+            tables = Tables(**{key: value for key, value in line["tables"].items() if value})
+            api = ConsoleApi(client, dict(line["state_machines"]), str(deployment.outputs["ConfigLocation"]), tables)
+            line["console"] = stack.enter_context(console_server(api, options.host, options.console_port))
+        out.write(json.dumps(line) + "\n")
         out.flush()
+        _say_where(line)
         try:
-            stop.wait(for_seconds)
+            stop.wait(options.for_seconds)
         except KeyboardInterrupt:
             pass
         finally:
             stop.set()
     return 0
+
+
+def _say_where(line: dict[str, Any]) -> None:
+    """One line for a person on stderr: where the endpoint and the console are, what the schedules do."""
+    runs = ", ".join(f"{name} {spec['expression']}" for name, spec in line["schedules"].items()) or "none"
+    console = f", console {line['console']}" if line["console"] else ""
+    sys.stderr.write(f"foreman local serve: endpoint {line['endpoint']}{console}; schedules: {runs}\n")
+    for original, local in line.get("arn_mapping", {}).items():
+        sys.stderr.write(f"foreman local serve: {original} runs as the local {local}\n")
+    if line.get("missing_functions"):
+        missing = ", ".join(line["missing_functions"])
+        sys.stderr.write(f"foreman local serve: the config names functions that do not exist here (yet): {missing}\n")
+    sys.stderr.flush()
+
+
+def _example_completion(deployment: Any, client: Any, destination: Any) -> Any:
+    """How an example labourer's result is recorded: by its destination (nothing to do here) when the stack has
+    TaskDestination, else at once on the tasks table."""
+    from foreman_core.task_store import TaskStore
+
+    if destination:
+        return lambda labourer_id, event, result: None
+    examples = example_config()
+    store = TaskStore(client("dynamodb"), examples.tables, delta=examples.greenfield_invocation_delta)
+    complete, _ = completer_for(deployment.outputs, examples, lambda_client=client("lambda"), store=store)
+    return complete
+
+
+def _publish_simulated_metrics(config: Any, client: Any, stop: threading.Event) -> None:
+    """Start the simulated ``reports-db``: its CPU follows the running ``reports`` tasks until ``stop``."""
+    from foreman_core.task_store import TaskStore
+
+    store = TaskStore(client("dynamodb"), config.tables, delta=config.greenfield_invocation_delta)
+    database = SimulatedDatabase.for_config(config)
+    watched = config.labourer(database.labourer_id)
+
+    def publish() -> None:
+        cloudwatch = client("cloudwatch")
+        while not stop.is_set():
+            now = time.time()
+            running = store.count_running(watched.id, markers_at(config, watched, now))
+            database.publish(cloudwatch, running, at=now)
+            stop.wait(METRIC_INTERVAL_SECONDS)
+
+    database.publish(client("cloudwatch"), 0, at=time.time())
+    threading.Thread(target=publish, name="reports-db", daemon=True).start()
+
+
+def _schedules(options: ServeOptions, deployment: Any, client: Any, stop: threading.Event) -> dict[str, Any]:
+    """Start the template's schedules (or every ``--every`` seconds) unless ``--no-schedule``; what runs, by state
+    machine."""
+    from foreman.schedules import Scheduler, every, schedules_line, template_schedules
+
+    if not options.schedule:
+        return {}
+    schedules = template_schedules(deployment)
+    if options.every is not None:
+        schedules = every(schedules, options.every)
+    sfn = client("stepfunctions")
+    Scheduler(
+        schedules, lambda arn, text: sfn.start_execution(stateMachineArn=arn, input=text), stop, log=sys.stderr
+    ).start()
+    return schedules_line(schedules)
 
 
 def _empty_zip() -> bytes:

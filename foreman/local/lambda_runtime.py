@@ -17,19 +17,33 @@ error is retried up to ``MaximumRetryAttempts`` times (default 2, immediately: n
 does); every record, whatever its destination, is kept in ``LambdaRuntime.destination_records``, and only Lambda
 destinations are delivered. Functions without an EventInvokeConfig keep the plain behaviour: one call, no retry.
 What Lambda itself does not enforce here: timeouts, memory, payload limits, event age, IAM.
+
+A function created or updated through the Lambda API with a zip (``CreateFunction``/``UpdateFunctionCode``, as
+``sam deploy`` or the AWS CLI do) and nothing registered for it runs its own code: the zip is extracted to a folder
+per function and code version, and its ``Handler`` loaded from there as Lambda's Python runtime would (the folder on
+``sys.path``, the function's environment, a context object). Creating or updating a function's code through the API
+forgets what was registered for it. What cannot run fails the invoke with Lambda's own error names: a runtime other
+than Python is ``InvalidRuntimeException`` (the service refuses the invoke); a handler that cannot be loaded is a
+function error ``Runtime.ImportModuleError``, ``Runtime.UserCodeSyntaxError``, ``Runtime.HandlerNotFound`` or
+``Runtime.MalformedHandlerName``, reported as any handler exception is. Every handler exception is also written to
+stderr as Lambda logs it (``[ERROR] Type: message`` and the traceback), inside ``function_logs.running`` so that
+``foreman local serve`` prefixes it with the function's name.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import logging
 import os
 import sys
+import tempfile
 import threading
 import time
 import traceback
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,8 +52,11 @@ from types import ModuleType
 from typing import Any
 from unittest import mock
 
+from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
+
+from foreman.local.function_logs import running
 
 Handler = Callable[[Any, Any], Any]
 
@@ -62,6 +79,15 @@ class _Function:
     code_dir: str | None = None
     handler: str | None = None
     callable: Handler | None = None
+    reload: bool = False
+
+
+class HandlerLoadError(Exception):
+    """The handler could not be loaded; ``error_type`` is the name Lambda's Python runtime reports it under."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
 def _lambda_environment(fn: Any) -> dict[str, str]:
@@ -112,12 +138,18 @@ class LambdaRuntime:
     _in_flight: dict[str, int] = field(default_factory=dict)
     _peak: dict[str, int] = field(default_factory=dict)
     _faults: dict[str, tuple[str, int, int | None]] = field(default_factory=dict)
+    _code_root: tempfile.TemporaryDirectory[str] | None = None
+    _loaded_versions: dict[str, int] = field(default_factory=dict)
+    _imported: dict[str, set[str]] = field(default_factory=dict)
     destination_records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every asynchronous-invocation destination record sent, in order: (destination ARN, record)."""
 
-    def add_code(self, function_name: str, code_dir: str, handler: str) -> None:
-        """Run ``handler`` (``package.module.function``) from ``code_dir`` when ``function_name`` is invoked."""
-        self.functions[function_name] = _Function(code_dir=os.path.abspath(code_dir), handler=handler)
+    def add_code(self, function_name: str, code_dir: str, handler: str, *, reload: bool = False) -> None:
+        """Run ``handler`` (``package.module.function``) from ``code_dir`` when ``function_name`` is invoked.
+
+        ``reload``: when a ``.py`` file under ``code_dir`` has changed since the handler was loaded, the next invoke
+        is a cold start with the new code (for code a person is editing; Lambda itself needs a new deploy)."""
+        self.functions[function_name] = _Function(code_dir=os.path.abspath(code_dir), handler=handler, reload=reload)
 
     def add_callable(self, function_name: str, handler: Handler) -> None:
         """Run ``handler(event, context)`` when ``function_name`` is invoked."""
@@ -174,8 +206,29 @@ class LambdaRuntime:
                 return runtime._run_async(backend, fn, body, config)
             return runtime._run(fn, invocation_type, body, response_headers)
 
-        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
-            yield self
+        create_function = LambdaBackend.create_function
+        update_function_code = LambdaBackend.update_function_code
+
+        def create(backend: LambdaBackend, spec: dict[str, Any]) -> Any:
+            runtime.functions.pop(str(spec.get("FunctionName")), None)  # new code: what was registered is gone
+            return create_function(backend, spec)
+
+        def update_code(backend: LambdaBackend, function_name: str, qualifier: str, body: dict[str, Any]) -> Any:
+            result = update_function_code(backend, function_name, qualifier, body)
+            runtime.functions.pop(backend.get_function(function_name, None).function_name, None)
+            return result
+
+        try:
+            with (
+                mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
+                mock.patch.object(LambdaBackend, "create_function", create),
+                mock.patch.object(LambdaBackend, "update_function_code", update_code),
+            ):
+                yield self
+        finally:
+            if self._code_root is not None:
+                self._code_root.cleanup()
+                self._code_root = None
 
     def _run(self, fn: Any, invocation_type: str, body: Any, response_headers: dict[str, str]) -> bytes:
         self._raise_fault(fn.function_name)
@@ -227,9 +280,7 @@ class LambdaRuntime:
     ) -> tuple[str, dict[str, Any] | None]:
         """Run the handler once: (its result as JSON text, None) or ("", Lambda's error payload)."""
         name = fn.function_name
-        registered = self.functions.get(name)
-        if registered is None:
-            raise LookupError(f"function {name!r} exists in moto but has no code registered in the local runtime")
+        registered = self.functions.get(name) or self._from_zip(fn)
         if isinstance(body, bytes):
             body = body.decode()
         event = json.loads(body) if body else {}
@@ -239,20 +290,23 @@ class LambdaRuntime:
             self._in_flight[name] = self._in_flight.get(name, 0) + 1
             self._peak[name] = max(self._peak.get(name, 0), self._in_flight[name])
         try:
-            os.environ.update(_lambda_environment(fn))
-            handler = registered.callable or self._load(registered)
-            context = LambdaContext(
-                name, fn.function_arn, int(fn.memory_size or 128), int(fn.timeout or 3), request_id=request_id
-            )
-            call.result = handler(event, context)
-            payload = json.dumps(call.result)
-        except Exception as error:  # Lambda reports any handler exception the same way
-            call.error = f"{type(error).__name__}: {error}"
-            return "", {
-                "errorMessage": str(error),
-                "errorType": type(error).__name__,
-                "stackTrace": traceback.format_tb(error.__traceback__),
-            }
+            with running(name):
+                try:
+                    os.environ.update(_lambda_environment(fn))
+                    handler = registered.callable or self._load(registered)
+                    context = LambdaContext(
+                        name, fn.function_arn, int(fn.memory_size or 128), int(fn.timeout or 3), request_id=request_id
+                    )
+                    call.result = handler(event, context)
+                    payload = json.dumps(call.result)
+                except Exception as error:  # Lambda reports any handler exception the same way
+                    error_type = error.error_type if isinstance(error, HandlerLoadError) else type(error).__name__
+                    call.error = f"{error_type}: {error}"
+                    stack = _handler_frames(error)
+                    sys.stderr.write(f"[ERROR] {error_type}: {error}\n")  # as Lambda logs an unhandled exception
+                    if stack:
+                        sys.stderr.write("Traceback (most recent call last):\n" + "".join(stack))
+                    return "", {"errorMessage": str(error), "errorType": error_type, "stackTrace": stack}
         finally:
             call.ended = time.time()
             with self._lock:
@@ -277,24 +331,135 @@ class LambdaRuntime:
         error.code = status
         raise error
 
+    def _from_zip(self, fn: Any) -> _Function:
+        """The function's own code: its zip, extracted once per code version; ``InvalidRuntimeException`` unless it
+        is a Python function."""
+        runtime_name = str(fn.run_time or "")
+        if not runtime_name.startswith("python"):
+            error = JsonRESTError(
+                "InvalidRuntimeException",
+                f"The runtime {runtime_name or '(none)'} of function {fn.function_name} is not supported here: "
+                "foreman local serve runs Python functions only (python3.x)",
+            )
+            error.code = 502
+            raise error
+        with self._lock:
+            if self._code_root is None:
+                self._code_root = tempfile.TemporaryDirectory(prefix="foreman-lambda-")
+            versions = os.path.join(self._code_root.name, fn.function_name)
+            folder = os.path.join(versions, str(fn.code_sha_256 or "empty")[:16])
+            if not os.path.isdir(folder):
+                _forget_code_under(versions)  # a new version: its modules must not come from the last one
+                self._modules = {key: module for key, module in self._modules.items() if not _under(key[0], versions)}
+                os.makedirs(folder)
+                try:
+                    with zipfile.ZipFile(io.BytesIO(fn.code_bytes or b"")) as bundle:
+                        bundle.extractall(folder)
+                except zipfile.BadZipFile:
+                    pass  # no module to import: the invoke fails with Runtime.ImportModuleError, as on Lambda
+        return _Function(code_dir=folder, handler=str(fn.handler or ""))
+
     def _load(self, function: _Function) -> Handler:
         assert function.code_dir is not None
         assert function.handler is not None
+        if "." not in function.handler:
+            raise HandlerLoadError(
+                "Runtime.MalformedHandlerName",
+                f"Bad handler '{function.handler}': not enough values to unpack (expected 2, got 1)",
+            )
         module_name, func_name = function.handler.rsplit(".", 1)
         key = (function.code_dir, module_name)
         with self._lock:  # Map iterations call concurrently: import each handler module once per cold start
+            if function.reload:
+                version = _code_version(function.code_dir)
+                if self._loaded_versions.get(function.code_dir, version) != version:
+                    for name in self._imported.pop(function.code_dir, set()):  # only what its code imported
+                        sys.modules.pop(name, None)
+                    self._modules = {k: m for k, m in self._modules.items() if k[0] != function.code_dir}
+                self._loaded_versions[function.code_dir] = version
             if key not in self._modules:
-                path = os.path.join(function.code_dir, *module_name.split(".")) + ".py"
-                spec = importlib.util.spec_from_file_location(f"_local_lambda_{len(self._modules)}_{module_name}", path)
-                if spec is None or spec.loader is None:
-                    raise ImportError(f"cannot load handler {function.handler!r} from {function.code_dir}")
-                module = importlib.util.module_from_spec(spec)
-                if function.code_dir not in sys.path:
-                    sys.path.insert(0, function.code_dir)
-                spec.loader.exec_module(module)
-                self._modules[key] = module
-        handler: Handler = getattr(self._modules[key], func_name)
+                before = set(sys.modules.copy())
+                self._modules[key] = _import_handler_module(function.code_dir, module_name)
+                self._imported.setdefault(function.code_dir, set()).update(
+                    name
+                    for name, module in sys.modules.copy().items()
+                    if name not in before
+                    and (origin := getattr(module, "__file__", None))
+                    and _under(origin, function.code_dir)
+                )
+        handler = getattr(self._modules[key], func_name, None)
+        if not callable(handler):
+            raise HandlerLoadError(
+                "Runtime.HandlerNotFound", f"Handler '{func_name}' missing on module '{module_name}'"
+            )
         return handler
+
+
+def _under(path: str, folder: str) -> bool:
+    return os.path.abspath(path).startswith(os.path.abspath(folder) + os.sep)
+
+
+def _forget_code_under(folder: str) -> None:
+    """Drop from ``sys.modules`` and ``sys.path`` every module and entry of a function's earlier code versions, so
+    its new code imports its own modules (``import helpers`` would otherwise get the old version's)."""
+    for name, module in sys.modules.copy().items():
+        origin = getattr(module, "__file__", None)
+        if origin and _under(origin, folder):
+            del sys.modules[name]
+    sys.path[:] = [entry for entry in sys.path if not _under(entry, folder)]
+
+
+def _code_version(folder: str) -> int:
+    """The newest modification time (ns) of the Python files under ``folder``, hidden folders and caches left out."""
+    newest = 0
+    for root, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".") and name != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                newest = max(newest, os.stat(os.path.join(root, name)).st_mtime_ns)
+    return newest
+
+
+def _handler_frames(error: BaseException) -> list[str]:
+    """The traceback of a handler exception from the handler's own frame on (this runtime's frame left out), as
+    Lambda's ``stackTrace`` shows it; none for a handler that could not be loaded."""
+    if isinstance(error, HandlerLoadError) or error.__traceback__ is None:
+        return []
+    return traceback.format_tb(error.__traceback__.tb_next or error.__traceback__)
+
+
+def _import_handler_module(code_dir: str, module_name: str) -> ModuleType:
+    """Import ``module_name`` (``app``, ``pkg.app`` or ``src/app``) from ``code_dir``, with the folder first on
+    ``sys.path``; import and syntax errors become Lambda's ``Runtime.*`` errors."""
+    relative = module_name.replace(".", "/")
+    path = os.path.join(code_dir, relative + ".py")
+    if not os.path.isfile(path):
+        path = os.path.join(code_dir, relative, "__init__.py")
+    if not os.path.isfile(path):
+        top = relative.split("/")[0]
+        raise HandlerLoadError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': No module named '{top}'"
+        )
+    spec = importlib.util.spec_from_file_location(
+        f"_local_lambda_{uuid.uuid4().hex[:8]}_{relative.replace('/', '_')}", path
+    )
+    if spec is None or spec.loader is None:
+        raise HandlerLoadError("Runtime.ImportModuleError", f"Unable to import module '{module_name}'")
+    module = importlib.util.module_from_spec(spec)
+    if code_dir in sys.path:
+        sys.path.remove(code_dir)
+    sys.path.insert(0, code_dir)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise HandlerLoadError(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {error}"
+        ) from error
+    except ImportError as error:
+        raise HandlerLoadError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
+        ) from error
+    return module
 
 
 DEFAULT_ASYNC_RETRIES = 2

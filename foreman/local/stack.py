@@ -146,14 +146,7 @@ class EmbeddedStack:
     def put_config(self, config: Mapping[str, Any] | str) -> None:
         """Store the orchestrator config where the deployed LoadConfig reads it (the SSM parameter by default)."""
         text = config if isinstance(config, str) else json.dumps(config)
-        location = str(self.outputs["ConfigLocation"])
-        if location.startswith("ssm:"):
-            self.client("ssm").put_parameter(Name=location[4:], Value=text, Type="String", Overwrite=True)
-            return
-        table, env, name = location[len("dynamodb:") :].split("/", 2)
-        self.client("dynamodb").put_item(
-            TableName=table, Item={"env": {"S": env}, "config_name": {"S": name}, "config_value": {"S": text}}
-        )
+        store_config(self.client, str(self.outputs["ConfigLocation"]), text)
 
     def add_function(self, name: str, handler: Handler, *, timeout: int = 60) -> str:
         """Create a Lambda function ``name`` whose code is the Python callable ``handler``; returns its ARN."""
@@ -214,6 +207,18 @@ class EmbeddedStack:
     ) -> Execution:
         """Start an execution and wait for it (raising ``ExecutionFailedError`` unless it succeeds)."""
         return self.wait(self.start(state_machine, execution_input))
+
+
+def store_config(client: Callable[[str], Any], location: str, text: str) -> None:
+    """Store config ``text`` at ``location`` (``ssm:<parameter>`` or ``dynamodb:<table>/<env>/<name>``, sosw's config
+    table) through ``client(service)``."""
+    if location.startswith("ssm:"):
+        client("ssm").put_parameter(Name=location[4:], Value=text, Type="String", Overwrite=True)
+        return
+    table, env, name = location[len("dynamodb:") :].split("/", 2)
+    client("dynamodb").put_item(
+        TableName=table, Item={"env": {"S": env}, "config_name": {"S": name}, "config_value": {"S": text}}
+    )
 
 
 @contextmanager

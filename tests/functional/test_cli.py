@@ -8,10 +8,6 @@ its exit code, then what it did to the tables. Every test starts from empty tabl
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +21,7 @@ from foreman.local.stack import PROJECT_ROOT
 from foreman_core.config import Tables
 from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import TaskStore
+from tests import serve_process
 
 EXAMPLES = Path(PROJECT_ROOT) / "examples"
 CONFIG = json.loads((EXAMPLES / "config.json").read_text())
@@ -33,46 +30,10 @@ REPORTS_FILE = EXAMPLES / "tasks" / "reports.jsonl"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """``foreman local serve --port 0`` in a subprocess; its first line (JSON) describes the endpoint."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    log = tmp_path_factory.mktemp("serve") / "stderr.log"
-    with open(log, "w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "foreman.cli", "local", "serve", "--port", "0"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
-    lines: list[str] = []
-    first = threading.Event()
-
-    def drain() -> None:  # read every line, so the pipe never fills up
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            first.set()
-        first.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    first.wait(timeout=90)
-    try:
-        if not lines or not lines[0].strip():
-            process.kill()
-            process.wait()
-            raise AssertionError(f"foreman local serve printed no JSON line; stderr: {log.read_text()}")
-        yield json.loads(lines[0])
-    finally:
-        process.terminate()
-        try:
-            code = process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise
-        assert code == 0, log.read_text()  # SIGTERM stops it cleanly
-        assert len(lines) == 1, lines  # stdout carried the JSON line and nothing else
+    """``foreman local serve --port 0 --no-schedule`` in a subprocess (the tests run the Orchestrator themselves);
+    its first line (JSON) describes the endpoint."""
+    with serve_process.served("--no-schedule", stderr=tmp_path_factory.mktemp("serve") / "stderr.log") as running:
+        yield running.line
 
 
 @pytest.fixture
