@@ -202,9 +202,17 @@ class LambdaRuntime:
             fn = backend.get_function(function_name, qualifier)  # unknown function: ResourceNotFoundException
             invocation_type = (headers or {}).get("X-Amz-Invocation-Type", "RequestResponse")
             config = event_invoke_config(fn) if invocation_type == "Event" else None
-            if config is not None:
-                return runtime._run_async(backend, fn, body, config)
-            return runtime._run(fn, invocation_type, body, response_headers)
+            try:
+                if config is not None:
+                    return runtime._run_async(backend, fn, body, config)
+                return runtime._run(fn, invocation_type, body, response_headers)
+            except JsonRESTError:
+                raise  # an AWS error the runtime meant (a fault, a runtime Lambda refuses): as it is
+            except Exception as error:  # the emulator itself failed: the Lambda service's own error, never a 500 page
+                sys.stderr.write(f"{fn.function_name} | [local runtime] invoke failed: {error!r}\n")
+                failure = JsonRESTError("ServiceException", f"the local Lambda runtime failed: {error}")
+                failure.code = 500
+                raise failure from error
 
         create_function = LambdaBackend.create_function
         update_function_code = LambdaBackend.update_function_code

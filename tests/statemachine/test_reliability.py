@@ -311,3 +311,28 @@ def test_a_claim_whose_answer_was_lost_is_recognised_by_its_retry(stack: Embedde
     assert {store.get_task(task_id).attempts for task_id in created} == {1}  # type: ignore[union-attr]
     assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: 4})
     _no_double_invocations(store, fake)
+
+
+def test_an_invoke_the_local_runtime_fails_to_make_is_released(stack: EmbeddedStack, store: TaskStore) -> None:
+    # Given the embedded Lambda runtime itself failing on the labourer's invokes (not the labourer's code: a bug or a
+    # broken function package), which once came back as an HTML 500 and left phantom running tasks
+    from foreman.local.lambda_runtime import LambdaRuntime
+
+    fake = FakeLabourer()
+    _single_labourer(stack, fake, 3)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(3)])]
+    real_run = LambdaRuntime._run
+
+    def broken(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if fn.function_name == "worker-a":
+            raise RuntimeError("the runtime broke")
+        return real_run(self, fn, *args, **kwargs)
+
+    with mock.patch.object(LambdaRuntime, "_run", broken):
+        output = stack.run().output
+
+    # Then each invoke failed as the Lambda service would (retried, then released): nothing is left running
+    line = report_for(output, "worker-a")
+    assert (line["invoked"], line["released"]) == (0, 3)
+    assert line["errors"] == {"Lambda.ServiceException": 3}
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={QUEUED: 3})
