@@ -304,12 +304,13 @@ def test_item_13_config_validate_offers_only_the_options_that_apply(capsys: pyte
 
 
 def test_item_14_the_readme_says_what_the_local_endpoint_keeps_runs_and_needs() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### `foreman local serve`") : readme.index("## Configuration")]
+    page = (ROOT / "docs" / "local-stack.md").read_text()
+    section = page[page.index("## The local endpoint") :]
 
     assert "**Everything is in memory.**" in section
     assert "lost when it stops" in section
-    assert "**nothing runs the Scavenger**" in section
+    assert "**nothing runs the Scavenger**" in section  # with --no-schedule; serve runs the schedules by default
+    assert "--no-schedule" in section
     assert "stateMachine:foreman-Scavenger" in section  # and how to run it by hand
     assert "**The AWS CLI is not installed by `make`**" in section
     assert "| head -1" not in section  # the pipe that blocked forever and left the server running
