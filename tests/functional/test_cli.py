@@ -462,7 +462,7 @@ def test_config_put_refuses_what_the_deployment_may_not_invoke(
     capsys: pytest.CaptureFixture[str], endpoint: str, tmp_path: Path
 ) -> None:
     elsewhere = json.loads(json.dumps(CONFIG))
-    intruder = "arn:aws:lambda:us-east-1:123456789012:function:intruder"
+    intruder = "arn:aws:lambda:us-east-1:999999999999:function:intruder"  # the local LabourerArns: this account only
     elsewhere["task_config"]["labourers"]["thumbnails"]["arn"] = intruder
     path = tmp_path / "config.json"
     path.write_text(json.dumps(elsewhere))
