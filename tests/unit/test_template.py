@@ -280,3 +280,27 @@ def test_load_config_and_the_stack_know_the_orchestrator_type() -> None:
     variables = TEMPLATE["Resources"]["LoadConfigFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["ORCHESTRATOR_TYPE"] == {"Ref": "OrchestratorType"}  # the task budget's default and bound
     assert TEMPLATE["Outputs"]["OrchestratorType"]["Value"] == {"Ref": "OrchestratorType"}  # `foreman run` reads it
+
+
+STATES_METRICS_OF_EXPRESS = {
+    "ExecutionsStarted",
+    "ExecutionsSucceeded",
+    "ExecutionsFailed",
+    "ExecutionsTimedOut",
+    "ExecutionsAborted",
+    "ExecutionThrottled",
+    "ExecutionTime",
+}
+"""The AWS/States execution metrics Step Functions emits for Express workflows as for Standard ones."""
+
+
+def test_alarms_and_dashboard_read_only_metrics_that_an_express_orchestrator_emits() -> None:
+    import re
+
+    dashboard = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    named = set(re.findall(r'\["AWS/States", "([A-Za-z]+)"', dashboard))
+    for resource in TEMPLATE["Resources"].values():
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and resource["Properties"].get("Namespace") == "AWS/States":
+            named.add(resource["Properties"]["MetricName"])
+    assert "ExecutionsTimedOut" in named  # a run stopped at 300 s shows
+    assert named <= STATES_METRICS_OF_EXPRESS  # nothing that needs an execution's history
