@@ -4,12 +4,11 @@ workflow type (the template's ``OrchestratorType``, which LoadConfig reads as ``
 - **STANDARD**: bounded by the 25,000-event execution history, from the worst case per task (``history_budget``).
 - **EXPRESS**: has no history limit. It is bounded by the 256 KiB of a state and by its 5 minutes. The state that
   grows with the tasks is InvokeLabourers' output (every task id and its outcome, beside the fetched ids): measured
-  on the embedded stack at 107 bytes per task with Foreman's 32-character task ids (200 tasks: largest state 21,487
-  bytes; 2,000 tasks: 214,460 bytes, under 256 KiB = 262,144). So at most ``EXPRESS_MOST_TASKS`` = 2,000 tasks,
-  which leaves 18% of the state for labourers' entries and longer (sosw-made) task ids. Time does not bind first:
-  the embedded stack, slower than AWS, took 40 ms per task at a Map concurrency of 40 (2,000 tasks in about 80 s
-  of the 300). The default, ``EXPRESS_DEFAULT_TASKS`` = 1,000, keeps half of the state free. docs/cost.md has the
-  figures.
+  on the embedded stack at 103-108 bytes per task with Foreman's 32-character task ids (200 tasks: largest state
+  21,520 bytes; 2,000 tasks: 205,124 bytes, 78% of 256 KiB = 262,144). So at most ``EXPRESS_MOST_TASKS`` = 2,000
+  tasks, which leaves 22% of the state for labourers' entries and longer (sosw-made) task ids. Time does not bind
+  first: the embedded stack, slower than AWS, billed 55.4 s of the 300 for 2,000 tasks at a Map concurrency of 40.
+  The default, ``EXPRESS_DEFAULT_TASKS`` = 1,000, keeps half of the state free. docs/cost.md has the figures.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ EXPRESS = "EXPRESS"
 ORCHESTRATOR_TYPES = (STANDARD, EXPRESS)
 
 EXPRESS_MOST_TASKS = 2000
-"""The most tasks an Express run may take: its largest state (measured, 107 bytes per task) stays under 256 KiB."""
+"""The most tasks an Express run may take: its largest state (measured, 103-108 bytes a task) stays under 256 KiB."""
 EXPRESS_DEFAULT_TASKS = 1000
 """An Express run's default budget: half the state left free."""
 
@@ -48,7 +47,7 @@ def why_bounded(orchestrator_type: str) -> str:
     """What the bound protects, for the error a config above it gets."""
     if orchestrator_type == EXPRESS:
         return (
-            "an Express run carries every task id and outcome in one state, measured at 107 bytes a task, "
+            "an Express run carries every task id and outcome in one state, measured at up to 108 bytes a task, "
             "and a state may hold 256 KiB"
         )
     return (
