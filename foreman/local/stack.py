@@ -8,6 +8,7 @@ endpoint any AWS client can use (``foreman local serve``). It never ships to Lam
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -332,6 +333,7 @@ def serving(
     from moto.server import ThreadedMotoServer
 
     runtime = LambdaRuntime()
+    saved_config = copy.deepcopy(moto.core.config.default_user_config)
     moto.core.config.default_user_config.update(MOTO_CONFIG)  # type: ignore[typeddict-item]
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
@@ -350,6 +352,9 @@ def serving(
             yield endpoint, deploy(TEMPLATE, clients, runtime, parameters or {}), runtime
     finally:
         server.stop()
+        # moto's process-wide defaults as they were: a later mock_aws() in this process gets its own backends
+        moto.core.config.default_user_config.clear()
+        moto.core.config.default_user_config.update(saved_config)
 
 
 def labourer(fn: Callable[[dict[str, Any]], Any]) -> Handler:
