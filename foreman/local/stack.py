@@ -353,7 +353,7 @@ def serving(
     finally:
         server.stop()
         # moto's process-wide defaults as they were: a later mock_aws() in this process gets its own backends
-        moto.core.config.default_user_config.clear()
+        moto.core.config.default_user_config.clear()  # type: ignore[attr-defined]
         moto.core.config.default_user_config.update(saved_config)
 
 
