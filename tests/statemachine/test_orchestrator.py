@@ -315,3 +315,22 @@ def test_a_wrong_config_fails_the_run_naming_the_path(stack: EmbeddedStack) -> N
 
     assert failure.value.execution["error"] == "ConfigError"
     assert "task_config.labourers.worker-a.max_simultanous_invocations" in failure.value.execution["cause"]
+
+
+def test_every_step_accepts_the_largest_budget_of_its_workflow_type(
+    stack: EmbeddedStack, store: TaskStore, orchestrator_type: str
+) -> None:
+    # Given the most max_tasks_per_execution the deployment's type allows (Express's is above what Standard's
+    # history allows): LoadConfig validates it for its type, and every later step reads the config back
+    most = task_budget.most_tasks(orchestrator_type, 1)
+    fake = FakeLabourer()
+    labourers = {"worker-a": labourer_config(stack.add_function("worker-a", fake), 3)}
+    stack.put_config({"task_config": {"labourers": labourers}, "max_tasks_per_execution": most})
+    store.create_tasks("worker-a", [{"n": n} for n in range(5)])
+
+    run = stack.run()
+    scavenge = stack.run(state_machine="ScavengerArn")
+
+    assert report_for(run.output, "worker-a")["invoked"] == 3
+    assert scavenge.status == "SUCCEEDED"  # the Scavenger reads the same config back
+    assert most == (2000 if orchestrator_type == "EXPRESS" else 479)
