@@ -729,7 +729,14 @@ def cmd_local_serve(args: argparse.Namespace, out: TextIO) -> int:
     """The local stack as an AWS endpoint on loopback until Ctrl-C (or --for-seconds)."""
     from foreman.serve import serve
 
-    return serve(host=args.host, port=args.port, examples=args.examples, for_seconds=args.for_seconds, out=out)
+    return serve(
+        host=args.host,
+        port=args.port,
+        examples=args.examples,
+        for_seconds=args.for_seconds,
+        out=out,
+        orchestrator_type=args.orchestrator_type,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -976,6 +983,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not register the example labourers and config of examples/",
     )
     serve.add_argument("--for-seconds", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)")
+    serve.add_argument(
+        "--orchestrator-type",
+        choices=["STANDARD", "EXPRESS"],
+        default="STANDARD",
+        help="deploy the Orchestrator as this workflow type (the template's OrchestratorType; see docs/cost.md)",
+    )
     serve.set_defaults(handler=cmd_local_serve)
     return parser
 

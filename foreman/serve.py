@@ -116,8 +116,17 @@ def describe(
     }
 
 
-def serve(*, host: str, port: int, examples: bool, for_seconds: float | None, out: TextIO) -> int:
-    """Serve until stopped; print the JSON line first. Returns the exit code."""
+def serve(
+    *,
+    host: str,
+    port: int,
+    examples: bool,
+    for_seconds: float | None,
+    out: TextIO,
+    orchestrator_type: str = "STANDARD",
+) -> int:
+    """Serve until stopped; print the JSON line first. Returns the exit code. ``orchestrator_type`` is the template's
+    ``OrchestratorType`` (with EXPRESS, ``foreman run`` runs it with StartSyncExecution, as on AWS)."""
     import boto3
 
     from foreman.cli import CliError
@@ -131,7 +140,11 @@ def serve(*, host: str, port: int, examples: bool, for_seconds: float | None, ou
         raise CliError(str(error), 2) from None
     quiet_moto()
     config = example_config() if examples else None
-    parameters = {"LogLevel": "WARNING", **({"LabourerArns": labourer_arns(config)} if config else {})}
+    parameters = {
+        "LogLevel": "WARNING",
+        "OrchestratorType": orchestrator_type,
+        **({"LabourerArns": labourer_arns(config)} if config else {}),
+    }
     stop = threading.Event()
     with (
         # stdout carries the one JSON line; what the Lambda steps print (logs, embedded-format metrics) goes to stderr

@@ -77,3 +77,26 @@ def test_run_no_wait_on_an_express_orchestrator_says_where_the_run_is_read(
     assert code == 0
     assert out.splitlines()[0].startswith("arn:aws:states:us-east-1:123456789012:execution:foreman-Orchestrator:")
     assert "an Express execution cannot be described (AWS has no DescribeExecution for it)" in err
+
+
+def test_local_serve_deploys_an_express_orchestrator_on_request() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from foreman.local.stack import PROJECT_ROOT
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    command = ["local", "serve", "--port", "0", "--no-examples", "--for-seconds", "0.5", "--orchestrator-type"]
+    done = subprocess.run(
+        [sys.executable, "-m", "foreman.cli", *command, "EXPRESS"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[0])["outputs"]["OrchestratorType"] == "EXPRESS"
