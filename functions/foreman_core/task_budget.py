@@ -7,7 +7,7 @@ workflow type (the template's ``OrchestratorType``, which LoadConfig reads as ``
   on the embedded stack at 103-108 bytes per task with Foreman's 32-character task ids (200 tasks: largest state
   21,520 bytes; 2,000 tasks: 205,124 bytes, 78% of 256 KiB = 262,144). So at most ``EXPRESS_MOST_TASKS`` = 2,000
   tasks, which leaves 22% of the state for labourers' entries and longer (sosw-made) task ids. Time does not bind
-  first: the embedded stack, slower than AWS, billed 55.4 s of the 300 for 2,000 tasks at a Map concurrency of 40.
+  first: the embedded stack, slower than AWS, billed 40-55 s of the 300 for 2,000 tasks at a Map concurrency of 40.
   The default, ``EXPRESS_DEFAULT_TASKS`` = 1,000, keeps half of the state free. docs/cost.md has the figures.
 """
 
