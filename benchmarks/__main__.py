@@ -8,6 +8,9 @@ Two parts, both on the embedded stack (moto in-process), both orchestrators on t
 2. *Queue-depth sweep*: one labourer, cap S, queues of increasing depth: calls per run, items read, wall time.
 3. *Overlap*: E Orchestrator executions started with random gaps, one labourer whose tasks never complete: peak
    tasks in flight / cap, with the Orchestrator lease and (the baseline, as before it and as sosw) without it.
+4. *Cost*: one run per workflow type (``OrchestratorType``) and size, Step Functions' cost per million tasks from
+   the run's own transitions, requests, billed duration and log volume (``benchmarks.cost``), and the largest run
+   that stays inside Express's limits (256 KiB of state, 300 s).
 
 Progress goes to stderr, the tables to stdout, every figure to a JSON file (``benchmarks/results/latest.json``).
 """
@@ -41,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "depths": (100, 1_000, 10_000, 100_000),
     "sweep_runs": 3,
     "overlap_executions": 10,
+    "cost_tasks": (23, 450),
+    "express_largest": 2000,
 }
 QUICK: dict[str, Any] = {
     "labourers": 2,
@@ -50,6 +55,8 @@ QUICK: dict[str, Any] = {
     "depths": (20, 60),
     "sweep_runs": 1,
     "overlap_executions": 4,
+    "cost_tasks": (23,),
+    "express_largest": 200,
 }
 
 OVERLAP_CAP = 10
@@ -118,6 +125,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--overlap-executions",
         type=int,
         help=f"E overlapping executions of the overlap part (default {DEFAULTS['overlap_executions']}; 0 skips it)",
+    )
+    parser.add_argument(
+        "--cost-tasks",
+        type=_depths,
+        help="tasks per run of the cost part, comma-separated, one run per workflow type each (default 23,450: the "
+        "docs' 1-million-a-month example, and Standard's default budget); an empty string skips the part",
+    )
+    parser.add_argument(
+        "--express-largest",
+        type=int,
+        help=f"tasks of the Express run measured against Express's limits (default {DEFAULTS['express_largest']}, "
+        "its bound; 0 skips it)",
     )
     parser.add_argument("--output", "-o", type=Path, help=f"the JSON file (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
@@ -221,8 +240,58 @@ def run_overlap_part(args: argparse.Namespace, progress: Callable[[str], None]) 
     return results[0], results[1]
 
 
+def run_cost_part(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Part 4: each size on each workflow type, then the largest Express run."""
+    from benchmarks.cost import largest_express_run, measure
+
+    runs = []
+    for tasks in args.cost_tasks:
+        for orchestrator_type in ("STANDARD", "EXPRESS"):
+            runs.append(measure(orchestrator_type, tasks))
+            progress(f"cost: {orchestrator_type} run of {tasks:,} tasks in {runs[-1].seconds:.1f} s")
+    largest = None
+    if args.express_largest > 0:
+        run = measure("EXPRESS", args.express_largest)
+        progress(f"cost: the Express run of {args.express_largest:,} tasks in {run.seconds:.1f} s")
+        largest = largest_express_run(run)
+    return {"runs": runs, "largest": largest}
+
+
+def render_cost(cost: dict[str, Any]) -> list[str]:
+    """The cost part's table and the largest Express run."""
+    from benchmarks.cost import COST_HEADERS, cost_rows
+    from benchmarks.report import render_table
+
+    lines = []
+    if cost["runs"]:
+        lines += [
+            "",
+            "Cost per million tasks, from each run's own figures (us-east-1 list prices; Express duration from the "
+            "embedded stack, an upper bound; all included = with the Lambda steps and DynamoDB, same for both types)",
+            "",
+            render_table(COST_HEADERS, cost_rows(cost["runs"])),
+        ]
+    largest = cost["largest"]
+    if largest:
+        verdict = "fits" if largest["fits"] else "DOES NOT FIT"
+        lines += [
+            "",
+            f"Largest Express run: {largest['measured_tasks']:,} tasks, largest state "
+            f"{largest['largest_state_bytes']:,} bytes of 262,144 ({largest['state_bytes_per_task']} per task), billed "
+            f"{largest['billed_seconds']:g} s of 300 ({largest['seconds_per_task'] * 1000:.1f} ms per task): "
+            f"{verdict}. "
+            f"At these rates the state allows {largest['most_tasks_by_state']:,} tasks and the time "
+            f"{largest['most_tasks_by_time']:,}.",
+        ]
+    return lines
+
+
 def render(
-    args: argparse.Namespace, comparison: dict[str, Any], points: Sequence[Any], overlap: tuple[Any, Any] | None = None
+    args: argparse.Namespace,
+    comparison: dict[str, Any],
+    points: Sequence[Any],
+    overlap: tuple[Any, Any] | None = None,
+    cost: dict[str, Any] | None = None,
 ) -> str:
     """Every table and note, as printed."""
     from benchmarks.report import (
@@ -278,6 +347,8 @@ def render(
             f"The lease costs {lease_calls} calls per run (a conditional UpdateItem and a conditional DeleteItem), "
             f"{lease_calls / args.labourers:.2f} per labourer at K={args.labourers}.",
         ]
+    if cost:
+        lines += render_cost(cost)
     lines += [
         "",
         "Notes",
@@ -302,6 +373,7 @@ def document(
     points: Sequence[Any],
     *,
     overlap: tuple[Any, Any] | None = None,
+    cost: dict[str, Any] | None = None,
     started: datetime.datetime,
     seconds: float,
     load: Sequence[float] = (),
@@ -339,6 +411,9 @@ def document(
         "overlap": None
         if overlap is None
         else {"without_lease": overlap[0].figures(), "with_lease": overlap[1].figures()},
+        "cost": None
+        if cost is None
+        else {"runs": [run.figures() for run in cost["runs"]], "largest_express_run": cost["largest"]},
     }
 
 
@@ -363,11 +438,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.overlap_executions > 0:
         _progress(f"overlap: {args.overlap_executions} staggered executions, without and with the lease")
         overlap = run_overlap_part(args, _progress)
+    cost = None
+    if args.cost_tasks or args.express_largest > 0:
+        _progress("cost: one run per workflow type and size, and the largest Express run")
+        cost = run_cost_part(args, _progress)
     seconds = time.perf_counter() - began
     load.append(_load_average())
-    print(render(args, comparison, points, overlap))
+    print(render(args, comparison, points, overlap, cost))
     figures = document(
-        args, arguments, comparison, points, overlap=overlap, started=started, seconds=seconds, load=load
+        args, arguments, comparison, points, overlap=overlap, cost=cost, started=started, seconds=seconds, load=load
     )
     path = write_json(figures, args.output)
     print(

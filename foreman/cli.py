@@ -88,6 +88,21 @@ class Target:
             raise CliError(f"the stack {self.stack_name!r} has no output {name}; pass {option}", EXIT_USAGE)
         return value
 
+    def orchestrator_type(self) -> str:
+        """``STANDARD`` or ``EXPRESS``: the stack's ``OrchestratorType`` output, else the Orchestrator's own type
+        (a local endpoint has no stack), else STANDARD (what an older stack deployed)."""
+        if self.outputs.get("OrchestratorType"):
+            return self.outputs["OrchestratorType"]
+        arn = self.outputs.get("OrchestratorArn")
+        if arn:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                return str(self.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["type"])
+            except (ClientError, BotoCoreError):
+                pass
+        return "STANDARD"
+
     def tables(self) -> Tables:
         """The table names of the deployment (sosw's names where the stack gives none)."""
         from foreman_core.config import Tables
@@ -116,7 +131,7 @@ class Target:
 
         raw = self.raw_config()
         try:
-            config = parse_config(raw, tables=self.tables())
+            config = parse_config(raw, tables=self.tables(), orchestrator_type=self.orchestrator_type())
             check_deployment_tables(config, self.tables())
         except ConfigError as error:
             location = self.output("ConfigLocation", "--config-location")
@@ -426,10 +441,15 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     request: dict[str, Any] = {"stateMachineArn": arn, "input": json.dumps(execution_input)}
     if args.name:
         request["name"] = args.name
+    express = target.orchestrator_type() == "EXPRESS"
+    if express and not args.no_wait:
+        return _run_express(args, out, target, request)
     began = time.monotonic()
     execution_arn: str = _aws(lambda: sfn.start_execution(**request), target)["executionArn"]
     if args.no_wait:
         out.write(f"{execution_arn}\n")
+        if express:
+            sys.stderr.write(_EXPRESS_NO_DESCRIBE + "\n")
         return EXIT_OK
     if not args.json:
         out.write(f"started {execution_arn}\n")
@@ -441,7 +461,45 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         if time.monotonic() - began > args.timeout:
             raise CliError(f"execution {execution_arn} still running after {args.timeout:g} s (it goes on)")
         time.sleep(0.1 if target.endpoint_url else 1.0)
-    seconds = time.monotonic() - began
+    return _report_run(args, out, described, time.monotonic() - began)
+
+
+_EXPRESS_NO_DESCRIBE = (
+    "foreman: an Express execution cannot be described (AWS has no DescribeExecution for it): its run is in the "
+    "Orchestrator's log group (level ALL), and in the Step Functions console"
+)
+EXPRESS_RUN_TIMEOUT = 330
+"""Seconds to wait for StartSyncExecution's answer: above an Express execution's 300 s limit."""
+
+
+def _run_express(args: argparse.Namespace, out: TextIO, target: Target, request: dict[str, Any]) -> int:
+    """An Express Orchestrator: one StartSyncExecution, which answers when the execution ends (its only way to be
+    read). Not retried by the SDK: a retry would start a second run (harmless, the lease makes it busy)."""
+    from botocore.config import Config
+
+    if not args.json:
+        out.write("Express Orchestrator: running it synchronously (StartSyncExecution), the only way to read its end\n")
+        out.flush()
+    # AWS serves StartSyncExecution on the host sync-states.<region>: an explicit endpoint serves it as it is
+    config = Config(
+        read_timeout=EXPRESS_RUN_TIMEOUT, retries={"max_attempts": 1}, inject_host_prefix=not target.endpoint_url
+    )
+    kwargs = {"endpoint_url": target.endpoint_url} if target.endpoint_url else {}
+    sfn = target.session.client("stepfunctions", config=config, **kwargs)
+    began = time.monotonic()
+    answer = _aws(lambda: sfn.start_sync_execution(**request), target)
+    if not args.json:
+        billing = answer.get("billingDetails", {})
+        out.write(
+            f"ran {answer['executionArn']} (billed {billing.get('billedDurationInMilliseconds', '?')} ms at "
+            f"{billing.get('billedMemoryUsedInMB', '?')} MB)\n"
+        )
+    return _report_run(args, out, answer, time.monotonic() - began)
+
+
+def _report_run(args: argparse.Namespace, out: TextIO, described: dict[str, Any], seconds: float) -> int:
+    """Print an ended execution (DescribeExecution's or StartSyncExecution's answer); the exit code."""
+    execution_arn = described["executionArn"]
     status = described["status"]
     if status != "SUCCEEDED":
         sys.stderr.write(f"foreman: execution {execution_arn} {status} after {seconds:.1f} s\n")
@@ -639,7 +697,8 @@ def _deployment_problems(target: Target, raw: Any) -> list[tuple[str, str]]:
     environ = described.get("Environment", {}).get("Variables", {})
     tables = deployed_tables(environ)
     arns = deployed_labourer_arns(described.get("FunctionArn", function), environ)
-    return deployment_problems(parse_config(raw, tables=tables), tables, arns)
+    kind = environ.get("ORCHESTRATOR_TYPE") or target.orchestrator_type()
+    return deployment_problems(parse_config(raw, tables=tables, orchestrator_type=kind), tables, arns)
 
 
 def _warn_if_no_labourers(config: OrchestratorConfig) -> None:
@@ -656,13 +715,13 @@ def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
     from foreman_core.config import ConfigError, check_deployment_tables, parse_config
 
     where, raw = _load_config_argument(args)
-    try:
-        config = parse_config(raw)
+    try:  # the budget's bound is the deployment's workflow type's, checked below; here the larger one (Express)
+        config = parse_config(raw, orchestrator_type="EXPRESS")
     except ConfigError as error:
         raise CliError(f"{where}: {error}; nothing was stored") from None
     target = resolve_target(args, ["ConfigLocation", "TasksTableName"])
     try:  # what LoadConfig checks on every run: a config it would refuse is not stored
-        config = parse_config(raw, tables=target.tables())
+        config = parse_config(raw, tables=target.tables(), orchestrator_type=target.orchestrator_type())
         check_deployment_tables(config, target.tables())
     except ConfigError as error:
         raise CliError(f"{where}: {error}; nothing was stored (LoadConfig would refuse it on every run)") from None
@@ -725,6 +784,7 @@ def cmd_local_serve(args: argparse.Namespace, out: TextIO) -> int:
         schedule=args.schedule,
         every=args.every,
         console_port=None if args.no_console else console_port,
+        orchestrator_type=args.orchestrator_type,
     )
     return serve(options, out)
 
@@ -1007,6 +1067,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-console", action="store_true", help="do not serve the local console")
     serve.add_argument("--for-seconds", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)")
+    serve.add_argument(
+        "--orchestrator-type",
+        choices=["STANDARD", "EXPRESS"],
+        default="STANDARD",
+        help="deploy the Orchestrator as this workflow type (the template's OrchestratorType; see docs/cost.md)",
+    )
     serve.set_defaults(handler=cmd_local_serve)
     return parser
 

@@ -2,7 +2,8 @@
 
 cfn-lint validates ASL (rule E3601) only inside an ``AWS::StepFunctions::StateMachine`` with an inline
 ``Definition``, not in a SAM ``DefinitionUri`` file, so each ``statemachine/*.asl.json`` is also wrapped, with its
-``DefinitionSubstitutions`` filled in with well-formed ARNs, in a one-resource template and linted there.
+``DefinitionSubstitutions`` filled in with well-formed ARNs, in a one-resource template and linted there: once per
+workflow type it may be deployed as (a ``Type`` that is a parameter, ``OrchestratorType``, gives each allowed value).
 Run as ``python -m foreman.lint`` (``make lint``); exits non-zero on any finding.
 """
 
@@ -38,19 +39,29 @@ def wrapped_state_machines(template_path: str = TEMPLATE) -> dict[str, dict[str,
         leftover = re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)
         if leftover:
             raise SystemExit(f"{logical_id}: no DefinitionSubstitutions for {', '.join(sorted(set(leftover)))}")
-        wrapped[logical_id] = {
-            "AWSTemplateFormatVersion": "2010-09-09",
-            "Resources": {
-                logical_id: {
-                    "Type": "AWS::StepFunctions::StateMachine",
-                    "Properties": {
-                        "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/lint",
-                        "Definition": json.loads(text),
-                    },
-                }
-            },
-        }
+        for machine_type in _machine_types(template, properties.get("Type", "STANDARD")):
+            name = logical_id if machine_type == "STANDARD" else f"{logical_id}{machine_type.title()}"
+            wrapped[name] = {
+                "AWSTemplateFormatVersion": "2010-09-09",
+                "Resources": {
+                    logical_id: {
+                        "Type": "AWS::StepFunctions::StateMachine",
+                        "Properties": {
+                            "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/lint",
+                            "StateMachineType": machine_type,
+                            "Definition": json.loads(text),
+                        },
+                    }
+                },
+            }
     return wrapped
+
+
+def _machine_types(template: dict[str, Any], declared: Any) -> list[str]:
+    """The workflow types a state machine's ``Type`` allows: itself, or every allowed value of its parameter."""
+    if isinstance(declared, dict) and "Ref" in declared:
+        return [str(value) for value in template["Parameters"][declared["Ref"]]["AllowedValues"]]
+    return [str(declared)]
 
 
 def main() -> int:

@@ -163,6 +163,7 @@ class ServeOptions:
     schedule: bool = True
     every: float | None = None
     console_port: int | None = DEFAULT_CONSOLE_PORT
+    orchestrator_type: str = "STANDARD"
 
 
 def read_config_file(path: str) -> tuple[dict[str, Any], Any]:
@@ -198,7 +199,8 @@ def local_arns(raw: dict[str, Any], config: Any) -> tuple[dict[str, Any], dict[s
 
 
 def serve(options: ServeOptions, out: TextIO) -> int:
-    """Serve until stopped; print the JSON line first. Returns the exit code."""
+    """Serve until stopped; print the JSON line first. Returns the exit code. ``options.orchestrator_type`` is the
+    template's ``OrchestratorType`` (with EXPRESS, ``foreman run`` runs it with StartSyncExecution, as on AWS)."""
     import boto3
 
     from foreman.cli import CliError
@@ -223,7 +225,8 @@ def serve(options: ServeOptions, out: TextIO) -> int:
         raw, config = example_config_dict(), example_config()
     else:
         raw, config = None, None
-    parameters = {"LogLevel": "WARNING"}  # the local LabourerArns: any function, so labourers can come and go
+    # the local LabourerArns: any function, so labourers can come and go
+    parameters = {"LogLevel": "WARNING", "OrchestratorType": options.orchestrator_type}
     stop = threading.Event()
     with ExitStack() as stack:
         # stdout carries the one JSON line; what the functions print goes to stderr, prefixed by their names

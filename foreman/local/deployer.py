@@ -81,6 +81,8 @@ class Deployment:
     """Function name -> (code folder, handler), for the Lambda runtime."""
     state_machine_definitions: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
     """Logical id -> the substituted definition as deployed."""
+    state_machine_types: dict[str, str] = field(init=False, default_factory=dict)
+    """Logical id -> ``STANDARD`` or ``EXPRESS``, as deployed (the template's ``Type``, resolved)."""
     skipped: list[tuple[str, str]] = field(init=False, default_factory=list)
     outputs: dict[str, Any] = field(init=False, default_factory=dict)
 
@@ -297,13 +299,15 @@ class Deployment:
         if leftover:
             raise TemplateError(f"{logical_id}: DefinitionSubstitutions missing for {', '.join(leftover)}")
         name = self.resolve(properties.get("Name")) or f"{self.stack_name}-{logical_id}"
+        machine_type = str(self.resolve(properties.get("Type", "STANDARD")))
         arn = self.clients("stepfunctions").create_state_machine(
-            name=name, definition=text, roleArn=self._role_arn(), type=properties.get("Type", "STANDARD")
+            name=name, definition=text, roleArn=self._role_arn(), type=machine_type
         )["stateMachineArn"]
         self.physical[logical_id] = arn
         self.attributes[(logical_id, "Name")] = name
         self.attributes[(logical_id, "Arn")] = arn
         self.state_machine_definitions[logical_id] = json.loads(text)
+        self.state_machine_types[logical_id] = machine_type
 
 
 def layer_mismatches(requirements: str) -> list[str]:

@@ -8,6 +8,7 @@ endpoint any AWS client can use (``foreman local serve``). It never ships to Lam
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -24,7 +25,10 @@ from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
     async_lambda_invocations,
     atomic_dynamodb,
+    backend_execution,
+    express_workflows,
     history_limit,
+    machine_type,
     named_executions,
     no_waits,
     reused_clients,
@@ -45,6 +49,10 @@ LOCAL_PARAMETERS = {"LabourerArns": DEFAULT_LABOURER_ARNS, "ConfigCacheSeconds":
 """Locally a config change applies to the next run at once (on AWS, within ConfigCacheSeconds)."""
 LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
 """Every function's environment on top of the template's: there is no X-Ray daemon to send trace segments to."""
+
+
+STATE_LIMIT_BYTES = 256 * 1024
+"""The most a state's input or output may hold, in either workflow type (``States.DataLimitExceeded`` above it)."""
 
 
 class ExecutionFailedError(RuntimeError):
@@ -76,6 +84,17 @@ class Execution:
     def state_transitions(self) -> int:
         """How many states were entered, as AWS bills them (one per state entered)."""
         return sum(1 for event in self.history if event["type"].endswith("StateEntered"))
+
+    def largest_state_bytes(self) -> int:
+        """The largest input or output a state had (UTF-8 bytes), against ``STATE_LIMIT_BYTES`` (256 KiB)."""
+        sizes = [0]
+        for event in self.history:
+            for details in event.values():
+                if isinstance(details, Mapping):
+                    sizes.extend(
+                        len(details[key].encode()) for key in ("input", "output") if isinstance(details.get(key), str)
+                    )
+        return max(sizes)
 
 
 def quiet_moto() -> None:
@@ -178,11 +197,15 @@ class EmbeddedStack:
         return arn
 
     def wait(self, execution_arn: str, *, timeout: float = 600.0, check: bool = True) -> Execution:
-        """Wait for an execution to end; its status, output and history. ``check``: raise unless SUCCEEDED."""
-        sfn = self.client("stepfunctions")
+        """Wait for an execution to end; its status, output and history. ``check``: raise unless SUCCEEDED.
+
+        A Standard execution is read through the API (DescribeExecution, GetExecutionHistory). An Express one has no
+        such API, on AWS nor here: its history is what its log group holds at level ``ALL`` with execution data (the
+        template's logging for Express), which the embedded stack reads from moto's own record of the execution."""
+        express = self.is_express(execution_arn)
         began = time.monotonic()
         while True:
-            description = sfn.describe_execution(executionArn=execution_arn)
+            description = self._describe(execution_arn, express=express)
             if description["status"] != "RUNNING":
                 break
             if time.monotonic() - began > timeout:
@@ -190,9 +213,7 @@ class EmbeddedStack:
             time.sleep(0.02)
         if check and description["status"] != "SUCCEEDED":
             raise ExecutionFailedError(description)
-        history: list[dict[str, Any]] = []
-        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-            history.extend(page["events"])
+        history = self._history(execution_arn, express=express)
         output = json.loads(description["output"]) if description.get("output") else None
         return Execution(
             arn=execution_arn,
@@ -201,6 +222,32 @@ class EmbeddedStack:
             history=history,
             seconds=time.monotonic() - began,
         )
+
+    def is_express(self, execution_arn: str) -> bool:
+        """Whether the execution belongs to an Express state machine."""
+        return machine_type(backend_execution(execution_arn).state_machine_arn) == "EXPRESS"
+
+    def _describe(self, execution_arn: str, *, express: bool) -> dict[str, Any]:
+        if not express:
+            return dict(self.client("stepfunctions").describe_execution(executionArn=execution_arn))
+        record = backend_execution(execution_arn)
+        description: dict[str, Any] = {"executionArn": execution_arn, "status": record.status}
+        if record.status == "SUCCEEDED":
+            output = record.output
+            description["output"] = output if isinstance(output, str) else json.dumps(output)
+        for key in ("error", "cause"):
+            if getattr(record, key, None) is not None:
+                description[key] = getattr(record, key)
+        return description
+
+    def _history(self, execution_arn: str, *, express: bool) -> list[dict[str, Any]]:
+        if express:
+            return [dict(event) for event in backend_execution(execution_arn).to_history_output()["events"]]
+        history: list[dict[str, Any]] = []
+        sfn = self.client("stepfunctions")
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            history.extend(page["events"])
+        return history
 
     def run(
         self, execution_input: Mapping[str, Any] | None = None, *, state_machine: str = "OrchestratorArn"
@@ -254,6 +301,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool) -> Iterator[None]:
             strict_runtime_errors(),
             transaction_size_limit(),
             history_limit(),
+            express_workflows(),
         ):
             stack.enter_context(patch)
         if fast:
@@ -290,6 +338,7 @@ def serving(
     from moto.server import ThreadedMotoServer
 
     runtime = LambdaRuntime()
+    saved_config = copy.deepcopy(moto.core.config.default_user_config)
     moto.core.config.default_user_config.update(MOTO_CONFIG)  # type: ignore[typeddict-item]
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
@@ -308,6 +357,9 @@ def serving(
             yield endpoint, deploy(TEMPLATE, clients, runtime, parameters or {}), runtime
     finally:
         server.stop()
+        # moto's process-wide defaults as they were: a later mock_aws() in this process gets its own backends
+        moto.core.config.default_user_config.clear()  # type: ignore[attr-defined]
+        moto.core.config.default_user_config.update(saved_config)
 
 
 def labourer(fn: Callable[[dict[str, Any]], Any]) -> Handler:

@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 
 from foreman_core import lease, run, telemetry
-from foreman_core.config import parse_config
+from foreman_core.config import read_back
 from foreman_core.deployment import Clients
 from foreman_core.task_store import TaskStore
 
@@ -25,7 +25,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``event``: LoadConfig's output. The lease is taken for ``LEASE_SECONDS`` in ``COORDINATION_TABLE`` by the
     execution (``run.execution``); if this step fails after taking it, it gives it back before failing."""
     dynamodb = clients("dynamodb")
-    store = TaskStore.for_config(dynamodb, parse_config(event["config"]))
+    store = TaskStore.for_config(dynamodb, read_back(event["config"]))
     table = os.environ["COORDINATION_TABLE"]
     execution = event["run"].get("execution") or f"unnamed-{uuid.uuid4()}"
     taken = lease.take(dynamodb, table, execution=execution, now=time.time(), seconds=int(os.environ["LEASE_SECONDS"]))

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 
 from foreman_core import run, telemetry
-from foreman_core.config import parse_config
+from foreman_core.config import read_back
 from foreman_core.deployment import Clients
 from foreman_core.task_store import TaskStore
 
@@ -19,7 +19,7 @@ clients = Clients()
 @telemetry.lambda_step(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``event``: ComputeEcology's output."""
-    store = TaskStore.for_config(clients("dynamodb"), parse_config(event["config"]))
+    store = TaskStore.for_config(clients("dynamodb"), read_back(event["config"]))
     state = run.fetch_greenfield_tasks(event, store=store)
     for entry in state["labourers"]:
         logger.info(

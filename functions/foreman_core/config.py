@@ -19,13 +19,9 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from foreman_core import task_budget
 from foreman_core.greenfield import GREENFIELD_INVOCATION_DELTA, GREENFIELD_TASK_STEP
-from foreman_core.history_budget import (
-    DEFAULT_MAX_TASKS_PER_EXECUTION,
-    EVENTS_PER_TASK,
-    HISTORY_EVENT_LIMIT,
-    max_tasks_per_execution,
-)
+from foreman_core.history_budget import DEFAULT_MAX_TASKS_PER_EXECUTION
 
 ECO_STATUSES = (0, 1, 2, 3, 4)
 """sosw's eco statuses: 0 Bad, 1 Poor, 2 Moderate, 3 Good, 4 High."""
@@ -277,12 +273,15 @@ def loads_json(text: str | bytes | bytearray) -> Any:
     return json.loads(text, object_pairs_hook=_object_remembering_duplicates)
 
 
-def parse_config(raw: Any, *, tables: Tables | None = None) -> OrchestratorConfig:
+def parse_config(
+    raw: Any, *, tables: Tables | None = None, orchestrator_type: str = task_budget.STANDARD
+) -> OrchestratorConfig:
     """Parse and validate a sosw orchestrator config (dict, or its JSON text).
 
     ``tables`` gives the table names to use where the config names none (a deployment's own tables); by default
-    sosw's names. Raises ``ConfigError`` listing every problem, each with its path and reason, with a "did you
-    mean" for misspelt keys.
+    sosw's names. ``orchestrator_type`` (the deployment's STANDARD or EXPRESS) sets the default and the bound of
+    ``max_tasks_per_execution`` (``task_budget``). Raises ``ConfigError`` listing every problem, each with its
+    path and reason, with a "did you mean" for misspelt keys.
 
     Where Foreman reads differently from sosw (all deliberate): ``'<='``-style operators and higher-is-better
     thresholds work; ``Name`` is read as ``MetricName``; status keys may be ints or numeric strings everywhere,
@@ -296,12 +295,19 @@ def parse_config(raw: Any, *, tables: Tables | None = None) -> OrchestratorConfi
     >>> cfg.labourer("worker").max_simultaneous_invocations
     1
     """
-    parser = _Parser(tables or Tables())
+    parser = _Parser(tables or Tables(), orchestrator_type)
     root = parser.root_object(raw)
     config = parser.orchestrator(root) if root is not None else None
     if parser.problems or config is None:
         raise ConfigError(parser.problems)
     return config
+
+
+def read_back(raw: Any) -> OrchestratorConfig:
+    """Read back the canonical config LoadConfig put in the run's state (``OrchestratorConfig.to_dict``). LoadConfig
+    checked its ``max_tasks_per_execution`` against the deployment's workflow type; the steps after it do not know
+    the type, so the larger bound (Express's) applies here."""
+    return parse_config(raw, orchestrator_type=task_budget.EXPRESS)
 
 
 _TOP_KEYS = (
@@ -480,9 +486,10 @@ def _top_level_hint(key: str) -> str | None:
 class _Parser:
     """Walks the raw config once, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, orchestrator_type: str = task_budget.STANDARD) -> None:
         self.problems: list[tuple[str, str]] = []
         self.default_tables = tables
+        self.orchestrator_type = orchestrator_type
 
     def fail(self, path: str, reason: str) -> None:
         self.problems.append((path, reason))
@@ -631,21 +638,21 @@ class _Parser:
         )
 
     def task_budget(self, raw: Mapping[Any, Any], labourers: int) -> int:
-        """``max_tasks_per_execution``: at most what keeps the worst case within the execution history limit."""
-        most = max_tasks_per_execution(labourers)
+        """``max_tasks_per_execution``: at most what the workflow type's limit allows (``task_budget``)."""
+        kind = self.orchestrator_type
+        most = task_budget.most_tasks(kind, labourers)
         if most < 1:
             self.fail("task_config.labourers", f"{labourers} labourers leave no room for a task in one execution")
         if "max_tasks_per_execution" not in raw:
-            return max(min(DEFAULT_MAX_TASKS_PER_EXECUTION, most), 1)
+            return task_budget.default_tasks(kind, labourers)
         budget = self.as_int(raw["max_tasks_per_execution"], "max_tasks_per_execution", minimum=1)
         if budget is not None and budget > most:
             self.fail(
                 "max_tasks_per_execution",
-                f"at most {most} with {labourers} labourer(s), got {budget}: a task can add {EVENTS_PER_TASK} "
-                f"events to the execution's history (every claim, invoke and release retried) and an execution "
-                f"fails at {HISTORY_EVENT_LIMIT:,}",
+                f"at most {most} with {labourers} labourer(s) (OrchestratorType {kind}), got {budget}: "
+                f"{task_budget.why_bounded(kind)}",
             )
-        return budget or DEFAULT_MAX_TASKS_PER_EXECUTION
+        return budget or task_budget.default_tasks(kind, labourers)
 
     def task_config(self, task: Mapping[Any, Any], path: str, *, top_cap: int | None) -> OrchestratorConfig:
         """``task_config``; the top-level coefficients and ``max_tasks_per_execution`` are the caller's."""

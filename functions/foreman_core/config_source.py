@@ -33,6 +33,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from foreman_core.config import OrchestratorConfig, Tables, loads_json, parse_config
+from foreman_core.task_budget import STANDARD
 
 DEFAULT_TTL = 60.0
 """Seconds a loaded config is reused before the location is read again."""
@@ -171,7 +172,7 @@ class _CachedConfig:
     config: OrchestratorConfig
 
 
-_cache: dict[tuple[str, Tables | None], _CachedConfig] = {}
+_cache: dict[tuple[str, Tables | None, str], _CachedConfig] = {}
 
 
 def load_config(
@@ -181,20 +182,22 @@ def load_config(
     ttl: float = DEFAULT_TTL,
     clock: Callable[[], float] = time.monotonic,
     clients: Any = None,
+    orchestrator_type: str = STANDARD,
 ) -> OrchestratorConfig:
     """The validated config at ``location``, read again once ``ttl`` seconds have passed since the last read.
 
     ``tables`` are the table names used where the config names none (see ``parse_config``). ``clock`` measures
     the age of the cached copy (inject a fake one in tests); ``ttl=0`` reads every time. ``clients`` is passed to
-    ``load_raw_config``. Raises ``ConfigSourceError`` if the config cannot be read and ``ConfigError`` if it is
-    not valid; neither is cached.
+    ``load_raw_config``; ``orchestrator_type`` to ``parse_config``. Raises ``ConfigSourceError`` if the config
+    cannot be read and ``ConfigError`` if it is not valid; neither is cached.
     """
-    key = (location, tables)
+    key = (location, tables, orchestrator_type)
     now = clock()
     cached = _cache.get(key)
     if cached is not None and now - cached.loaded_at < ttl:
         return cached.config
-    config = parse_config(load_raw_config(location, session_or_clients=clients), tables=tables)
+    raw = load_raw_config(location, session_or_clients=clients)
+    config = parse_config(raw, tables=tables, orchestrator_type=orchestrator_type)
     _cache[key] = _CachedConfig(now, config)
     return config
 

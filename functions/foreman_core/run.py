@@ -21,7 +21,7 @@ from foreman_core.config import (
     OrchestratorConfig,
     Tables,
     deployment_table_problems,
-    parse_config,
+    read_back,
 )
 from foreman_core.ecology import assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
@@ -96,7 +96,7 @@ def compute_ecology(
     queries once, up to 500 per CloudWatch call). A metric that cannot be read gives its ``no_data_status``,
     reported in ``health.readings``; it never fails the run.
     """
-    config = parse_config(state["config"])
+    config = read_back(state["config"])
     now = datetime.fromtimestamp(float(state["run"]["now"]), tz=UTC)
     queries = [metric.query for labourer in config.labourers for metric in labourer.health_metrics]
     values = fetch_metric_values(cloudwatch, queries, now=now) if queries else {}
@@ -138,7 +138,7 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], *, store: TaskStore) -> dic
     ``queue`` is the labourer's queue before this run takes from it (``queue_report.measure_queue``); the first task
     fetched is its head, so a labourer with tasks to take costs one more read for the tail.
     """
-    config = parse_config(state["config"])
+    config = read_back(state["config"])
     budget = share_budget(
         {entry["labourer_id"]: int(entry["desired"]) for entry in state["labourers"]},
         config.max_tasks_per_execution,

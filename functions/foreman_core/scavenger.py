@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from foreman_core.config import Labourer, RetryBackoff, parse_config
+from foreman_core.config import Labourer, RetryBackoff, read_back
 from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import Task, TaskStore
 
@@ -360,7 +360,7 @@ def scavenge_labourer(
     The run's ``now`` is the clock of every write (``closed_at``, ``desired_launch_time``), so a replayed or
     simulated run (``now`` in the execution input) is consistent.
     """
-    config = parse_config(state["config"])
+    config = read_back(state["config"])
     entry = state["labourer"]
     labourer = config.labourer(entry["labourer_id"])
     now = float(state["run"]["now"])

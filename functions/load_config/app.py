@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 
-from foreman_core import config_source, run, telemetry
+from foreman_core import config_source, run, task_budget, telemetry
 from foreman_core.deployment import Clients, deployed_labourer_arns, deployed_tables
 
 logger = Logger()
@@ -29,6 +29,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         tables=tables,
         ttl=float(os.environ.get("CONFIG_CACHE_SECONDS", "60")),
         clients=clients,
+        orchestrator_type=task_budget.checked_type(os.environ.get("ORCHESTRATOR_TYPE")),
     )
     labourer_arns = deployed_labourer_arns(context.invoked_function_arn)
     state = run.load_config(config, now=now, execution=execution, deployment=tables, labourer_arns=labourer_arns)

@@ -297,3 +297,35 @@ def test_the_overlap_part_measures_the_peak_against_the_cap() -> None:
     assert (baseline.peak_in_flight, baseline.busy_runs) == (3, 0)
     rows = overlap_rows(baseline, leased)
     assert rows[0] == ["peak in flight / cap", "1.00", "1.00", "1.00"]
+
+
+def test_the_cost_part_prices_each_type_from_the_runs_own_figures() -> None:
+    from benchmarks.cost import CostRun, largest_express_run, log_record_bytes
+
+    standard = CostRun("STANDARD", 100, 207, 1226, 0, 0, 0, 10_500, 1.0)
+    express = CostRun("EXPRESS", 100, 207, 1226, 1_000_000, 2_000, 64, 10_500, 1.0)
+    # Standard: 207 transitions at $0.025 per 1,000, for 100 tasks -> $51.75 per million tasks
+    assert standard.per_million_tasks(standard.step_functions) == pytest.approx(51.75)
+    # Express: 1 request, 2 s x 64 MB, and ~0.93 MiB of log at $0.50 per GB
+    expected = 1e-6 + 2 * (64 / 1024) * 0.00001667 + 1_000_000 / 1024**3 * 0.50
+    assert express.step_functions == pytest.approx(expected)
+    assert express.logs < express.step_functions
+    assert standard.the_rest == express.the_rest  # the Lambda steps and DynamoDB do not depend on the type
+    largest = largest_express_run(express)
+    assert (largest["fits"], largest["most_tasks_by_state"], largest["most_tasks_by_time"]) == (True, 2496, 15000)
+    record = log_record_bytes({"id": 3, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "A"}}, "arn")
+    assert record > len('{"name": "A"}')
+
+
+def test_the_cost_part_runs_each_type_on_the_embedded_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.cost import measure
+
+    for name in ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL"):
+        monkeypatch.setenv(name, "WARNING")
+    standard, express = measure("STANDARD", 5), measure("EXPRESS", 5)
+
+    assert standard.transitions == express.transitions > 2 * 5  # the same definition, the same states entered
+    assert (standard.billed_ms, express.billed_mb) == (0, 64)
+    assert express.billed_ms >= 100
+    assert express.log_bytes > 1000
+    assert express.per_million_tasks(express.step_functions) < standard.per_million_tasks(standard.step_functions)

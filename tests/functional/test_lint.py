@@ -23,6 +23,9 @@ def test_cfn_lint_is_clean_on_the_template_and_the_state_machines() -> None:
 def test_every_state_machine_of_the_template_is_linted() -> None:
     wrapped = lint.wrapped_state_machines()
     assert "Orchestrator" in wrapped
+    # the Orchestrator once per OrchestratorType value: the same definition as a Standard and as an Express workflow
+    assert wrapped["Orchestrator"]["Resources"]["Orchestrator"]["Properties"]["StateMachineType"] == "STANDARD"
+    assert wrapped["OrchestratorExpress"]["Resources"]["Orchestrator"]["Properties"]["StateMachineType"] == "EXPRESS"
     for template in wrapped.values():
         (resource,) = template["Resources"].values()
         assert resource["Type"] == "AWS::StepFunctions::StateMachine"

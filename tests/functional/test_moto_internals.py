@@ -263,3 +263,56 @@ def test_the_same_state_succeeds_when_the_item_is_well_formed() -> None:
 
     assert described["status"] == "SUCCEEDED"
     assert described["output"] == '{"value": {"a": 1}}'
+
+
+def test_moto_reads_express_executions_as_aws_does_not_and_the_embedded_stack_refuses_as_aws_does() -> None:
+    import json
+    import time
+
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from foreman.local.lambda_runtime import LambdaRuntime
+    from foreman.local.moto_patches import EXPRESS_DESCRIBE_ERROR, TYPE_NOT_SUPPORTED
+    from foreman.local.stack import MOTO_CONFIG, emulation, quiet_moto
+
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": 1}, "End": True}}})
+    role = "arn:aws:iam::123456789012:role/r"
+
+    def code(call: Any) -> str:
+        with pytest.raises(ClientError) as refused:
+            call()
+        return f"{refused.value.response['Error']['Code']}: {refused.value.response['Error']['Message']}"
+
+    quiet_moto()
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        express = sfn.create_state_machine(name="e", definition=definition, roleArn=role, type="EXPRESS")
+        stock = sfn.start_execution(stateMachineArn=express["stateMachineArn"], name="one")["executionArn"]
+        time.sleep(0.2)
+        # stock moto: describes an Express execution, and has no StartSyncExecution at all
+        assert sfn.describe_execution(executionArn=stock)["status"] == "SUCCEEDED"
+        assert code(lambda: sfn.start_sync_execution(stateMachineArn=express["stateMachineArn"])).startswith("404")
+
+        with emulation(LambdaRuntime(), fast=True):
+            standard = sfn.create_state_machine(name="s", definition=definition, roleArn=role)["stateMachineArn"]
+            answer = sfn.start_sync_execution(stateMachineArn=express["stateMachineArn"], input="{}")
+            refusals = {
+                "describe": code(lambda: sfn.describe_execution(executionArn=answer["executionArn"])),
+                "history": code(lambda: sfn.get_execution_history(executionArn=answer["executionArn"])),
+                "list": code(lambda: sfn.list_executions(stateMachineArn=express["stateMachineArn"])),
+                "sync on standard": code(lambda: sfn.start_sync_execution(stateMachineArn=standard)),
+            }
+            assert sfn.list_executions(stateMachineArn=standard)["executions"] == []  # Standard: as before
+
+    # As on AWS: StartSyncExecution answers with the end of the run and what it was billed
+    assert (answer["status"], json.loads(answer["output"])) == ("SUCCEEDED", {"ok": 1})
+    assert answer["billingDetails"]["billedMemoryUsedInMB"] == 64
+    assert answer["billingDetails"]["billedDurationInMilliseconds"] % 100 == 0
+    assert refusals == {
+        "describe": f"InvalidArn: {EXPRESS_DESCRIBE_ERROR}",
+        "history": f"InvalidArn: {EXPRESS_DESCRIBE_ERROR}",
+        "list": f"StateMachineTypeNotSupported: {TYPE_NOT_SUPPORTED}",
+        "sync on standard": f"StateMachineTypeNotSupported: {TYPE_NOT_SUPPORTED}",
+    }

@@ -41,10 +41,24 @@ class FakeLabourer:
             return [event["task_id"] for event in self.events]
 
 
+ORCHESTRATOR_TYPES = ("STANDARD", "EXPRESS")
+"""The template's ``OrchestratorType`` values. A module about the Orchestrator runs every test on both with
+``pytestmark = both_orchestrator_types``; the others run on the default (Standard)."""
+
+both_orchestrator_types = pytest.mark.parametrize("orchestrator_type", ORCHESTRATOR_TYPES)
+
+
 @pytest.fixture
-def stack() -> Iterator[EmbeddedStack]:
+def orchestrator_type() -> str:
+    """The Orchestrator's workflow type for ``stack`` (the template's default unless the module parametrizes it)."""
+    return "STANDARD"
+
+
+@pytest.fixture
+def stack(orchestrator_type: str) -> Iterator[EmbeddedStack]:
     """Foreman deployed from template.yaml on in-process moto, Lambda steps running the real handlers."""
-    with EmbeddedStack(parameters={"LabourerArns": LABOURER_ARNS, "LogLevel": "WARNING"}) as embedded:
+    parameters = {"LabourerArns": LABOURER_ARNS, "LogLevel": "WARNING", "OrchestratorType": orchestrator_type}
+    with EmbeddedStack(parameters=parameters) as embedded:
         yield embedded
 
 

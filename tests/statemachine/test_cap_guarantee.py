@@ -23,10 +23,13 @@ from tests.faults import dynamodb_fault
 from tests.statemachine.conftest import (
     FETCH_FUNCTION,
     FakeLabourer,
+    both_orchestrator_types,
     hold_after_fetch,
     labourer_config,
     report_for,
 )
+
+pytestmark = both_orchestrator_types  # every test on a Standard and on an Express Orchestrator
 
 CAP = 10
 NEVER_COMPLETES = {"duration": 3600, "cooldown": 0}
@@ -97,6 +100,28 @@ def test_executions_held_together_after_fetching_never_exceed_the_cap(stack: Emb
     assert sum(1 for line in lines if line["busy"]) == 5
     assert len(set(fake.task_ids)) == len(fake.task_ids) == CAP
     assert _in_flight(store, time.time()) == CAP
+
+
+def test_the_same_tick_started_twice_invokes_each_task_once_and_keeps_the_cap(
+    stack: EmbeddedStack, store: TaskStore
+) -> None:
+    # Given the schedule's start of one tick delivered twice (an asynchronous Express start is at-least-once, and
+    # the scheduler retries a start): two executions with the same input, overlapping (held after fetching)
+    fake = FakeLabourer()
+    _configure(stack, fake)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(30)])]
+    hold_after_fetch(stack, 2)
+    tick = {"now": time.time()}
+
+    outputs = [stack.wait(arn).output for arn in [stack.start(execution_input=tick) for _ in range(2)]]
+
+    # Then the duplicate is harmless: one run invoked the cap, the other found the lease taken and invoked nothing
+    busy, worked = sorted(outputs, key=lambda output: report_for(output, "worker-a")["invoked"])
+    assert [report_for(output, "worker-a")["invoked"] for output in (busy, worked)] == [0, CAP]
+    assert report_for(busy, "worker-a")["busy"]["holder"] == worked["execution"]  # it names who held the lease
+    assert len(fake.task_ids) == len(set(fake.task_ids)) == CAP  # no task invoked twice
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: CAP, QUEUED: 30 - CAP})
+    assert _lease_item(stack) is None
 
 
 def test_overlap_with_random_timing_keeps_in_flight_within_the_cap(stack: EmbeddedStack, store: TaskStore) -> None:

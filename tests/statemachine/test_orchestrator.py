@@ -9,20 +9,23 @@ from typing import Any
 
 import pytest
 
-from foreman.local.stack import EmbeddedStack, ExecutionFailedError
+from foreman.local.stack import STATE_LIMIT_BYTES, EmbeddedStack, ExecutionFailedError
+from foreman_core import task_budget
 from foreman_core.greenfield import RunMarkers
-from foreman_core.history_budget import DEFAULT_MAX_TASKS_PER_EXECUTION
 from foreman_core.task_store import TaskStore
 from tests.builders import markers_at
 from tests.fixtures.seed_config import SEED_CONFIG
 from tests.statemachine.conftest import (
     FETCH_FUNCTION,
     FakeLabourer,
+    both_orchestrator_types,
     cpu_metric,
     labourer_config,
     report_for,
     seed_cpu,
 )
+
+pytestmark = both_orchestrator_types  # every test on a Standard and on an Express Orchestrator
 
 LOWER_IS_BETTER = {3: 50, 4: 25}
 
@@ -234,10 +237,12 @@ def test_a_broken_labourer_does_not_stop_the_others(stack: EmbeddedStack, store:
     assert store.queue_length("worker-b", start=time.time()) == 3
 
 
-def test_a_run_at_the_task_budget_stays_far_below_the_history_limit(stack: EmbeddedStack, store: TaskStore) -> None:
-    # Given more queued tasks than one execution may take
+def test_a_run_at_the_task_budget_stays_far_below_the_history_limit(
+    stack: EmbeddedStack, store: TaskStore, orchestrator_type: str
+) -> None:
+    # Given more queued tasks than one execution may take (its type's default budget)
     fake = FakeLabourer()
-    budget = DEFAULT_MAX_TASKS_PER_EXECUTION
+    budget = task_budget.default_tasks(orchestrator_type, 1)
     stack.put_config(
         {"task_config": {"labourers": {"worker-a": labourer_config(stack.add_function("worker-a", fake), 2000)}}}
     )
@@ -245,15 +250,19 @@ def test_a_run_at_the_task_budget_stays_far_below_the_history_limit(stack: Embed
 
     execution = stack.run()
 
-    # Then exactly the budget is invoked, within the 25,000-event history of a Standard execution
+    # Then exactly the budget is invoked: within the 25,000-event history of a Standard execution, and with an
+    # Express one (no history limit) within half of the 256 KiB a state may hold
     assert report_for(execution.output, "worker-a")["invoked"] == budget
     assert len(fake.events) == budget
-    assert execution.events < 25_000
+    assert execution.events < 25_000 or orchestrator_type == "EXPRESS"
+    largest = execution.largest_state_bytes()
+    assert largest < STATE_LIMIT_BYTES / 2
     per_task = execution.events / budget
     transitions = execution.state_transitions() / budget
     print(
-        f"\n{budget} tasks: {execution.events} history events ({per_task:.1f}/task), "
-        f"{execution.state_transitions()} state transitions ({transitions:.2f}/task), {execution.seconds:.1f} s"
+        f"\n{orchestrator_type} {budget} tasks: {execution.events} history events ({per_task:.1f}/task), "
+        f"{execution.state_transitions()} state transitions ({transitions:.2f}/task), largest state {largest} bytes "
+        f"({largest / budget:.0f}/task), {execution.seconds:.1f} s"
     )
     assert per_task < 13
     assert transitions < 2.1
@@ -306,3 +315,22 @@ def test_a_wrong_config_fails_the_run_naming_the_path(stack: EmbeddedStack) -> N
 
     assert failure.value.execution["error"] == "ConfigError"
     assert "task_config.labourers.worker-a.max_simultanous_invocations" in failure.value.execution["cause"]
+
+
+def test_every_step_accepts_the_largest_budget_of_its_workflow_type(
+    stack: EmbeddedStack, store: TaskStore, orchestrator_type: str
+) -> None:
+    # Given the most max_tasks_per_execution the deployment's type allows (Express's is above what Standard's
+    # history allows): LoadConfig validates it for its type, and every later step reads the config back
+    most = task_budget.most_tasks(orchestrator_type, 1)
+    fake = FakeLabourer()
+    labourers = {"worker-a": labourer_config(stack.add_function("worker-a", fake), 3)}
+    stack.put_config({"task_config": {"labourers": labourers}, "max_tasks_per_execution": most})
+    store.create_tasks("worker-a", [{"n": n} for n in range(5)])
+
+    run = stack.run()
+    scavenge = stack.run(state_machine="ScavengerArn")
+
+    assert report_for(run.output, "worker-a")["invoked"] == 3
+    assert scavenge.status == "SUCCEEDED"  # the Scavenger reads the same config back
+    assert most == (2000 if orchestrator_type == "EXPRESS" else 479)

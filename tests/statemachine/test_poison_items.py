@@ -20,7 +20,15 @@ from foreman_core.config import Tables, parse_config
 from foreman_core.task_store import Item, TaskStore
 from tests.conservation import CLOSED_DEAD, QUEUED, RUNNING, assert_conserved
 from tests.malformed import malformed_family, valid_item
-from tests.statemachine.conftest import FETCH_FUNCTION, FakeLabourer, labourer_config, report_for
+from tests.statemachine.conftest import (
+    FETCH_FUNCTION,
+    FakeLabourer,
+    both_orchestrator_types,
+    labourer_config,
+    report_for,
+)
+
+pytestmark = both_orchestrator_types  # every test on a Standard and on an Express Orchestrator
 
 CLOSED_FIELDS = {"closed_at", "labourer_id_task_status", "close_reason"}
 

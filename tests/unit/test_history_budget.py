@@ -73,5 +73,39 @@ def test_a_budget_over_the_worst_case_is_refused_with_its_path_and_the_most_allo
 
     ((path, reason),) = refused.value.problems
     assert path == "max_tasks_per_execution"
-    assert reason.startswith(f"at most {max_tasks_per_execution(10)} with 10 labourer(s), got 1000")
+    assert reason.startswith(
+        f"at most {max_tasks_per_execution(10)} with 10 labourer(s) (OrchestratorType STANDARD), got 1000"
+    )
     assert parse_config({"task_config": labourers}).max_tasks_per_execution == DEFAULT_MAX_TASKS_PER_EXECUTION
+
+
+def test_an_express_orchestrator_has_no_history_limit_but_a_state_size_bound() -> None:
+    import pytest
+
+    from foreman_core import task_budget
+    from foreman_core.config import ConfigError, parse_config
+
+    labourers = {"labourers": {f"w{n}": {"arn": f"w{n}"} for n in range(10)}}
+    express = "EXPRESS"
+    # the default is higher than Standard's, and a budget Standard's history refuses is allowed
+    assert parse_config({"task_config": labourers}, orchestrator_type=express).max_tasks_per_execution == 1000
+    assert task_budget.EXPRESS_DEFAULT_TASKS > DEFAULT_MAX_TASKS_PER_EXECUTION
+    assert parse_config({"task_config": labourers, "max_tasks_per_execution": 1500}, orchestrator_type=express)
+    # but not above what the 256 KiB state holds
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"task_config": labourers, "max_tasks_per_execution": 2001}, orchestrator_type=express)
+    ((path, reason),) = refused.value.problems
+    assert path == "max_tasks_per_execution"
+    assert reason.startswith("at most 2000 with 10 labourer(s) (OrchestratorType EXPRESS), got 2001")
+    assert "256 KiB" in reason
+
+
+def test_the_orchestrator_type_from_the_environment_is_checked() -> None:
+    import pytest
+
+    from foreman_core import task_budget
+
+    assert task_budget.checked_type(None) == "STANDARD"
+    assert task_budget.checked_type("express") == "EXPRESS"
+    with pytest.raises(ValueError, match="ORCHESTRATOR_TYPE: expected STANDARD or EXPRESS, got 'FAST'"):
+        task_budget.checked_type("FAST")

@@ -239,3 +239,68 @@ def test_the_outputs_give_a_labourer_what_it_needs() -> None:
     assert outputs["DeadTasksTopicArn"]["Value"] == {"Ref": "DeadTasksTopic"}
     assert outputs["ScavengerArn"]["Value"] == {"Ref": "Scavenger"}
     assert outputs["LabourerPolicyArn"]["Value"] == {"Ref": "LabourerPolicy"}
+
+
+# ---- OrchestratorType: one definition, deployed as a Standard or an Express workflow --------------------------------
+
+EXPRESS_EXECUTION_SECONDS = 300
+"""The most an Express execution may run (a Standard one, a year)."""
+
+
+def _orchestrator_definition() -> dict[str, Any]:
+    import json
+
+    path = ROOT / TEMPLATE["Resources"]["Orchestrator"]["Properties"]["DefinitionUri"]
+    definition: dict[str, Any] = json.loads(path.read_text())
+    return definition
+
+
+def test_the_orchestrator_type_is_a_parameter_standard_by_default() -> None:
+    parameter = TEMPLATE["Parameters"]["OrchestratorType"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("STANDARD", ["STANDARD", "EXPRESS"])
+    assert TEMPLATE["Resources"]["Orchestrator"]["Properties"]["Type"] == {"Ref": "OrchestratorType"}
+    assert TEMPLATE["Conditions"]["ExpressOrchestrator"] == {"Fn::Equals": [{"Ref": "OrchestratorType"}, "EXPRESS"]}
+
+
+def test_an_express_orchestrator_logs_every_event_with_its_data() -> None:
+    # an Express execution has no history API: its log at level ALL, with data, is what the console shows of a run
+    logging = TEMPLATE["Resources"]["Orchestrator"]["Properties"]["Logging"]
+    assert logging["Level"] == {"Fn::If": ["ExpressOrchestrator", "ALL", "ERROR"]}
+    assert logging["IncludeExecutionData"] == {"Fn::If": ["ExpressOrchestrator", True, False]}
+
+
+def test_the_lease_outlasts_every_execution_of_either_type() -> None:
+    timeout = _orchestrator_definition()["TimeoutSeconds"]
+    lease_seconds = TEMPLATE["Resources"]["ComputeEcologyFunction"]["Properties"]["Environment"]["Variables"]
+    assert timeout <= EXPRESS_EXECUTION_SECONDS  # the same definition must be valid as an Express workflow
+    assert lease_seconds["LEASE_SECONDS"] > timeout  # no run can still be claiming when its lease expires
+
+
+def test_load_config_and_the_stack_know_the_orchestrator_type() -> None:
+    variables = TEMPLATE["Resources"]["LoadConfigFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["ORCHESTRATOR_TYPE"] == {"Ref": "OrchestratorType"}  # the task budget's default and bound
+    assert TEMPLATE["Outputs"]["OrchestratorType"]["Value"] == {"Ref": "OrchestratorType"}  # `foreman run` reads it
+
+
+STATES_METRICS_OF_EXPRESS = {
+    "ExecutionsStarted",
+    "ExecutionsSucceeded",
+    "ExecutionsFailed",
+    "ExecutionsTimedOut",
+    "ExecutionsAborted",
+    "ExecutionThrottled",
+    "ExecutionTime",
+}
+"""The AWS/States execution metrics Step Functions emits for Express workflows as for Standard ones."""
+
+
+def test_alarms_and_dashboard_read_only_metrics_that_an_express_orchestrator_emits() -> None:
+    import re
+
+    dashboard = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    named = set(re.findall(r'\["AWS/States", "([A-Za-z]+)"', dashboard))
+    for resource in TEMPLATE["Resources"].values():
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and resource["Properties"].get("Namespace") == "AWS/States":
+            named.add(resource["Properties"]["MetricName"])
+    assert "ExecutionsTimedOut" in named  # a run stopped at 300 s shows
+    assert named <= STATES_METRICS_OF_EXPRESS  # nothing that needs an execution's history

@@ -1,0 +1,64 @@
+"""How many tasks one Orchestrator execution may take (``max_tasks_per_execution``): its default and its bound, per
+workflow type (the template's ``OrchestratorType``, which LoadConfig reads as ``ORCHESTRATOR_TYPE``).
+
+- **STANDARD**: bounded by the 25,000-event execution history, from the worst case per task (``history_budget``).
+- **EXPRESS**: has no history limit. It is bounded by the 256 KiB of a state and by its 5 minutes. The state that
+  grows with the tasks is InvokeLabourers' output (every task id and its outcome, beside the fetched ids): measured
+  on the embedded stack at 103-108 bytes per task with Foreman's 32-character task ids (200 tasks: largest state
+  21,520 bytes; 2,000 tasks: 205,124 bytes, 78% of 256 KiB = 262,144). So at most ``EXPRESS_MOST_TASKS`` = 2,000
+  tasks, which leaves 22% of the state for labourers' entries and longer (sosw-made) task ids. Time does not bind
+  first: the embedded stack, slower than AWS, billed 40-55 s of the 300 for 2,000 tasks at a Map concurrency of 40.
+  The default, ``EXPRESS_DEFAULT_TASKS`` = 1,000, keeps half of the state free. docs/cost.md has the figures.
+"""
+
+from __future__ import annotations
+
+from foreman_core.history_budget import (
+    DEFAULT_MAX_TASKS_PER_EXECUTION,
+    EVENTS_PER_TASK,
+    HISTORY_EVENT_LIMIT,
+    max_tasks_per_execution,
+)
+
+STANDARD = "STANDARD"
+EXPRESS = "EXPRESS"
+ORCHESTRATOR_TYPES = (STANDARD, EXPRESS)
+
+EXPRESS_MOST_TASKS = 2000
+"""The most tasks an Express run may take: its largest state (measured, 103-108 bytes a task) stays under 256 KiB."""
+EXPRESS_DEFAULT_TASKS = 1000
+"""An Express run's default budget: half the state left free."""
+
+
+def most_tasks(orchestrator_type: str, labourers: int) -> int:
+    """The largest ``max_tasks_per_execution`` a config of ``labourers`` labourers may set for this type."""
+    if orchestrator_type == EXPRESS:
+        return EXPRESS_MOST_TASKS
+    return max_tasks_per_execution(labourers)
+
+
+def default_tasks(orchestrator_type: str, labourers: int) -> int:
+    """``max_tasks_per_execution`` when the config sets none (never above ``most_tasks``, never below 1)."""
+    default = EXPRESS_DEFAULT_TASKS if orchestrator_type == EXPRESS else DEFAULT_MAX_TASKS_PER_EXECUTION
+    return max(min(default, most_tasks(orchestrator_type, labourers)), 1)
+
+
+def why_bounded(orchestrator_type: str) -> str:
+    """What the bound protects, for the error a config above it gets."""
+    if orchestrator_type == EXPRESS:
+        return (
+            "an Express run carries every task id and outcome in one state, measured at up to 108 bytes a task, "
+            "and a state may hold 256 KiB"
+        )
+    return (
+        f"a task can add {EVENTS_PER_TASK} events to the execution's history (every claim, invoke and release "
+        f"retried) and an execution fails at {HISTORY_EVENT_LIMIT:,}"
+    )
+
+
+def checked_type(value: str | None) -> str:
+    """The workflow type named by ``value`` (``ORCHESTRATOR_TYPE``; unset means STANDARD); ValueError otherwise."""
+    orchestrator_type = (value or STANDARD).upper()
+    if orchestrator_type not in ORCHESTRATOR_TYPES:
+        raise ValueError(f"ORCHESTRATOR_TYPE: expected STANDARD or EXPRESS, got {value!r}")
+    return orchestrator_type
