@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "depths": (100, 1_000, 10_000, 100_000),
     "sweep_runs": 3,
     "overlap_executions": 10,
+    "tracking_minutes": 60,
 }
 QUICK: dict[str, Any] = {
     "labourers": 2,
@@ -50,6 +51,7 @@ QUICK: dict[str, Any] = {
     "depths": (20, 60),
     "sweep_runs": 1,
     "overlap_executions": 4,
+    "tracking_minutes": 4,
 }
 
 OVERLAP_CAP = 10
@@ -118,6 +120,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--overlap-executions",
         type=int,
         help=f"E overlapping executions of the overlap part (default {DEFAULTS['overlap_executions']}; 0 skips it)",
+    )
+    parser.add_argument(
+        "--tracking-minutes",
+        type=int,
+        help="simulated minutes of the target-tracking part, feelings against target tracking on the demo's "
+        f"database model (default {DEFAULTS['tracking_minutes']}; 0 skips it)",
     )
     parser.add_argument("--output", "-o", type=Path, help=f"the JSON file (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
@@ -222,7 +230,11 @@ def run_overlap_part(args: argparse.Namespace, progress: Callable[[str], None]) 
 
 
 def render(
-    args: argparse.Namespace, comparison: dict[str, Any], points: Sequence[Any], overlap: tuple[Any, Any] | None = None
+    args: argparse.Namespace,
+    comparison: dict[str, Any],
+    points: Sequence[Any],
+    overlap: tuple[Any, Any] | None = None,
+    tracking: dict[str, Any] | None = None,
 ) -> str:
     """Every table and note, as printed."""
     from benchmarks.report import (
@@ -278,6 +290,21 @@ def render(
             f"The lease costs {lease_calls} calls per run (a conditional UpdateItem and a conditional DeleteItem), "
             f"{lease_calls / args.labourers:.2f} per labourer at K={args.labourers}.",
         ]
+    if tracking:
+        from benchmarks.tracking import CAP, FEELINGS, tracking_rows
+
+        lines += [
+            "",
+            f"Target tracking: {args.tracking_minutes} simulated minutes, one labourer (cap {CAP}, tasks of 3-5 "
+            "minutes, a deep queue) on the demo's database model (CPU = 20 + 7 x tasks in flight, noise +-2, read "
+            "one period late); CPU = the database's true CPU of each minute. Feelings: the demo's thresholds "
+            f"{FEELINGS} with '<='. Same seed for every row.",
+            "",
+            render_table(
+                ["", "tasks completed", "worst CPU", "mean CPU", "completed/feelings", "worst CPU/feelings"],
+                tracking_rows(tracking),
+            ),
+        ]
     lines += [
         "",
         "Notes",
@@ -302,6 +329,7 @@ def document(
     points: Sequence[Any],
     *,
     overlap: tuple[Any, Any] | None = None,
+    tracking: dict[str, Any] | None = None,
     started: datetime.datetime,
     seconds: float,
     load: Sequence[float] = (),
@@ -339,7 +367,14 @@ def document(
         "overlap": None
         if overlap is None
         else {"without_lease": overlap[0].figures(), "with_lease": overlap[1].figures()},
+        "target_tracking": None if tracking is None else _tracking_document(args, tracking),
     }
+
+
+def _tracking_document(args: argparse.Namespace, tracking: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.tracking import tracking_figures
+
+    return {"minutes": args.tracking_minutes, "runs": tracking_figures(tracking)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -363,11 +398,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.overlap_executions > 0:
         _progress(f"overlap: {args.overlap_executions} staggered executions, without and with the lease")
         overlap = run_overlap_part(args, _progress)
+    tracking = None
+    if args.tracking_minutes > 0:
+        from benchmarks.tracking import run_tracking
+
+        _progress(f"target tracking: {args.tracking_minutes} simulated minutes, feelings and three targets")
+        tracking = run_tracking(args.tracking_minutes, progress=_progress)
     seconds = time.perf_counter() - began
     load.append(_load_average())
-    print(render(args, comparison, points, overlap))
+    print(render(args, comparison, points, overlap, tracking))
     figures = document(
-        args, arguments, comparison, points, overlap=overlap, started=started, seconds=seconds, load=load
+        args,
+        arguments,
+        comparison,
+        points,
+        overlap=overlap,
+        tracking=tracking,
+        started=started,
+        seconds=seconds,
+        load=load,
     )
     path = write_json(figures, args.output)
     print(
