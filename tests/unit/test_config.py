@@ -940,7 +940,7 @@ def test_an_untracked_metric_still_needs_its_feelings() -> None:
 
 def test_the_target_tracking_page_s_example_is_a_valid_config() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "target-tracking.md").read_text()
-    (example,) = [block for block in page.split("```json\n")[1:]]
+    (example,) = page.split("```json\n")[1:]
     config = parse_config(example.split("```")[0])
     (labourer,) = config.labourers
     assert labourer.target_tracking == TargetTracking("InvoicesDBCPU", 60.0)
