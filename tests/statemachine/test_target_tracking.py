@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
-from benchmarks.tracking import CAP, LABOURER, Minute, Scenario, simulate
+from benchmarks.tracking import CAP, LABOURER, Minute, Scenario, labourer_config, simulate
 from foreman.local.deployer import ACCOUNT, REGION
 from foreman.local.stack import EmbeddedStack
+from foreman.status import status_report
 from foreman_core import lease
-from foreman_core.controller_store import controller_key
+from foreman_core.config import parse_config
+from foreman_core.controller_store import ControllerStore, controller_key
 
 TARGET = 60.0
 
@@ -113,3 +115,25 @@ def test_feelings_alone_behave_as_before_and_store_no_controller(tracked_stack: 
     table = str(tracked_stack.outputs["CoordinationTableName"])
     response = tracked_stack.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": controller_key(LABOURER)}})
     assert "Item" not in response
+
+
+def test_foreman_status_shows_the_controller_state(tracked_stack: EmbeddedStack) -> None:
+    run = simulate(tracked_stack, "target", minutes=3)
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{LABOURER}"
+    config = parse_config({"task_config": {"labourers": {LABOURER: labourer_config(arn, "target")}}})
+    table = str(tracked_stack.outputs["CoordinationTableName"])
+    dynamodb = tracked_stack.client("dynamodb")
+    (line,) = status_report(
+        config,
+        dynamodb=dynamodb,
+        cloudwatch=tracked_stack.client("cloudwatch"),
+        now=1_800_000_000 + 4 * 60,
+        controllers=ControllerStore(dynamodb, table),
+    )
+    last = run[-1].tracking
+    assert last is not None
+    assert line.controller is not None
+    assert line.controller.allowed == last["allowed"]
+    assert f"allowed {last['allowed']} " in line.controller_text
+    assert f"last step: {last['reason']}" in line.controller_text
+    assert line.to_dict()["target_tracking"]["reason"] == last["reason"]
