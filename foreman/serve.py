@@ -31,6 +31,7 @@ from foreman.examples import (
     function_name,
     labourer_arns,
     register_example_labourers,
+    tracked_database,
 )
 from foreman.status import markers_at
 
@@ -182,19 +183,24 @@ def serve(*, host: str, port: int, examples: bool, for_seconds: float | None, ou
 
             register_example_labourers(config, add_function, complete_now)
             labourers = [labourer.id for labourer in config.labourers]
-            database = SimulatedDatabase.for_config(config)
-            watched = config.labourer(database.labourer_id)
+            databases = [SimulatedDatabase.for_config(config)]
+            tracked = tracked_database(config)  # invoices-db: the target-tracking labourer's database
+            if tracked is not None:
+                databases.append(tracked)
 
             def publish_metrics() -> None:
                 cloudwatch = client("cloudwatch")
                 while not stop.is_set():
                     now = time.time()
-                    running = store.count_running(watched.id, markers_at(config, watched, now))
-                    database.publish(cloudwatch, running, at=now)
+                    for database in databases:
+                        watched = config.labourer(database.labourer_id)
+                        running = store.count_running(watched.id, markers_at(config, watched, now))
+                        database.publish(cloudwatch, running, at=now)
                     stop.wait(METRIC_INTERVAL_SECONDS)
 
-            database.publish(client("cloudwatch"), 0, at=time.time())
-            threading.Thread(target=publish_metrics, name="reports-db", daemon=True).start()
+            for database in databases:
+                database.publish(client("cloudwatch"), 0, at=time.time())
+            threading.Thread(target=publish_metrics, name="databases", daemon=True).start()
 
         out.write(json.dumps(describe(endpoint, deployment, labourers=labourers, functions=functions)) + "\n")
         out.flush()
