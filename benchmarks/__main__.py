@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "overlap_executions": 10,
     "cost_tasks": (23, 450),
     "express_largest": 2000,
+    "tracking_minutes": 60,
 }
 QUICK: dict[str, Any] = {
     "labourers": 2,
@@ -57,6 +58,7 @@ QUICK: dict[str, Any] = {
     "overlap_executions": 4,
     "cost_tasks": (23,),
     "express_largest": 200,
+    "tracking_minutes": 4,
 }
 
 OVERLAP_CAP = 10
@@ -137,6 +139,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         help=f"tasks of the Express run measured against Express's limits (default {DEFAULTS['express_largest']}, "
         "its bound; 0 skips it)",
+    )
+    parser.add_argument(
+        "--tracking-minutes",
+        type=int,
+        help="simulated minutes of the target-tracking part, feelings against target tracking on the demo's "
+        f"database model (default {DEFAULTS['tracking_minutes']}; 0 skips it)",
     )
     parser.add_argument("--output", "-o", type=Path, help=f"the JSON file (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
@@ -291,7 +299,9 @@ def render(
     comparison: dict[str, Any],
     points: Sequence[Any],
     overlap: tuple[Any, Any] | None = None,
+    *,
     cost: dict[str, Any] | None = None,
+    tracking: dict[str, Any] | None = None,
 ) -> str:
     """Every table and note, as printed."""
     from benchmarks.report import (
@@ -349,6 +359,21 @@ def render(
         ]
     if cost:
         lines += render_cost(cost)
+    if tracking:
+        from benchmarks.tracking import CAP, FEELINGS, tracking_rows
+
+        lines += [
+            "",
+            f"Target tracking: {args.tracking_minutes} simulated minutes, one labourer (cap {CAP}, tasks of 3-5 "
+            "minutes, a deep queue) on the demo's database model (CPU = 20 + 7 x tasks in flight, noise +-2, read "
+            "one period late); CPU = the database's true CPU of each minute. Feelings: the demo's thresholds "
+            f"{FEELINGS} with '<='. Same seed for every row.",
+            "",
+            render_table(
+                ["", "tasks completed", "worst CPU", "mean CPU", "completed/feelings", "worst CPU/feelings"],
+                tracking_rows(tracking),
+            ),
+        ]
     lines += [
         "",
         "Notes",
@@ -374,6 +399,7 @@ def document(
     *,
     overlap: tuple[Any, Any] | None = None,
     cost: dict[str, Any] | None = None,
+    tracking: dict[str, Any] | None = None,
     started: datetime.datetime,
     seconds: float,
     load: Sequence[float] = (),
@@ -414,7 +440,14 @@ def document(
         "cost": None
         if cost is None
         else {"runs": [run.figures() for run in cost["runs"]], "largest_express_run": cost["largest"]},
+        "target_tracking": None if tracking is None else _tracking_document(args, tracking),
     }
+
+
+def _tracking_document(args: argparse.Namespace, tracking: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.tracking import tracking_figures
+
+    return {"minutes": args.tracking_minutes, "runs": tracking_figures(tracking)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -442,11 +475,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cost_tasks or args.express_largest > 0:
         _progress("cost: one run per workflow type and size, and the largest Express run")
         cost = run_cost_part(args, _progress)
+    tracking = None
+    if args.tracking_minutes > 0:
+        from benchmarks.tracking import run_tracking
+
+        _progress(f"target tracking: {args.tracking_minutes} simulated minutes, feelings and three targets")
+        tracking = run_tracking(args.tracking_minutes, progress=_progress)
     seconds = time.perf_counter() - began
     load.append(_load_average())
-    print(render(args, comparison, points, overlap, cost))
+    print(render(args, comparison, points, overlap, cost=cost, tracking=tracking))
     figures = document(
-        args, arguments, comparison, points, overlap=overlap, cost=cost, started=started, seconds=seconds, load=load
+        args,
+        arguments,
+        comparison,
+        points,
+        overlap=overlap,
+        cost=cost,
+        tracking=tracking,
+        started=started,
+        seconds=seconds,
+        load=load,
     )
     path = write_json(figures, args.output)
     print(

@@ -358,6 +358,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
             cloudwatch=target.client("cloudwatch"),
             now=now,
             labourer_ids=args.labourer or None,
+            controllers=_controllers(target),
         ),
         target,
         tables=config.tables,
@@ -375,6 +376,10 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     ]  # fmt: skip
     out.write(f"status at {format_time(now)}\n")
     out.write(format_table(headers, rows, text=[len(headers) - 1]) + "\n")
+    tracking = [line for line in report if line.tracked]
+    if tracking:  # target tracking (docs/target-tracking.md): the controller's stored state
+        out.write("target tracking\n")
+        out.write("".join(f"  {line.labourer_id}: {line.controller_text}\n" for line in tracking))
     if config_error is not None:
         out.flush()
         sys.stderr.write(
@@ -384,6 +389,14 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         )
         return config_error.code
     return EXIT_OK
+
+
+def _controllers(target: Target) -> Any:
+    """Target tracking's state in the stack's coordination table (``None`` when the stack does not name it)."""
+    from foreman_core.controller_store import ControllerStore
+
+    table = target.outputs.get("CoordinationTableName")
+    return ControllerStore(target.client("dynamodb"), str(table)) if table else None
 
 
 def _config_despite(error: CliError, target: Target) -> OrchestratorConfig:

@@ -8,7 +8,10 @@ one simulated minute, and each runs a real execution of the Orchestrator state m
 
 The ``reports`` labourer depends on a simulated database whose CPU rises with the number of reports running, and
 its config maps that CPU to an eco status: the ecology throttles it (status drops, invocations shrink) and lets it
-recover as reports finish, while ``thumbnails`` runs at full speed. Each tick prints a table; at the end the demo
+recover as reports finish, while ``thumbnails`` runs at full speed. ``invoices`` depends on a database of the same
+kind and holds its CPU at a target instead (``target_tracking``). Each database publishes the CPU of the minute
+that just ended: the tasks in flight after the previous tick's invocations, as a CloudWatch datapoint describes
+the last period. Each tick prints a table; at the end the demo
 draws a picture of the run (the state graph with the last execution's path and per-state counts, and per-labourer
 charts over the ticks), checks that what should have happened did, and fails if not.
 """
@@ -38,9 +41,10 @@ from foreman.examples import (
     labourer_arns,
     register_example_labourers,
     task_minutes,
+    tracked_database,
 )
 from foreman.picture import LabourerSeries, ResourceSeries, png_size, render_run_picture
-from foreman.status import done_count, markers_at
+from foreman.status import done_count
 from foreman_core.config import STATUS_NAMES, OrchestratorConfig
 from foreman_core.task_store import TaskStore
 
@@ -90,6 +94,10 @@ class Tick:
     execution_arn: str
     seconds: float
     rows: dict[str, TickRow]
+    tracked_metric: float | None = None
+    """The CPU of the target-tracking labourer's database (``None``: the config has none)."""
+    tracking: dict[str, Any] | None = None
+    """That labourer's controller step in the run's output (``target_tracking``)."""
 
 
 @dataclass(frozen=True)
@@ -228,13 +236,22 @@ def _clock_text(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%H:%M")
 
 
-def _describe_scenario(config: OrchestratorConfig, database: SimulatedDatabase, workshop: Workshop) -> list[str]:
+def _describe_scenario(
+    config: OrchestratorConfig,
+    database: SimulatedDatabase,
+    workshop: Workshop,
+    tracked: SimulatedDatabase | None = None,
+) -> list[str]:
     lines = []
     for labourer in config.labourers:
         low, high = workshop.minutes.get(labourer.id, (1, 1))
         takes = f"{low} min" if low == high else f"{low}-{high} min"
         cap = labourer.max_simultaneous_invocations
-        if labourer.health_metrics:
+        tracking = labourer.target_tracking
+        if tracking is not None and tracked is not None and labourer.id == tracked.labourer_id:
+            lines.append(f"  {labourer.id:<11} cap {cap}, a task takes {takes}, health = {tracked.name} CPU:")
+            lines.append(f"  {'':<11} target tracking holds it {tracking.direction.value} {tracking.target:g}")
+        elif labourer.health_metrics:
             metric = labourer.health_metrics[0]
             feelings = ", ".join(
                 f"{metric.comparison.value} {threshold:g} {STATUS_NAMES[status]}"
@@ -246,10 +263,11 @@ def _describe_scenario(config: OrchestratorConfig, database: SimulatedDatabase, 
             lines.append(
                 f"  {labourer.id:<11} cap {cap}, a task takes {takes}, no health metrics: runs at its full cap"
             )
-    lines.append(
-        f"  {database.name:<11} simulated CPU = {database.base:g} + {database.per_task:g} x "
-        f"(running {database.labourer_id})"
-    )
+    for simulated in [database, *([tracked] if tracked is not None else [])]:
+        lines.append(
+            f"  {simulated.name:<11} simulated CPU = {simulated.base:g} + {simulated.per_task:g} x "
+            f"(running {simulated.labourer_id}), published for the minute that just ended"
+        )
     return lines
 
 
@@ -269,6 +287,7 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoResult:
     clock = SimulatedClock(float(start))
     workshop = Workshop(clock=clock, seed=options.seed)
     database = SimulatedDatabase.for_config(config)
+    tracked = tracked_database(config)
 
     out.write(
         "Foreman demo: the Orchestrator state machine of template.yaml, run on an embedded AWS stack (moto)\n"
@@ -297,11 +316,11 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoResult:
         completion = textwrap.wrap(
             f"when a task is done, {how}", 90, initial_indent="  completion  ", subsequent_indent=" " * 14
         )
-        lines = ["", *_describe_scenario(config, database, workshop), *completion]
+        lines = ["", *_describe_scenario(config, database, workshop, tracked), *completion]
         if scavenger:
             lines.append("  each tick   completions, the Scavenger (archives completed tasks), then the Orchestrator")
         out.write("\n".join([*lines, "", f"[4/4] Running {options.ticks} ticks", ""]))
-        run = _Run(stack, config, store, database, workshop, complete, scavenger=scavenger)
+        run = _Run(stack, config, store, database, workshop, complete, scavenger=scavenger, tracked=tracked)
         ticks: list[Tick] = []
         for number in range(1, options.ticks + 1):
             clock.now = float(start + number * TICK_SECONDS)
@@ -309,16 +328,23 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoResult:
             ticks.append(tick)
             out.write(
                 f"\ntick {number}/{options.ticks}  {_clock_text(clock.now)} simulated  "
-                f"{database.name} CPU {tick.metric:g}%  execution {tick.seconds:.1f} s\n{tick_table(tick)}\n"
+                f"{database.name} CPU {tick.metric:g}%{_tracked_text(tracked, tick)}  "
+                f"execution {tick.seconds:.1f} s\n{tick_table(tick)}\n"
             )
             out.flush()
         out.write("\n")
         with step(out, f"Drawing the picture of the run to {options.output}"):
             definition = stack.deployment.state_machine_definitions["Orchestrator"]
             size = _draw(
-                options, config=config, database=database, ticks=ticks, definition=definition, history=run.history
+                options,
+                config=config,
+                database=database,
+                ticks=ticks,
+                definition=definition,
+                history=run.history,
+                tracked=tracked,
             )
-    checks = demo_checks(config, database, ticks, options.output)
+    checks = demo_checks(config, database, ticks, options.output, tracked=tracked)
     result = DemoResult(ticks, options.output, size, checks, time.monotonic() - began)
     out.write("\nChecks\n")
     for check in checks:
@@ -343,6 +369,10 @@ class _Run:
     complete: Completer
     scavenger: bool
     history: list[dict[str, Any]] = field(default_factory=list)
+    tracked: SimulatedDatabase | None = None
+    in_flight: dict[str, int] = field(default_factory=dict)
+    """Each database's labourer's tasks in flight after the last tick's invocations: the load of the minute that
+    follows, which the next tick's datapoint describes."""
 
     def tick(self, number: int) -> Tick:
         """Complete what is done, scavenge, put the database's CPU, run the Orchestrator at the simulated minute."""
@@ -358,9 +388,12 @@ class _Run:
         try:
             if self.scavenger:
                 self.stack.run({"now": now}, state_machine="ScavengerArn")
-            watched = self.config.labourer(self.database.labourer_id)
-            running = self.store.count_running(watched.id, markers_at(self.config, watched, now))
-            metric = self.database.publish(self.stack.client("cloudwatch"), running, at=now)
+            cloudwatch = self.stack.client("cloudwatch")
+            metric = self.database.publish(cloudwatch, self.in_flight.get(self.database.labourer_id, 0), at=now)
+            tracked_metric = None
+            if self.tracked is not None:
+                load = self.in_flight.get(self.tracked.labourer_id, 0)
+                tracked_metric = self.tracked.publish(cloudwatch, load, at=now)
             execution = self.stack.run({"now": now})
         except ExecutionFailedError as error:
             raise DemoError(f"tick {number}: an execution failed: {error}") from error
@@ -378,7 +411,22 @@ class _Run:
             )
             for line in execution.output["labourers"]
         }
-        return Tick(number, now, metric, execution.arn, time.monotonic() - began, rows)
+        self.in_flight = {row.labourer_id: row.running + row.invoked for row in rows.values()}
+        tracking = None
+        if self.tracked is not None:
+            lines = {line["labourer_id"]: line for line in execution.output["labourers"]}
+            tracking = lines.get(self.tracked.labourer_id, {}).get("target_tracking")
+        return Tick(number, now, metric, execution.arn, time.monotonic() - began, rows, tracked_metric, tracking)
+
+
+def _tracked_text(tracked: SimulatedDatabase | None, tick: Tick) -> str:
+    """``"  invoices-db CPU 62% (invoices allowed 6: decrease)"`` for the tick's heading, or nothing."""
+    if tracked is None or tick.tracked_metric is None:
+        return ""
+    step = ""
+    if tick.tracking:
+        step = f" ({tracked.labourer_id} allowed {tick.tracking['allowed']}: {tick.tracking['reason']})"
+    return f"  {tracked.name} CPU {tick.tracked_metric:g}%{step}"
 
 
 def _draw(
@@ -389,6 +437,7 @@ def _draw(
     ticks: list[Tick],
     definition: dict[str, Any],
     history: list[dict[str, Any]],
+    tracked: SimulatedDatabase | None = None,
 ) -> tuple[int, int]:
     numbers = [tick.number for tick in ticks]
     labourers = {
@@ -407,9 +456,27 @@ def _draw(
         feelings=database.thresholds(),
         lower_is_better=database.metric.comparison.lower_is_better,
     )
+    resources = []
+    if tracked is not None:
+        tracking = config.labourer(tracked.labourer_id).target_tracking
+        resources.append(
+            ResourceSeries(
+                title=f"{tracked.name} {tracked.metric.query.metric_name} (%): held at a target by "
+                f"{tracked.labourer_id}",
+                unit="%",
+                values=[tick.tracked_metric or 0.0 for tick in ticks],
+                feelings=[],
+                target=tracking.target if tracking is not None else None,
+            )
+        )
+    watching = {simulated.labourer_id: simulated.name for simulated in (database, tracked) if simulated is not None}
     summary = ", ".join(
         f"{labourer.id} cap {labourer.max_simultaneous_invocations}"
-        + (f" watching {database.name} CPU" if labourer.health_metrics else " (no health metrics)")
+        + (
+            f" {'tracking' if labourer.target_tracking else 'watching'} {watching[labourer.id]} CPU"
+            if labourer.id in watching
+            else " (no health metrics)"
+        )
         for labourer in config.labourers
     )
     return render_run_picture(
@@ -422,6 +489,7 @@ def _draw(
         ticks=numbers,
         labourers=labourers,
         resource=resource,
+        resources=resources,
     )
 
 
@@ -461,19 +529,59 @@ def throttle_check(config: OrchestratorConfig, throttled: str, ticks: list[Tick]
     return Check(False, f"{throttled} should be throttled and then recover; its statuses: {statuses}")
 
 
+TRACKING_SETTLES = 8
+"""From this tick on, the target-tracking labourer has climbed from its floor (the demo's: 1, 2, then up to 2 more
+tasks a tick) and holds its database near the target."""
+
+TRACKING_BAND = 5.0
+"""How close to the target it must hold the CPU once settled (points)."""
+
+
+def tracking_check(config: OrchestratorConfig, tracked: SimulatedDatabase, ticks: list[Tick]) -> Check:
+    """The target-tracking labourer climbs to its target and holds its database's CPU within ``TRACKING_BAND``
+    points of it while it has work, never more than 15 points above it."""
+    labourer = config.labourer(tracked.labourer_id)
+    target = labourer.target_tracking.target if labourer.target_tracking is not None else 0.0
+    values = [tick.tracked_metric or 0.0 for tick in ticks]
+    shown = ", ".join(f"{value:g}" for value in values)
+    if max(values) > target + 15:
+        return Check(False, f"{labourer.id} put {tracked.name} over 15 points above its target {target:g}: {shown}")
+    if len(ticks) < TRACKING_SETTLES:
+        return Check(
+            True,
+            f"{labourer.id} climbs toward its target {target:g} ({tracked.name} CPU {shown}); {len(ticks)} ticks "
+            f"cannot show it held there: the default {DEFAULT_TICKS} ticks show it",
+        )
+    held = [
+        tick.tracked_metric or 0.0
+        for tick in ticks[TRACKING_SETTLES - 1 :]
+        if tick.rows[labourer.id].queued > 0  # with its queue empty it has nothing left to hold the CPU with
+    ]
+    ok = all(abs(value - target) <= TRACKING_BAND for value in held)
+    return Check(
+        ok,
+        f"{labourer.id} held {tracked.name} CPU within {TRACKING_BAND:g} points of its target {target:g} from tick "
+        f"{TRACKING_SETTLES} on (CPU per tick: {shown})",
+    )
+
+
 def demo_checks(
     config: OrchestratorConfig,
     database: SimulatedDatabase,
     ticks: list[Tick],
     picture: Path,
+    *,
+    tracked: SimulatedDatabase | None = None,
 ) -> list[Check]:
-    """What the run must show: the watched labourer throttled and recovered, the others at full speed, no cap ever
-    exceeded, and a picture."""
+    """What the run must show: the watched labourer throttled and recovered, the tracked one held at its target, the
+    others at full speed, no cap ever exceeded, and a picture."""
     checks = [Check(True, f"every Orchestrator execution succeeded ({len(ticks)} of {len(ticks)})")]
     throttled = database.labourer_id
     checks.append(throttle_check(config, throttled, ticks))
+    if tracked is not None:
+        checks.append(tracking_check(config, tracked, ticks))
     for labourer in config.labourers:
-        if labourer.id == throttled:
+        if labourer.id == throttled or (tracked is not None and labourer.id == tracked.labourer_id):
             continue
         cap = labourer.max_simultaneous_invocations
         rows = [tick.rows[labourer.id] for tick in ticks]

@@ -173,6 +173,14 @@ class SimulatedDatabase:
         return list(self.metric.feelings)
 
 
+def tracked_database(config: OrchestratorConfig) -> SimulatedDatabase | None:
+    """The simulated database of the first labourer with target tracking (``None``: none has it)."""
+    for labourer in config.labourers:
+        if labourer.target_tracking is not None and labourer.tracked_metric() is not None:
+            return SimulatedDatabase.for_config(config, labourer.id)
+    return None
+
+
 class CompletionRefusedError(RuntimeError):
     """A completion was not recorded (refused as late or unknown, or the completion function failed)."""
 

@@ -421,13 +421,15 @@ class LabourerSeries:
 
 @dataclass
 class ResourceSeries:
-    """A simulated resource's metric at each tick, and the feelings it is judged by."""
+    """A simulated resource's metric at each tick, and the feelings it is judged by, or the target it is held at
+    (``target``: a dashed line instead of the feelings' bands)."""
 
     title: str
     unit: str
     values: list[float]
     feelings: list[tuple[int, float]]
     lower_is_better: bool = True
+    target: float | None = None
 
 
 CHART_W, CHART_H = 760, 225
@@ -520,7 +522,7 @@ def draw_resource_chart(
     def y_of(value: float) -> float:
         return bottom - height * min(value, top_value) / top_value
 
-    bands = _bands(series.feelings, series.lower_is_better, top_value)
+    bands = _bands(series.feelings, series.lower_is_better, top_value) if series.target is None else []
     for status, low, high in bands:
         draw.rectangle([left, y_of(high), right, y_of(low)], fill=BAND_COLORS[status])
         label = f"{STATUS_NAMES[status]} ({status})"
@@ -528,6 +530,11 @@ def draw_resource_chart(
     for value in range(0, int(top_value) + 1, 20):
         draw.line([(left, y_of(value)), (right, y_of(value))], fill=GRID)
         draw.text((left - 8 - _text_width(str(value), SMALL), y_of(value) - 7), str(value), font=SMALL, fill=INK)
+    if series.target is not None:  # target tracking holds the metric at this line
+        target_y = y_of(series.target)
+        for start in range(int(left), int(right), 12):
+            draw.line([(start, target_y), (min(start + 7, right), target_y)], fill=STATUS_COLORS[3], width=2)
+        draw.text((right + 8, target_y - 7), f"target {series.target:g}", font=SMALL, fill=STATUS_COLORS[3])
     xs = _x_positions(ticks, left, right - left)
     points = [(cx, y_of(value)) for cx, value in zip(xs, series.values, strict=True)]
     if len(points) > 1:
@@ -578,13 +585,16 @@ def render_run_picture(
     ticks: Sequence[int],
     labourers: Mapping[str, LabourerSeries],
     resource: ResourceSeries | None = None,
+    resources: Sequence[ResourceSeries] = (),
 ) -> tuple[int, int]:
-    """Draw the picture and write it to ``path`` as PNG (parent folders are created); returns its size."""
+    """Draw the picture and write it to ``path`` as PNG (parent folders are created); returns its size. ``resources``
+    are drawn below ``resource``, one chart each."""
+    resources = [*([resource] if resource is not None else []), *resources]
     counts = entered_counts(history)
     placed = layout(parse_graph(definition))
     header = 78
     graph_title = 28
-    charts = len(labourers) + (1 if resource else 0)
+    charts = len(labourers) + len(resources)
     charts_h = charts * CHART_H + (charts - 1) * 14
     legend_h = 40
     width = int(MARGIN * 3 + placed.w + CHART_W)
@@ -611,8 +621,9 @@ def render_run_picture(
     for name, series in labourers.items():
         draw_labourer_chart(draw, cx, cy, name=name, ticks=ticks, series=series)
         cy += CHART_H + 14
-    if resource is not None:
-        draw_resource_chart(draw, cx, cy, ticks, resource)
+    for chart in resources:
+        draw_resource_chart(draw, cx, cy, ticks, chart)
+        cy += CHART_H + 14
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, format="PNG", optimize=True)
     return width, height

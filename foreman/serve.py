@@ -37,6 +37,7 @@ from foreman.examples import (
     example_config_dict,
     function_name,
     register_example_labourers,
+    tracked_database,
 )
 from foreman.status import markers_at
 
@@ -348,23 +349,28 @@ def _example_completion(deployment: Any, client: Any, destination: Any) -> Any:
 
 
 def _publish_simulated_metrics(config: Any, client: Any, stop: threading.Event) -> None:
-    """Start the simulated ``reports-db``: its CPU follows the running ``reports`` tasks until ``stop``."""
+    """Start the simulated databases: ``reports-db`` and, when the config tracks it, ``invoices-db`` (the
+    target-tracking labourer's); each one's CPU follows its labourer's running tasks until ``stop``."""
     from foreman_core.task_store import TaskStore
 
     store = TaskStore(client("dynamodb"), config.tables, delta=config.greenfield_invocation_delta)
-    database = SimulatedDatabase.for_config(config)
-    watched = config.labourer(database.labourer_id)
+    databases = [SimulatedDatabase.for_config(config)]
+    tracked = tracked_database(config)
+    if tracked is not None:
+        databases.append(tracked)
 
     def publish() -> None:
         cloudwatch = client("cloudwatch")
         while not stop.is_set():
             now = time.time()
-            running = store.count_running(watched.id, markers_at(config, watched, now))
-            database.publish(cloudwatch, running, at=now)
+            for database in databases:
+                watched = config.labourer(database.labourer_id)
+                database.publish(cloudwatch, store.count_running(watched.id, markers_at(config, watched, now)), at=now)
             stop.wait(METRIC_INTERVAL_SECONDS)
 
-    database.publish(client("cloudwatch"), 0, at=time.time())
-    threading.Thread(target=publish, name="reports-db", daemon=True).start()
+    for database in databases:
+        database.publish(client("cloudwatch"), 0, at=time.time())
+    threading.Thread(target=publish, name="databases", daemon=True).start()
 
 
 def _schedules(options: ServeOptions, deployment: Any, client: Any, stop: threading.Event) -> dict[str, Any]:

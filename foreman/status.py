@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from foreman_core.config import STATUS_NAMES, ConfigError, Labourer, OrchestratorConfig, Tables, parse_config
+from foreman_core.controller_store import ControllerStore, StoredController
 from foreman_core.ecology import LabourerHealth, assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
 from foreman_core.metrics import fetch_metric_values
@@ -35,6 +36,24 @@ class LabourerStatus:
     closed_dead: int
     health: LabourerHealth
     desired: int
+    controller: StoredController | None = None
+    """Target tracking's stored state (``None``: no target tracking, or never stepped, or not read)."""
+    tracked: bool = False
+    """The labourer has target tracking."""
+
+    @property
+    def controller_text(self) -> str:
+        """``"allowed 6 (5.71), DBCPU 62 at 14:03 for target 60, last step: decrease"`` or why there is none."""
+        stored = self.controller
+        if stored is None:
+            return "not stepped yet (no run has held the lease since target tracking was configured)"
+        reading = "no reading" if stored.reading is None else f"read {stored.reading:g}"
+        when = datetime.fromtimestamp(stored.run_start, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        target = "" if stored.target is None else f" for target {stored.target:g}"
+        return (
+            f"allowed {stored.allowed} (allowance {stored.state.allowed:.2f}), {reading}{target}, "
+            f"last step: {stored.reason} by the run of {when}"
+        )
 
     @property
     def health_text(self) -> str:
@@ -63,6 +82,7 @@ class LabourerStatus:
             "closed_dead": self.closed_dead,
             "desired": self.desired,
             "health": self.health.to_dict(),
+            **({"target_tracking": self.controller and self.controller.to_dict()} if self.tracked else {}),
         }
 
 
@@ -143,14 +163,19 @@ def status_report(
     cloudwatch: Any,
     now: float,
     labourer_ids: Sequence[str] | None = None,
+    controllers: ControllerStore | None = None,
 ) -> list[LabourerStatus]:
-    """Every (or the named) labourer's counts and health at ``now``; ``KeyError`` for an unknown labourer id."""
+    """Every (or the named) labourer's counts and health at ``now``; ``KeyError`` for an unknown labourer id.
+    ``controllers``: where target tracking keeps its state (the coordination table), read once for every tracked
+    labourer; ``None``: not shown."""
     labourers = [config.labourer(i) for i in labourer_ids] if labourer_ids else list(config.labourers)
     queries = [metric.query for labourer in labourers for metric in labourer.health_metrics]
     values = fetch_metric_values(cloudwatch, queries, now=datetime.fromtimestamp(now, tz=UTC)) if queries else {}
     store = TaskStore(
         dynamodb, config.tables, delta=config.greenfield_invocation_delta, step=config.greenfield_task_step
     )
+    tracked = [labourer.id for labourer in labourers if labourer.target_tracking is not None]
+    stored = controllers.load(tracked) if controllers is not None and tracked else {}
     report = []
     for labourer in labourers:
         markers = markers_at(config, labourer, now)
@@ -170,6 +195,8 @@ def status_report(
                 closed_dead=count_closed(dynamodb, config.tables, labourer.id, completed=False),
                 health=health,
                 desired=desired_invocations(cap, config.coefficient(health.status), running),
+                controller=stored.get(labourer.id),
+                tracked=labourer.target_tracking is not None,
             )
         )
     return report

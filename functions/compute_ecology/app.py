@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Tracer
 
 from foreman_core import lease, run, telemetry
 from foreman_core.config import read_back
+from foreman_core.controller_store import ControllerStore
 from foreman_core.deployment import Clients
 from foreman_core.task_store import TaskStore
 
@@ -32,7 +33,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not taken.held:
         logger.warning("lease busy: another execution is claiming", extra=taken.to_dict())
     try:
-        state = run.compute_ecology(event, cloudwatch=clients("cloudwatch"), store=store, lease=taken)
+        controllers = ControllerStore(dynamodb, table)  # target tracking's state, beside the lease
+        state = run.compute_ecology(
+            event, cloudwatch=clients("cloudwatch"), store=store, lease=taken, controllers=controllers
+        )
     except Exception:
         if taken.held:
             lease.give_back(dynamodb, table, execution=execution)

@@ -22,6 +22,7 @@ from typing import Any
 from foreman_core import task_budget
 from foreman_core.greenfield import GREENFIELD_INVOCATION_DELTA, GREENFIELD_TASK_STEP
 from foreman_core.history_budget import DEFAULT_MAX_TASKS_PER_EXECUTION
+from foreman_core.target_tracking import Direction, TargetTracking
 
 ECO_STATUSES = (0, 1, 2, 3, 4)
 """sosw's eco statuses: 0 Bad, 1 Poor, 2 Moderate, 3 Good, 4 High."""
@@ -113,7 +114,8 @@ class HealthMetric:
 
     ``feelings`` are ``(status, threshold)`` pairs sorted by status, highest first. A value gets the highest status
     whose threshold it satisfies under ``comparison``, else 0. ``no_data_status`` is the status when the query
-    returns no datapoints.
+    returns no datapoints. A metric that only feeds the labourer's target tracking may have no feelings (``()``):
+    it then never sets the eco status.
     """
 
     name: str
@@ -148,6 +150,14 @@ class Labourer:
     retry_delay_seconds: int | None = None
     retry_backoff: RetryBackoff = RetryBackoff.LINEAR
     max_retry_delay_seconds: int | None = None
+    target_tracking: TargetTracking | None = None
+    """Hold one of ``health_metrics`` at a target (``foreman_core.target_tracking``); ``None``: feelings only."""
+
+    def tracked_metric(self) -> HealthMetric | None:
+        """The health metric its target tracking holds at the target (``None`` without target tracking)."""
+        if self.target_tracking is None:
+            return None
+        return next((m for m in self.health_metrics if m.name == self.target_tracking.metric), None)
 
 
 @dataclass(frozen=True)
@@ -359,9 +369,11 @@ _LABOURER_KEYS = (
     "retry_backoff",
     "max_retry_delay_seconds",
     "health_metrics",
+    "target_tracking",
 )
 _COMPUTED_LABOURER_KEYS = ("start", "invoked", "expired", "health", "average_duration")
 _METRIC_KEYS = ("details", "feelings", "feeling_comparison_operator", "no_data_status")
+_TARGET_TRACKING_KEYS = ("metric", "target", "direction", "floor", "max_step", "tolerance", "cut_margin")
 _DETAILS_KEYS = (
     "MetricName",
     "Name",
@@ -811,13 +823,29 @@ class _Parser:
         max_duration = None
         if raw.get("max_duration") is not None:
             max_duration = self.as_int(raw["max_duration"], _join(path, "max_duration"), minimum=1)
+        metrics_path = _join(path, "health_metrics")
+        tracking = self.target_tracking(raw, path)
+        tracked = tracking.metric if tracking is not None else None
+        metrics = self.health_metrics(raw.get("health_metrics"), metrics_path, defaults, tracked=tracked)
+        if tracking is not None and isinstance(raw.get("health_metrics"), Mapping):
+            if tracking.metric not in raw["health_metrics"]:
+                known = ", ".join(repr(str(name)) for name in raw["health_metrics"]) or "none"
+                self.fail(
+                    _join(_join(path, "target_tracking"), "metric"),
+                    f"{tracking.metric!r} is not one of this labourer's health_metrics ({known})",
+                )
+        elif tracking is not None:
+            self.fail(
+                _join(path, "target_tracking"),
+                "target tracking needs the metric in this labourer's health_metrics (its 'details': the query)",
+            )
         return Labourer(
             id=labourer_id,
             arn=self.arn(raw, path),
             max_simultaneous_invocations=self.integer(
                 raw, "max_simultaneous_invocations", path, minimum=0, default=defaults.cap
             ),
-            health_metrics=self.health_metrics(raw.get("health_metrics"), _join(path, "health_metrics"), defaults),
+            health_metrics=metrics,
             max_attempts=self.integer(raw, "max_attempts", path, minimum=1, default=attempts),
             max_duration=max_duration,
             duration=self.integer(raw, "duration", path, minimum=1, default=DEFAULT_DURATION),
@@ -825,7 +853,48 @@ class _Parser:
             retry_delay_seconds=self.optional_int(raw, "retry_delay_seconds", path, minimum=0),
             retry_backoff=self.retry_backoff(raw, path),
             max_retry_delay_seconds=self.optional_int(raw, "max_retry_delay_seconds", path, minimum=1),
+            target_tracking=tracking,
         )
+
+    def target_tracking(self, labourer: Mapping[Any, Any], path: str) -> TargetTracking | None:
+        if "target_tracking" not in labourer:
+            return None
+        path = _join(path, "target_tracking")
+        raw = self.mapping(labourer["target_tracking"], path)
+        if raw is None:
+            return None
+        self.keys(raw, path, _TARGET_TRACKING_KEYS)
+        metric = self.required_text(raw, "metric", path)
+        target = None
+        if "target" not in raw:
+            self.fail(_join(path, "target"), "missing required key 'target' (the value to hold the metric at, e.g. 60)")
+        else:
+            target = self.as_number(raw["target"], _join(path, "target"))
+        direction = raw.get("direction", Direction.BELOW.value)
+        if direction not in [d.value for d in Direction]:
+            accepted = ", ".join(repr(d.value) for d in Direction)
+            self.fail(
+                _join(path, "direction"),
+                f"unknown direction {_describe(direction)}; expected one of {accepted} (the healthy side)",
+            )
+            direction = Direction.BELOW.value
+        defaults = TargetTracking("", 0.0)
+        tolerance = self.non_negative(raw, "tolerance", path, defaults.tolerance)
+        cut_margin = self.non_negative(raw, "cut_margin", path, defaults.cut_margin)
+        floor = self.integer(raw, "floor", path, minimum=0, default=defaults.floor)
+        max_step = self.optional_int(raw, "max_step", path, minimum=1)
+        if metric is None or target is None:
+            return None
+        return TargetTracking(metric, target, Direction(direction), floor, max_step, tolerance, cut_margin)
+
+    def non_negative(self, raw: Mapping[Any, Any], key: str, path: str, default: float) -> float:
+        if key not in raw:
+            return default
+        value = self.as_number(raw[key], _join(path, key))
+        if value is not None and value < 0:
+            self.fail(_join(path, key), f"expected a number >= 0, got {_number_text(value)}")
+            return default
+        return default if value is None else value
 
     def retry_backoff(self, raw: Mapping[Any, Any], path: str) -> RetryBackoff:
         value = raw.get("retry_backoff", RetryBackoff.LINEAR.value)
@@ -850,7 +919,9 @@ class _Parser:
 
     # ---- health metrics -------------------------------------------------------------------------------------
 
-    def health_metrics(self, raw: Any, path: str, defaults: _LabourerDefaults) -> tuple[HealthMetric, ...]:
+    def health_metrics(
+        self, raw: Any, path: str, defaults: _LabourerDefaults, *, tracked: str | None = None
+    ) -> tuple[HealthMetric, ...]:
         if raw is None:
             return ()
         result: list[HealthMetric] = []
@@ -860,15 +931,24 @@ class _Parser:
                 self.fail(metric_path, f"a metric name must be a non-empty string, got {_describe(name)}")
                 continue
             metric = self.mapping(settings, metric_path)
-            parsed = None if metric is None else self.health_metric(name, metric, metric_path, defaults.metrics)
+            parsed = (
+                None
+                if metric is None
+                else self.health_metric(name, metric, metric_path, defaults.metrics, tracked=name == tracked)
+            )
             if parsed is not None:
                 result.append(parsed)
         return tuple(result)
 
     def health_metric(
-        self, name: str, raw: Mapping[Any, Any], path: str, defaults: _MetricDefaults
+        self, name: str, raw: Mapping[Any, Any], path: str, defaults: _MetricDefaults, *, tracked: bool = False
     ) -> HealthMetric | None:
+        """``tracked``: the labourer's target tracking holds this metric, so it may come without feelings."""
         self.keys(raw, path, _METRIC_KEYS)
+        if tracked and "feelings" not in raw and "feeling_comparison_operator" not in raw:
+            query = self.details(raw, path, defaults)
+            status = self.status(raw, "no_data_status", path, defaults.no_data_status)
+            return None if query is None else HealthMetric(name, query, (), Comparison.LE, status)
         query = self.details(raw, path, defaults)
         feelings = self.feelings(raw, path)
         comparison, meant = self.comparison(raw, path)
@@ -1031,6 +1111,8 @@ def _labourer_to_dict(labourer: Labourer) -> dict[str, Any]:
     if labourer.max_retry_delay_seconds is not None:
         result["max_retry_delay_seconds"] = labourer.max_retry_delay_seconds
     result["health_metrics"] = {metric.name: _metric_to_dict(metric) for metric in labourer.health_metrics}
+    if labourer.target_tracking is not None:
+        result["target_tracking"] = labourer.target_tracking.to_dict()
     return result
 
 
@@ -1046,6 +1128,8 @@ def _metric_to_dict(metric: HealthMetric) -> dict[str, Any]:
     if query.unit is not None:
         details["Unit"] = query.unit
     details["MetricAggregationTimeSlice"] = query.window
+    if not metric.feelings:  # a metric only target tracking reads
+        return {"details": details, "no_data_status": metric.no_data_status}
     return {
         "details": details,
         "feelings": {str(status): float(threshold) for status, threshold in metric.feelings},

@@ -104,7 +104,13 @@ class LabourerHealth:
 
 
 def read_metric(metric: HealthMetric, fetched: FetchedValue | None) -> MetricReading:
-    """The reading of one metric from its fetched value (``None`` when it was not fetched at all: an error)."""
+    """The reading of one metric from its fetched value (``None`` when it was not fetched at all: an error). A metric
+    without feelings (only target tracking reads it) has status 4 whatever it reads: it never throttles by status,
+    its controller does (and cuts to its floor on no data)."""
+    if not metric.feelings:
+        value = fetched.value if fetched is not None and fetched.error is None else None
+        error = "NotFetched: no value for this metric" if fetched is None else fetched.error
+        return MetricReading(metric.name, value, MAX_STATUS, value is None and error is None, error)
     if fetched is None:
         return MetricReading(metric.name, None, metric.no_data_status, False, "NotFetched: no value for this metric")
     if fetched.error is not None:

@@ -22,7 +22,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,10 +57,17 @@ _PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
 @dataclass(frozen=True)
 class FetchedValue:
     """The outcome of one query: ``value`` is ``None`` when there were no datapoints (``error`` is ``None`` too) or
-    when the fetch failed (``error`` says why, e.g. ``"AccessDenied: User ... is not authorized"``)."""
+    when the fetch failed (``error`` says why, e.g. ``"AccessDenied: User ... is not authorized"``).
+
+    ``latest`` and ``timestamp`` are the newest datapoint's value and timestamp (epoch seconds; on AWS the start of
+    the period it describes), ``None`` without datapoints: target tracking reacts to each datapoint once and calls
+    an old one stale. They are left out of equality: two fetches of the same value are the same reading.
+    """
 
     value: float | None
     error: str | None = None
+    latest: float | None = field(default=None, compare=False)
+    timestamp: float | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -176,6 +183,7 @@ def _fetch_batch(
         "ScanBy": "TimestampDescending",
     }
     values: dict[str, list[float]] = {query_id: [] for query_id in ids}
+    newest: dict[str, tuple[float, float]] = {}  # query id -> (timestamp, value) of its newest datapoint
     errors: dict[str, list[str]] = {}
     answered: set[str] = set()
     call_messages: list[str] = []
@@ -195,6 +203,10 @@ def _fetch_batch(
                 continue
             answered.add(query_id)
             values[query_id].extend(float(v) for v in result.get("Values", []))
+            for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                seconds = stamp.timestamp() if isinstance(stamp, datetime) else float(stamp)
+                if query_id not in newest or seconds > newest[query_id][0]:
+                    newest[query_id] = (seconds, float(value))
             problems = [_describe_message(m) for m in result.get("Messages", [])]
             status_code = result.get("StatusCode")
             if status_code in ERROR_STATUS_CODES:
@@ -214,7 +226,8 @@ def _fetch_batch(
             detail = f" ({'; '.join(call_messages)})" if call_messages else ""
             fetched[query] = FetchedValue(None, f"NoResult: CloudWatch returned no result for this query{detail}")
         else:
-            fetched[query] = FetchedValue(reduce_values(query.stat, values[query_id]), None)
+            stamp, latest = newest.get(query_id, (None, None))
+            fetched[query] = FetchedValue(reduce_values(query.stat, values[query_id]), None, latest, stamp)
     return fetched
 
 

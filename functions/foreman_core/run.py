@@ -23,6 +23,7 @@ from foreman_core.config import (
     deployment_table_problems,
     read_back,
 )
+from foreman_core.controller_store import ControllerStore, track
 from foreman_core.ecology import assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
 from foreman_core.labourer_arns import LabourerArns
@@ -86,7 +87,12 @@ def deployment_problems(
 
 
 def compute_ecology(
-    state: Mapping[str, Any], *, cloudwatch: Any, store: TaskStore, lease: LeaseOutcome | None = None
+    state: Mapping[str, Any],
+    *,
+    cloudwatch: Any,
+    store: TaskStore,
+    lease: LeaseOutcome | None = None,
+    controllers: ControllerStore | None = None,
 ) -> dict[str, Any]:
     """ComputeEcology: each labourer's health, running count and desired number of invocations.
 
@@ -95,12 +101,19 @@ def compute_ecology(
     claims nothing. ``None`` (no lease in use) counts as held. All labourers' metrics are fetched together (identical
     queries once, up to 500 per CloudWatch call). A metric that cannot be read gives its ``no_data_status``,
     reported in ``health.readings``; it never fails the run.
+
+    A labourer with ``target_tracking`` also steps its controller (``controller_store.track``, state in
+    ``controllers``; ``None``: stepped from its floor and not stored): desired is then at most its ``allowed`` minus
+    running, reported as ``target_tracking``. A busy run steps no controller.
     """
     config = read_back(state["config"])
     now = datetime.fromtimestamp(float(state["run"]["now"]), tz=UTC)
     queries = [metric.query for labourer in config.labourers for metric in labourer.health_metrics]
     values = fetch_metric_values(cloudwatch, queries, now=now) if queries else {}
     busy = None if lease is None or lease.held else {"holder": lease.holder, "until": lease.expires_at}
+    # --- target tracking (issue 14): one read for every controller of the run, only by the lease holder
+    tracked = [labourer.id for labourer in config.labourers if labourer.target_tracking is not None]
+    stored = controllers.load(tracked) if controllers is not None and tracked and not busy else {}
     labourers = []
     for entry in state["labourers"]:
         labourer = config.labourer(entry["labourer_id"])
@@ -109,6 +122,21 @@ def compute_ecology(
         running = store.count_running(labourer.id, markers)
         coefficient = config.coefficient(health.status)
         cap = labourer.max_simultaneous_invocations
+        desired = 0 if busy else desired_invocations(cap, coefficient, running)
+        tracking = None
+        tracked_metric = labourer.tracked_metric()
+        if tracked_metric is not None and not busy:  # target tracking (issue 14): the controller bounds desired
+            tracking = track(
+                labourer,
+                values.get(tracked_metric.query),
+                stored=stored.get(labourer.id),
+                store=controllers,
+                running=running,
+                now=now.timestamp(),
+                run_start=int(state["run"]["start"]),
+                execution=state["run"].get("execution"),
+            )
+            desired = min(desired, max(tracking["allowed"] - running, 0))
         labourers.append(
             {
                 **entry,
@@ -117,8 +145,9 @@ def compute_ecology(
                 "cap": cap,
                 "coefficient": coefficient,
                 "running": running,
-                "desired": 0 if busy else desired_invocations(cap, coefficient, running),
+                "desired": desired,
                 "busy": busy,
+                "target_tracking": tracking,
             }
         )
     result = {**state, "labourers": labourers}
@@ -220,6 +249,7 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
             "queue": entry.get("queue"),
             "blocked_by_health": _blocked_by_health(entry),
             "busy": entry.get("busy"),
+            "target_tracking": entry.get("target_tracking"),
         }
         if result.get("error"):
             line["labourer_error"] = {"error": result["error"], "cause": result.get("cause")}

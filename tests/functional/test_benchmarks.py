@@ -329,3 +329,21 @@ def test_the_cost_part_runs_each_type_on_the_embedded_stack(monkeypatch: pytest.
     assert express.billed_ms >= 100
     assert express.log_bytes > 1000
     assert express.per_million_tasks(express.step_functions) < standard.per_million_tasks(standard.step_functions)
+
+
+def test_the_tracking_part_runs_feelings_and_target_tracking_on_the_same_database() -> None:
+    from benchmarks.tracking import run_tracking, tracking_figures, tracking_rows
+
+    runs = run_tracking(3, targets=(60.0,))
+    assert list(runs) == ["feelings", "target 60"]
+    feelings, target = runs["feelings"], runs["target 60"]
+    assert [minute.invoked for minute in feelings][:2] == [10, 0]  # the whole cap on a quiet database, then Bad (90)
+    allowed = [minute.tracking["allowed"] for minute in target if minute.tracking]
+    assert allowed[:2] == [1, 2]  # from the floor, by at most max_step (2) per datapoint
+    assert 2 < allowed[2] <= 4
+    assert [minute.cpu for minute in target] == [20 + 7 * n for n in allowed]  # every allowed task started
+    rows = tracking_rows(runs)
+    assert rows[0][1:] == ["0", "90", "90.0", "-", "1.00x"]  # no task of 3-5 minutes is done in 3 minutes
+    figures = tracking_figures(runs)
+    assert figures["target 60"]["worst_cpu"] == 20 + 7 * allowed[2]
+    assert figures["target 60"]["worst_cpu_ratio"] == round((20 + 7 * allowed[2]) / 90, 2)

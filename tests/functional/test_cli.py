@@ -77,8 +77,8 @@ def test_local_serve_prints_one_json_line_that_the_cli_defaults_match(served: di
     assert served["tables"] == {"tasks": "sosw_tasks", "closed": "sosw_closed_tasks", "retry": "sosw_retry_tasks"}
     assert served["state_machines"]["Orchestrator"] == cli.LOCAL_OUTPUTS["OrchestratorArn"]
     assert served["config_location"] == cli.LOCAL_OUTPUTS["ConfigLocation"]
-    assert served["labourers"] == ["thumbnails", "reports"]
-    assert set(served["functions"]) >= {"thumbnails", "reports", "foreman-LoadConfigFunction"}
+    assert served["labourers"] == ["thumbnails", "reports", "invoices"]
+    assert set(served["functions"]) >= {"thumbnails", "reports", "invoices", "foreman-LoadConfigFunction"}
     for name, value in cli.LOCAL_OUTPUTS.items():  # what --endpoint-url assumes is what serve deploys
         assert served["outputs"][name] == value
 
@@ -204,7 +204,10 @@ def test_an_unknown_labourer_is_refused_with_the_configured_ones(
     )
 
     assert (code, out) == (2, "")
-    assert err == "foreman: error: unknown labourer 'thumbnail'; the config's labourers are: thumbnails, reports\n"
+    assert (
+        err
+        == "foreman: error: unknown labourer 'thumbnail'; the config's labourers are: thumbnails, reports, invoices\n"
+    )
     assert _store(endpoint).queue_length("thumbnail") == 0
 
 
@@ -327,7 +330,9 @@ def test_run_starts_the_orchestrator_and_prints_its_summary(capsys: pytest.Captu
     ]  # fmt: skip
     assert lines[3].split() == ["thumbnails", "4", "High", "-", "0", "4", "4", "4", "0", "0", "0", "0", "-"]
     assert lines[4].split() == ["reports", "4", "High", "ReportsDBCPU", "0", "10", "3", "3", "0", "0", "0", "0", "-"]
-    assert lines[5].split() == ["total", "14", "7", "7", "0", "0", "0", "0"]
+    # invoices (target tracking) starts at its floor and may start one at the first datapoint; it has no tasks
+    assert lines[5].split() == ["invoices", "4", "High", "InvoicesDBCPU", "0", "1", "0", "0", "0", "0", "0", "0", "-"]
+    assert lines[6].split() == ["total", "15", "7", "7", "0", "0", "0", "0"]
     # the example labourers ran, and their completions went through the stack's TaskDestination
     assert store.queue_length("thumbnails") == 2
     assert len(store.completed_tasks("thumbnails")) == 4
@@ -342,7 +347,7 @@ def test_run_json_prints_the_raw_output(capsys: pytest.CaptureFixture[str], endp
     assert code == 0
     output = json.loads(out)
     assert output["totals"]["invoked"] == 1
-    assert {line["labourer_id"] for line in output["labourers"]} == {"thumbnails", "reports"}
+    assert {line["labourer_id"] for line in output["labourers"]} == {"thumbnails", "reports", "invoices"}
 
 
 def test_a_failed_execution_exits_1_with_its_error_and_cause(capsys: pytest.CaptureFixture[str], endpoint: str) -> None:
@@ -399,7 +404,7 @@ def test_config_validate_a_valid_config(capsys: pytest.CaptureFixture[str]) -> N
     code, out, err = run_cli(capsys, "config", "validate", str(EXAMPLES / "config.json"))
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0] == "valid: 2 labourers"
+    assert lines[0] == "valid: 3 labourers"
     assert lines[2].split()[:4] == ["thumbnails", "4", "-", "120+60"]
     assert lines[3].split()[:4] == ["reports", "10", "ReportsDBCPU", "600+120"]
 
@@ -428,7 +433,7 @@ def test_config_validate_bad_files(capsys: pytest.CaptureFixture[str], tmp_path:
 def test_config_validate_reads_the_deployed_location(capsys: pytest.CaptureFixture[str], endpoint: str) -> None:
     code, out, _ = run_cli(capsys, "config", "validate", "--endpoint-url", endpoint, "ssm:/foreman/orchestrator_config")
     assert code == 0
-    assert out.startswith("valid: 2 labourers")
+    assert out.startswith("valid: 3 labourers")
 
 
 def test_config_put_stores_a_valid_config_and_the_next_run_uses_it(
@@ -442,7 +447,7 @@ def test_config_put_stores_a_valid_config_and_the_next_run_uses_it(
 
     code, out, _ = run_cli(capsys, "config", "put", "--endpoint-url", endpoint, str(path))
     assert code == 0
-    assert out == f"stored {path} at ssm:/foreman/orchestrator_config: 2 labourers\n"
+    assert out == f"stored {path} at ssm:/foreman/orchestrator_config: 3 labourers\n"
 
     code, out, _ = run_cli(capsys, "run", "--endpoint-url", endpoint, "--json")
     assert code == 0

@@ -141,6 +141,15 @@ def test_window_excludes_older_datapoints(cloudwatch: Any, now: datetime) -> Non
     )
 
 
+def test_the_newest_datapoint_and_its_timestamp_come_with_the_value(cloudwatch: Any, now: datetime) -> None:
+    put(cloudwatch, now, 200, 30.0)
+    put(cloudwatch, now, 60, 70.0)
+    fetched = fetch_metric_values(cloudwatch, [query("Average")], now=now)[query("Average")]
+    assert fetched.value == pytest.approx(50.0)  # the window's reduction, as the feelings read it
+    assert fetched.latest == 70.0  # what target tracking reads
+    assert fetched.timestamp == pytest.approx((now - timedelta(seconds=60)).timestamp(), abs=1)
+
+
 def test_no_data_is_none_without_error(cloudwatch: Any, now: datetime) -> None:
     put(cloudwatch, now, 60, 42.0, name="SomethingElse")
     q = query("Average")

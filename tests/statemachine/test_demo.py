@@ -1,9 +1,10 @@
 """``foreman local demo``, run once as a user runs it: the real Orchestrator each tick, a table per tick, a picture.
 
-The run is ``foreman.cli.main(["local", "demo", ...])`` with its default scenario over 12 ticks (the default 15 only
-adds three quiet ones); ``run_demo`` is wrapped only to keep its result for the assertions. The picture must be a
-valid PNG, ``reports`` must really be throttled by its database's CPU and recover, and ``thumbnails`` must run at
-full speed throughout.
+The run is ``foreman.cli.main(["local", "demo", ...])`` with its default scenario and its default 15 ticks (a
+database's datapoint describes the minute that just ended, so ``reports`` recovers at tick 14); ``run_demo`` is
+wrapped only to keep its result for the assertions. The picture must be a valid PNG, ``reports`` must really be
+throttled by its database's CPU and recover, ``invoices`` must hold its database at its target, and ``thumbnails``
+must run at full speed throughout.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from foreman import cli, demo
 from foreman.picture import PNG_SIGNATURE, entered_counts, layers, layout, parse_graph
 from foreman_core.config import STATUS_NAMES
 
-TICKS = 12
+TICKS = 15
 
 
 @dataclass
@@ -124,8 +125,22 @@ def test_thumbnails_runs_at_full_speed_throughout(demo_run: DemoRun) -> None:
     assert demo_run.result.ticks[-1].rows["thumbnails"].queued == 60 - 4 * TICKS
 
 
+def test_invoices_climbs_to_its_target_and_holds_its_database_there(demo_run: DemoRun) -> None:
+    ticks = demo_run.result.ticks
+    cpus = [tick.tracked_metric for tick in ticks]
+    assert cpus[0] == 20  # a quiet database, and a controller that starts at its floor
+    assert all(cpu is not None and cpu <= 75 for cpu in cpus), cpus  # never more than 15 points above 60
+    assert all(cpu is not None and abs(cpu - 60) <= 5 for cpu in cpus[7:]), cpus
+    steps = [tick.tracking for tick in ticks]
+    assert all(step is not None and step["metric"] == "InvoicesDBCPU" and step["target"] == 60 for step in steps)
+    allowed = [step["allowed"] for step in steps if step is not None]
+    assert allowed[:3] == [1, 2, 4]  # gradual: at most max_step (2 for a cap of 10) more per datapoint
+    assert all(row.running + row.invoked <= max(allowed) for row in (tick.rows["invoices"] for tick in ticks))
+    assert f"invoices-db CPU {cpus[-1]:g}% (invoices allowed {allowed[-1]}: " in demo_run.output
+
+
 def test_no_labourer_ever_exceeds_its_cap(demo_run: DemoRun) -> None:
-    caps = {"thumbnails": 4, "reports": 10}
+    caps = {"thumbnails": 4, "reports": 10, "invoices": 10}
     for tick in demo_run.result.ticks:
         for row in tick.rows.values():
             assert row.running + row.invoked <= caps[row.labourer_id]

@@ -22,6 +22,7 @@ from foreman_core.config import (
     Tables,
     parse_config,
 )
+from foreman_core.target_tracking import Direction, TargetTracking
 from tests.fixtures.seed_config import SEED_CONFIG
 
 SEED_JSON = Path(__file__).parent.parent / "fixtures" / "seed_config.json"
@@ -867,3 +868,79 @@ def test_to_dict_is_sosws_shape() -> None:
     assert canonical["invocation_number_coefficient"] == {"0": 0.0, "1": 0.0, "2": 0.5, "3": 0.75, "4": 1.0}
     assert canonical["max_tasks_per_execution"] == 450
     assert canonical["exact_queue_depth"] is False
+
+
+# ---- target tracking (issue 14) ---------------------------------------------------------------------------------
+
+
+def tracking(**overrides: Any) -> dict[str, Any]:
+    return {"metric": "DBCPU", "target": 60, **overrides}
+
+
+def test_target_tracking_is_read_and_travels_in_the_canonical_form() -> None:
+    raw = minimal(
+        max_simultaneous_invocations=10,
+        health_metrics={"DBCPU": metric()},
+        target_tracking=tracking(direction="below", floor=1, max_step=3, tolerance=1.5, cut_margin=20),
+    )
+    config = parse_config(raw)
+    (labourer,) = config.labourers
+    assert labourer.target_tracking == TargetTracking("DBCPU", 60.0, Direction.BELOW, 1, 3, 1.5, 20.0)
+    assert labourer.tracked_metric() is labourer.health_metrics[0]
+    assert parse_config(config.to_dict()) == config
+
+
+def test_the_tracked_metric_may_come_without_feelings_and_then_sets_no_status() -> None:
+    config = parse_config(
+        minimal(health_metrics={"DBCPU": {"details": metric()["details"]}}, target_tracking=tracking())
+    )
+    (labourer,) = config.labourers
+    assert labourer.health_metrics[0].feelings == ()
+    assert parse_config(config.to_dict()) == config
+
+
+def test_a_config_without_target_tracking_has_none_and_its_canonical_form_is_unchanged() -> None:
+    config = parse_config(SEED_CONFIG)
+    assert all(labourer.target_tracking is None for labourer in config.labourers)
+    assert "target_tracking" not in json.dumps(config.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("target_tracking", "metrics", "path", "fragment"),
+    [
+        (tracking(metric="Other"), {"DBCPU": metric()}, "target_tracking.metric", "not one of this labourer's"),
+        (tracking(), None, "target_tracking", "needs the metric in this labourer's health_metrics"),
+        ({"metric": "DBCPU"}, {"DBCPU": metric()}, "target_tracking.target", "missing required key 'target'"),
+        (tracking(target="60"), {"DBCPU": metric()}, "target_tracking.target", "expected a number"),
+        (tracking(direction="under"), {"DBCPU": metric()}, "target_tracking.direction", "'below', 'above'"),
+        (tracking(floor=-1), {"DBCPU": metric()}, "target_tracking.floor", "non-negative integer"),
+        (tracking(max_step=0), {"DBCPU": metric()}, "target_tracking.max_step", "positive integer"),
+        (tracking(tolerance=-2), {"DBCPU": metric()}, "target_tracking.tolerance", ">= 0"),
+        (tracking(gain=2), {"DBCPU": metric()}, "target_tracking.gain", "unknown key"),
+        ("60%", {"DBCPU": metric()}, "target_tracking", "expected an object"),
+        (tracking(metric="Other"), {"Other": {"details": {}}}, "health_metrics.Other.details.MetricName", "missing"),
+    ],
+)
+def test_bad_target_tracking_names_the_path(target_tracking: Any, metrics: Any, path: str, fragment: str) -> None:
+    labourer: dict[str, Any] = {"target_tracking": target_tracking}
+    if metrics is not None:
+        labourer["health_metrics"] = metrics
+    error = problems_of(minimal(**labourer))
+    full = f"task_config.labourers.worker.{path}"
+    assert full in error.paths, error
+    assert any(fragment in reason for where, reason in error.problems if where == full), error.problems
+
+
+def test_an_untracked_metric_still_needs_its_feelings() -> None:
+    raw = minimal(
+        health_metrics={"DBCPU": metric(), "Other": {"details": metric()["details"]}}, target_tracking=tracking()
+    )
+    assert "task_config.labourers.worker.health_metrics.Other.feelings" in problems_of(raw).paths
+
+
+def test_the_target_tracking_page_s_example_is_a_valid_config() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "target-tracking.md").read_text()
+    (example,) = page.split("```json\n")[1:]
+    config = parse_config(example.split("```")[0])
+    (labourer,) = config.labourers
+    assert labourer.target_tracking == TargetTracking("InvoicesDBCPU", 60.0)

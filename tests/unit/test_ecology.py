@@ -225,3 +225,17 @@ def test_to_dict_is_json_safe() -> None:
             {"metric": "Weird", "value": None, "status": 0, "status_name": "Bad", "no_data": False, "error": None},
         ],
     }
+
+
+def test_a_metric_without_feelings_never_sets_the_status_even_without_data() -> None:
+    tracked = HealthMetric(name="DBCPU", query=CPU, feelings=(), comparison=Comparison.LE)
+    labourer = Labourer(id="w", arn="w", health_metrics=(tracked, lower_is_better()))
+    assert assess(labourer, {CPU: FetchedValue(99.0, None)}).status == 0  # the feelings metric says 99 is Bad
+    alone = Labourer(id="w", arn="w", health_metrics=(tracked,))
+    for fetched in (FetchedValue(99.0, None), FetchedValue(None, None), FetchedValue(None, "Throttling: slow")):
+        reading = assess(alone, {CPU: fetched}).readings[0]
+        assert (reading.status, reading.value, reading.no_data) == (
+            4,
+            fetched.value,
+            fetched.value is None and fetched.ok,
+        )

@@ -191,7 +191,7 @@ def test_item_9_config_validate_reads_a_file_location(
 
     assert cli.main(["config", "validate", "file:c.json"]) == cli.EXIT_OK
     assert cli.main(["config", "validate", f"file://{tmp_path / 'c.json'}"]) == cli.EXIT_OK
-    assert capsys.readouterr().out.count("valid: 2 labourers") == 2
+    assert capsys.readouterr().out.count("valid: 3 labourers") == 2
     assert cli.main(["config", "validate", "file:missing.json"]) == cli.EXIT_USAGE
     assert "missing.json: no such file" in capsys.readouterr().err
 
