@@ -18,7 +18,9 @@ Progress goes to stderr, the tables to stdout, every figure to a JSON file (``be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import io
 import os
 import platform
 import sys
@@ -347,8 +349,9 @@ def render(
         )  # one UpdateItem takes it, one DeleteItem returns it
         lines += [
             "",
-            f"Overlap: {baseline.executions} Orchestrator executions started 0-{OVERLAP_MAX_GAP} s apart (seeded), one "
-            f"labourer, cap {OVERLAP_CAP}, tasks that never complete; in flight counted after each execution ends",
+            f"Overlap: {baseline.executions} Orchestrator executions started 0-{OVERLAP_MAX_GAP} s apart (seeded), "
+            f"each FetchGreenfieldTasks 0.5 s late (a slow run), one labourer, cap {OVERLAP_CAP}, tasks that never "
+            "complete; in flight counted after each execution ends",
             "",
             render_table(
                 ["", "no lease (before; sosw)", "Foreman (lease)", "Foreman/no lease"], overlap_rows(baseline, leased)
@@ -461,26 +464,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.datetime.now(tz=datetime.UTC)
     load = [_load_average()]
     began = time.perf_counter()
-    _progress(f"comparison: {args.labourers} labourers x {args.depth:,} tasks, cap {args.cap}, {args.runs} run(s)")
-    comparison = run_comparison(args, _progress)
-    points = []
-    if args.depths:
-        _progress(f"depth sweep: {', '.join(f'{d:,}' for d in args.depths)}, {_runs_text(args)} per depth")
-        points = run_sweep(args, _progress)
-    overlap = None
-    if args.overlap_executions > 0:
-        _progress(f"overlap: {args.overlap_executions} staggered executions, without and with the lease")
-        overlap = run_overlap_part(args, _progress)
-    cost = None
-    if args.cost_tasks or args.express_largest > 0:
-        _progress("cost: one run per workflow type and size, and the largest Express run")
-        cost = run_cost_part(args, _progress)
-    tracking = None
-    if args.tracking_minutes > 0:
-        from benchmarks.tracking import run_tracking
+    # What the embedded stack's steps print (their EMF metric lines) stays off stdout, which carries the tables
+    with contextlib.redirect_stdout(io.StringIO()):
+        _progress(f"comparison: {args.labourers} labourers x {args.depth:,} tasks, cap {args.cap}, {args.runs} run(s)")
+        comparison = run_comparison(args, _progress)
+        points = []
+        if args.depths:
+            _progress(f"depth sweep: {', '.join(f'{d:,}' for d in args.depths)}, {_runs_text(args)} per depth")
+            points = run_sweep(args, _progress)
+        overlap = None
+        if args.overlap_executions > 0:
+            _progress(f"overlap: {args.overlap_executions} staggered executions, without and with the lease")
+            overlap = run_overlap_part(args, _progress)
+        cost = None
+        if args.cost_tasks or args.express_largest > 0:
+            _progress("cost: one run per workflow type and size, and the largest Express run")
+            cost = run_cost_part(args, _progress)
+        tracking = None
+        if args.tracking_minutes > 0:
+            from benchmarks.tracking import run_tracking
 
-        _progress(f"target tracking: {args.tracking_minutes} simulated minutes, feelings and three targets")
-        tracking = run_tracking(args.tracking_minutes, progress=_progress)
+            _progress(f"target tracking: {args.tracking_minutes} simulated minutes, feelings and three targets")
+            tracking = run_tracking(args.tracking_minutes, progress=_progress)
     seconds = time.perf_counter() - began
     load.append(_load_average())
     print(render(args, comparison, points, overlap, cost=cost, tracking=tracking))

@@ -2,10 +2,14 @@
 
 One labourer with cap S whose tasks never complete (``duration`` an hour), a deep queue, and E Orchestrator
 executions started one after another with random gaps (seeded) of 0 to G seconds, as a retried schedule, a run
-slower than its interval or a ``foreman run`` by hand would start them. After each execution ends, the labourer's
-tasks in flight are counted; the peak over the whole sequence, divided by the cap, is the figure (1.00: the cap
-held). The baseline runs the same sequence in the same process with the lease always granted, which is how every
-run behaved before the lease (and how sosw behaves): each counts running tasks before the others have claimed.
+slower than its interval or a ``foreman run`` by hand would start them. Each run's FetchGreenfieldTasks starts
+``fetch_delay`` seconds late (as a slow metric read or a large budget would make it): the window between counting
+the running tasks and fetching new ones, in which an unguarded run fills slots another run is filling too. On an
+emulator that runs a whole execution in well under a second, without that delay the runs rarely overlap at all.
+After each execution ends, the labourer's tasks in flight are counted; the peak over the whole sequence, divided by
+the cap, is the figure (1.00: the cap held). The baseline runs the same sequence in the same process with the lease
+always granted, which is how every run behaved before the lease (and how sosw behaves): each counts running tasks
+before the others have claimed.
 """
 
 from __future__ import annotations
@@ -63,7 +67,12 @@ def _always_granted(client: Any, table: str, *, execution: str, now: float, seco
     return lease.LeaseOutcome(held=True, execution=execution, expires_at=now + seconds)
 
 
-def run_overlap(*, executions: int, cap: int, max_gap: float, seed: int, with_lease: bool) -> OverlapResult:
+FETCH_FUNCTION = "foreman-FetchGreenfieldTasksFunction"
+
+
+def run_overlap(
+    *, executions: int, cap: int, max_gap: float, seed: int, with_lease: bool, fetch_delay: float = 0.5
+) -> OverlapResult:
     """E executions ``max_gap``-staggered on a fresh embedded stack; the lease as shipped or always granted."""
     patch: AbstractContextManager[Any] = (
         nullcontext() if with_lease else mock.patch.object(lease, "take", _always_granted)
@@ -72,6 +81,12 @@ def run_overlap(*, executions: int, cap: int, max_gap: float, seed: int, with_le
     quiet = contextlib.redirect_stdout(io.StringIO())  # Summarize prints its EMF metrics; the tables own stdout
     with patch, quiet, EmbeddedStack(parameters={"LabourerArns": arn, "LogLevel": "ERROR"}) as stack:
         stack.add_function(LABOURER, lambda event, context: {"ok": True})
+
+        def slow_fetch(real: Any, event: Any, context: Any) -> Any:
+            time.sleep(fetch_delay)
+            return real(event, context)
+
+        stack.runtime.wrap(FETCH_FUNCTION, slow_fetch)
         stack.put_config(
             {
                 "task_config": {
