@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "sweep_runs": 3,
     "overlap_executions": 10,
     "cost_tasks": (23, 450),
-    "express_largest": 2000,
+    "express_largest": 1500,
     "tracking_minutes": 60,
 }
 QUICK: dict[str, Any] = {

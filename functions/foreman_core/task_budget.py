@@ -3,12 +3,13 @@ workflow type (the template's ``OrchestratorType``, which LoadConfig reads as ``
 
 - **STANDARD**: bounded by the 25,000-event execution history, from the worst case per task (``history_budget``).
 - **EXPRESS**: has no history limit. It is bounded by the 256 KiB of a state and by its 5 minutes. The state that
-  grows with the tasks is InvokeLabourers' output (every task id and its outcome, beside the fetched ids): measured
-  on the embedded stack at 103-108 bytes per task with Foreman's 32-character task ids (200 tasks: largest state
-  21,520 bytes; 2,000 tasks: 205,124 bytes, 78% of 256 KiB = 262,144). So at most ``EXPRESS_MOST_TASKS`` = 2,000
-  tasks, which leaves 22% of the state for labourers' entries and longer (sosw-made) task ids. Time does not bind
-  first: the embedded stack, slower than AWS, billed 40-55 s of the 300 for 2,000 tasks at a Map concurrency of 40.
-  The default, ``EXPRESS_DEFAULT_TASKS`` = 1,000, keeps half of the state free. docs/cost.md has the figures.
+  grows with the tasks is InvokeLabourers' output (every task's claim item and its outcome, beside the fetched
+  items): measured on the embedded stack at about 122 bytes per task with Foreman's 32-character task ids (2,000
+  tasks: 244,041 bytes, 93% of 256 KiB = 262,144, since the claim carries the greenfield and attempts it was fetched
+  with). So at most ``EXPRESS_MOST_TASKS`` = 1,500 tasks (about 183,000 bytes, 70%), which leaves room for labourers'
+  entries and longer (sosw-made, 36-character) task ids. Time does not bind first: the embedded stack, slower than
+  AWS, billed 40-71 s of the 300 for 2,000 tasks at a Map concurrency of 40. The default, ``EXPRESS_DEFAULT_TASKS``
+  = 1,000, keeps over half of the state free. docs/cost.md has the figures.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ STANDARD = "STANDARD"
 EXPRESS = "EXPRESS"
 ORCHESTRATOR_TYPES = (STANDARD, EXPRESS)
 
-EXPRESS_MOST_TASKS = 2000
-"""The most tasks an Express run may take: its largest state (measured, 103-108 bytes a task) stays under 256 KiB."""
+EXPRESS_MOST_TASKS = 1500
+"""The most tasks an Express run may take: its largest state (measured, about 122 bytes a task) stays at 70% of
+256 KiB."""
 EXPRESS_DEFAULT_TASKS = 1000
 """An Express run's default budget: half the state left free."""
 
@@ -47,7 +49,7 @@ def why_bounded(orchestrator_type: str) -> str:
     """What the bound protects, for the error a config above it gets."""
     if orchestrator_type == EXPRESS:
         return (
-            "an Express run carries every task id and outcome in one state, measured at up to 108 bytes a task, "
+            "an Express run carries every task and outcome in one state, measured at about 122 bytes a task, "
             "and a state may hold 256 KiB"
         )
     return (

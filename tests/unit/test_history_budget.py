@@ -90,13 +90,13 @@ def test_an_express_orchestrator_has_no_history_limit_but_a_state_size_bound() -
     # the default is higher than Standard's, and a budget Standard's history refuses is allowed
     assert parse_config({"task_config": labourers}, orchestrator_type=express).max_tasks_per_execution == 1000
     assert task_budget.EXPRESS_DEFAULT_TASKS > DEFAULT_MAX_TASKS_PER_EXECUTION
-    assert parse_config({"task_config": labourers, "max_tasks_per_execution": 1500}, orchestrator_type=express)
+    assert parse_config({"task_config": labourers, "max_tasks_per_execution": 1200}, orchestrator_type=express)
     # but not above what the 256 KiB state holds
     with pytest.raises(ConfigError) as refused:
-        parse_config({"task_config": labourers, "max_tasks_per_execution": 2001}, orchestrator_type=express)
+        parse_config({"task_config": labourers, "max_tasks_per_execution": 1501}, orchestrator_type=express)
     ((path, reason),) = refused.value.problems
     assert path == "max_tasks_per_execution"
-    assert reason.startswith("at most 2000 with 10 labourer(s) (OrchestratorType EXPRESS), got 2001")
+    assert reason.startswith("at most 1500 with 10 labourer(s) (OrchestratorType EXPRESS), got 1501")
     assert "256 KiB" in reason
 
 
