@@ -78,6 +78,17 @@ def _local_credentials() -> AbstractContextManager[None]:
     return environment(LOCAL_CREDENTIALS, unset=("AWS_PROFILE", "AWS_DEFAULT_PROFILE"))
 
 
+STOP_SECONDS = 8.0
+"""How long ``foreman local serve`` lets an orderly stop take after SIGTERM before it ends the process."""
+
+
+def _exit_after(seconds: float) -> None:
+    time.sleep(seconds)
+    sys.stderr.write("foreman local serve: stopped (what was still running was abandoned)\n")
+    sys.stderr.flush()
+    os._exit(0)
+
+
 @contextmanager
 def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
@@ -86,6 +97,10 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
 
     def handle(signum: int, frame: Any) -> None:
         stop.set()
+        # Everything the server holds is in memory and goes with it: an execution still running (a Retry waiting
+        # out its interval, a Lambda step mid-call) must not keep a stopped server alive. An orderly stop takes a
+        # second or two; past STOP_SECONDS the process ends anyway, with exit code 0 as asked.
+        threading.Thread(target=_exit_after, args=(STOP_SECONDS,), name="stop", daemon=True).start()
 
     previous = signal.signal(signal.SIGTERM, handle)
     try:
