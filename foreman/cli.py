@@ -549,7 +549,7 @@ def run_problems(output: dict[str, Any]) -> list[str]:
     for line in output.get("labourers", []):
         lost = line.get("released", 0) + line.get("failed", 0)
         if lost:
-            errors = ", ".join(f"{name} x{count}" for name, count in sorted((line.get("errors") or {}).items()))
+            errors = _error_counts(line.get("errors") or {})
             problems.append(
                 f"{line['labourer_id']}: {lost} task(s) claimed but not invoked "
                 f"({line.get('released', 0)} released back to the queue, {line.get('failed', 0)} failed)"

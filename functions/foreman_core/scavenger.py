@@ -278,14 +278,9 @@ class Scavenger:
         report.more |= len(tasks) >= self.limits.expire
         dead: list[DeadTask] = []
         for task in tasks:
-            if task.malformed:  # rewritten with wrong types after its claim: closed as dead, kept as it is
-                reason = "set aside by the Scavenger: " + "; ".join(task.malformed.values())
-                if self._count(report, "dead", task, functools.partial(self.store.archive, task, dead_reason=reason)):
-                    dead.append(DeadTask(task.task_id, task.labourer_id, task.attempts, reason, int(markers.start)))
-                continue
-            failed = self.store.failed_this_attempt(task)
-            if task.attempts >= labourer.max_attempts:
-                reason = dead_reason(failed=failed, attempts=task.attempts)
+            failed = not task.malformed and self.store.failed_this_attempt(task)
+            reason = close_reason(task, labourer, failed=failed)
+            if reason is not None:
                 if self._count(report, "dead", task, functools.partial(self.store.archive, task, dead_reason=reason)):
                     report.failures_reported += failed
                     dead.append(DeadTask(task.task_id, task.labourer_id, task.attempts, reason, int(markers.start)))
@@ -339,6 +334,16 @@ class Scavenger:
         except (ClientError, BotoCoreError, KeyError) as error:
             return RetryBase(labourer.duration, f"duration (GetFunctionConfiguration failed: {error})")
         return RetryBase(int(timeout), "function timeout")
+
+
+def close_reason(task: Task, labourer: Labourer, *, failed: bool) -> str | None:
+    """Why an expired or failed task is closed as dead instead of retried, or ``None`` to retry it: a task rewritten
+    with wrong types after its claim (kept as it is, the reason naming them), or one out of attempts."""
+    if task.malformed:
+        return "set aside by the Scavenger: " + "; ".join(task.malformed.values())
+    if task.attempts >= labourer.max_attempts:
+        return dead_reason(failed=failed, attempts=task.attempts)
+    return None
 
 
 def dead_reason(*, failed: bool, attempts: int) -> str:
