@@ -131,9 +131,11 @@ def measure(orchestrator_type: str, tasks: int) -> CostRun:
             execution = stack.run()
             billed_ms, billed_mb = 0, 0
         seconds = time.perf_counter() - began
-        (line,) = execution.output["labourers"]
-        if line["invoked"] != tasks:
-            raise RuntimeError(f"{orchestrator_type}: the run invoked {line['invoked']} of {tasks} tasks: {line}")
+        (line,) = execution.output["labourers"].values()
+        if line.get("invoked", 0) != tasks:
+            raise RuntimeError(
+                f"{orchestrator_type}: the run invoked {line.get('invoked', 0)} of {tasks} tasks: {line}"
+            )
         return CostRun(
             orchestrator_type=orchestrator_type,
             tasks=tasks,

@@ -107,9 +107,9 @@ def run_overlap(
         peak, invoked, busy = 0, 0, 0
         for execution_arn in arns:
             output = stack.wait(execution_arn).output
-            (line,) = output["labourers"]
-            invoked += line["invoked"]
-            busy += bool(line.get("busy"))
+            (line,) = output["labourers"].values()
+            invoked += line.get("invoked", 0)
+            busy += not (output.get("lease") or {}).get("held", True)
             markers = RunMarkers.at(time.time(), duration=3600, cooldown=0)
             peak = max(peak, store.count_running(LABOURER, markers))
         return OverlapResult(

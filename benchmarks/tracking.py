@@ -167,9 +167,9 @@ def simulate(
             number=number,
             published=published,
             cpu=model.cpu(in_flight_last),
-            running=int(line["running"]),
-            desired=int(line["desired"]),
-            invoked=int(line["invoked"]),
+            running=int(line.get("running", 0)),
+            desired=int(line.get("desired", 0)),
+            invoked=int(line.get("invoked", 0)),
             completed=completed,
             tracking=line.get("target_tracking"),
         )
@@ -181,7 +181,7 @@ def simulate(
 
 def report(output: dict[str, Any]) -> dict[str, Any]:
     """The labourer's line of an execution's output."""
-    return next(line for line in output["labourers"] if line["labourer_id"] == LABOURER)
+    return dict(output["labourers"][LABOURER])
 
 
 class Comparison:

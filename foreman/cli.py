@@ -525,12 +525,12 @@ def _report_run(args: argparse.Namespace, out: TextIO, described: dict[str, Any]
     else:
         out.write(f"{status} in {seconds:.1f} s\n")
         out.write(summary_table(output) + "\n")
-        for line in output.get("labourers", []):
+        for labourer_id, line in report_lines(output):
             if line.get("labourer_error"):
                 problem = line["labourer_error"]
-                out.write(f"  {line['labourer_id']}: {problem.get('error')}: {problem.get('cause')}\n")
+                out.write(f"  {labourer_id}: {problem.get('error')}: {problem.get('cause')}\n")
             for aside in line.get("set_aside", []):
-                out.write(f"  {line['labourer_id']}: set aside {aside['task_id']}: {aside['reason']}\n")
+                out.write(f"  {labourer_id}: set aside {aside['task_id']}: {aside['reason']}\n")
         lease = output.get("lease") or {}
         if lease and not lease.get("held"):
             out.write(
@@ -546,19 +546,28 @@ def run_problems(output: dict[str, Any]) -> list[str]:
     """What went wrong in a run that SUCCEEDED as an execution: tasks claimed but not invoked (released, or a failed
     claim or release), and labourers whose iteration failed. ``foreman run`` exits 1 when there are any."""
     problems = []
-    for line in output.get("labourers", []):
+    for labourer_id, line in report_lines(output):
         lost = line.get("released", 0) + line.get("failed", 0)
         if lost:
             errors = _error_counts(line.get("errors") or {})
             problems.append(
-                f"{line['labourer_id']}: {lost} task(s) claimed but not invoked "
+                f"{labourer_id}: {lost} task(s) claimed but not invoked "
                 f"({line.get('released', 0)} released back to the queue, {line.get('failed', 0)} failed)"
                 + (f": {errors}" if errors else "")
             )
         if line.get("labourer_error"):
             problem = line["labourer_error"]
-            problems.append(f"{line['labourer_id']}: the labourer's iteration failed: {problem.get('error')}")
+            problems.append(f"{labourer_id}: the labourer's iteration failed: {problem.get('error')}")
     return problems
+
+
+def report_lines(output: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(labourer id, line)`` of an Orchestrator run's output (``labourers`` maps ids to lines, each without its
+    zero and empty fields) in the report's order."""
+    labourers = output.get("labourers") or {}
+    if isinstance(labourers, list):  # a Scavenger run's output: a list of lines with their ids
+        return [(str(line.get("labourer_id")), line) for line in labourers]
+    return list(labourers.items())
 
 
 def _time_text(epoch: Any) -> str:
@@ -602,20 +611,21 @@ def summary_table(output: dict[str, Any]) -> str:
     from foreman_core.config import STATUS_NAMES
 
     headers = ["labourer", "status", "set by", "running", "desired", "fetched", "invoked", "skipped", "released",
-               "failed", "set aside", "errors"]  # fmt: skip
+               "failed", "set aside", "deferred", "errors"]  # fmt: skip
     rows: list[list[Any]] = []
-    for line in output.get("labourers", []):
+    for labourer_id, line in report_lines(output):
         status = f"{line['status']} {STATUS_NAMES.get(line['status'], '?')}"
         rows.append(
-            [line["labourer_id"], status, line.get("set_by") or "-", line["running"], line["desired"],
-             line["fetched"], line["invoked"], line["skipped"], line["released"], line["failed"],
-             len(line.get("set_aside", [])) + line.get("set_aside_more", 0),
-             _error_counts(line.get("errors") or {}) or "-"]
+            [labourer_id, status, line.get("set_by") or "-", line.get("running", 0), line.get("desired", 0),
+             line.get("fetched", 0), line.get("invoked", 0), line.get("skipped", 0), line.get("released", 0),
+             line.get("failed", 0), len(line.get("set_aside", [])) + line.get("set_aside_more", 0),
+             line.get("deferred", 0), _error_counts(line.get("errors") or {}) or "-"]
         )  # fmt: skip
     totals = output.get("totals", {})
     rows.append(
         ["total", "", "", "", totals.get("desired", 0), totals.get("fetched", 0), totals.get("invoked", 0),
-         totals.get("skipped", 0), totals.get("released", 0), totals.get("failed", 0), totals.get("set_aside", 0), ""]
+         totals.get("skipped", 0), totals.get("released", 0), totals.get("failed", 0), totals.get("set_aside", 0),
+         totals.get("deferred", 0), ""]
     )  # fmt: skip
     return format_table(headers, rows, left=3, text=[len(headers) - 1])
 
@@ -665,16 +675,21 @@ def _load_config_argument(args: argparse.Namespace) -> tuple[str, Any]:
 
 def cmd_config_validate(args: argparse.Namespace, out: TextIO) -> int:
     """Validate an orchestrator config; list every problem with its path."""
+    from foreman_core import run_limits
     from foreman_core.config import ConfigError, parse_config
 
     where, raw = _load_config_argument(args)
     try:
         config = parse_config(raw)
+        problems = run_limits.config_problems(config)  # what LoadConfig refuses besides the config's own problems
+        if problems:
+            raise ConfigError(problems)
     except ConfigError as error:
         raise CliError(f"{where}: {error}") from None
     noun = "labourer" if len(config.labourers) == 1 else "labourers"
     out.write(f"valid: {len(config.labourers)} {noun}\n")
     _warn_if_no_labourers(config)
+    _warn_near_limits(config, "STANDARD")
     if config.labourers:
         rows = [
             [
@@ -714,6 +729,14 @@ def _deployment_problems(target: Target, raw: Any) -> list[tuple[str, str]]:
     return deployment_problems(parse_config(raw, tables=tables, orchestrator_type=kind), tables, arns)
 
 
+def _warn_near_limits(config: OrchestratorConfig, orchestrator_type: str) -> None:
+    """Each limit the config comes near (``run_limits.config_warnings``), as a warning naming it, to stderr."""
+    from foreman_core import run_limits
+
+    for path, warning in run_limits.config_warnings(config, orchestrator_type):
+        sys.stderr.write(f"foreman: warning: {path}: {warning}\n")
+
+
 def _warn_if_no_labourers(config: OrchestratorConfig) -> None:
     if not config.labourers:
         sys.stderr.write(
@@ -725,6 +748,7 @@ def _warn_if_no_labourers(config: OrchestratorConfig) -> None:
 def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
     """Validate a config as LoadConfig will (its tables must be the deployment's), then store it where the deployed
     LoadConfig reads it (SSM parameter or sosw's table)."""
+    from foreman_core import run_limits
     from foreman_core.config import ConfigError, check_deployment_tables, parse_config
 
     where, raw = _load_config_argument(args)
@@ -736,9 +760,12 @@ def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
     try:  # what LoadConfig checks on every run: a config it would refuse is not stored
         config = parse_config(raw, tables=target.tables(), orchestrator_type=target.orchestrator_type())
         check_deployment_tables(config, target.tables())
+        if run_limits.config_problems(config):
+            raise ConfigError(run_limits.config_problems(config))
     except ConfigError as error:
         raise CliError(f"{where}: {error}; nothing was stored (LoadConfig would refuse it on every run)") from None
     _warn_if_no_labourers(config)
+    _warn_near_limits(config, target.orchestrator_type())
     location = target.output("ConfigLocation", "--config-location")
     problems = _deployment_problems(target, raw)
     if problems:

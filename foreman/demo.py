@@ -400,22 +400,21 @@ class _Run:
         self.history = execution.history
         dynamodb = self.stack.client("dynamodb")
         rows = {
-            line["labourer_id"]: TickRow(
-                labourer_id=line["labourer_id"],
+            labourer_id: TickRow(
+                labourer_id=labourer_id,
                 status=int(line["status"]),
-                running=int(line["running"]),
-                desired=int(line["desired"]),
-                invoked=int(line["invoked"]),
-                queued=self.store.queue_length(line["labourer_id"], start=now),
-                done=done_count(dynamodb, self.config, line["labourer_id"], now=now),
+                running=int(line.get("running", 0)),
+                desired=int(line.get("desired", 0)),
+                invoked=int(line.get("invoked", 0)),
+                queued=self.store.queue_length(labourer_id, start=now),
+                done=done_count(dynamodb, self.config, labourer_id, now=now),
             )
-            for line in execution.output["labourers"]
+            for labourer_id, line in execution.output["labourers"].items()
         }
         self.in_flight = {row.labourer_id: row.running + row.invoked for row in rows.values()}
         tracking = None
         if self.tracked is not None:
-            lines = {line["labourer_id"]: line for line in execution.output["labourers"]}
-            tracking = lines.get(self.tracked.labourer_id, {}).get("target_tracking")
+            tracking = execution.output["labourers"].get(self.tracked.labourer_id, {}).get("target_tracking")
         return Tick(number, now, metric, execution.arn, time.monotonic() - began, rows, tracked_metric, tracking)
 
 

@@ -180,6 +180,7 @@ class Deployment:
             "AWS::SNS::Topic": self._topic,
             "AWS::Serverless::LayerVersion": self._layer,
             "AWS::Serverless::Function": self._function,
+            "AWS::IAM::ManagedPolicy": self._managed_policy,
             "AWS::Serverless::StateMachine": self._state_machine,
         }
         for resource_type, create in creators.items():
@@ -249,6 +250,16 @@ class Deployment:
         self.physical[logical_id] = version["LayerVersionArn"]
         self.attributes[(logical_id, "Arn")] = version["LayerVersionArn"]
 
+    def _managed_policy(self, logical_id: str, properties: dict[str, Any]) -> None:
+        """Created in IAM, which checks its document (after the functions, which it may name); not enforced here."""
+        p = self.resolve(properties)
+        arn = self.clients("iam").create_policy(
+            PolicyName=p.get("ManagedPolicyName") or f"{self.stack_name}-{logical_id}",
+            PolicyDocument=json.dumps(p["PolicyDocument"]),
+            Description=p.get("Description", "")[:1000],
+        )["Policy"]["Arn"]
+        self.physical[logical_id] = arn
+
     def role_arn(self) -> str:
         """A role for functions created locally (IAM is not enforced on the embedded stack)."""
         return self._role_arn()
@@ -265,7 +276,8 @@ class Deployment:
             **defaults.get("Environment", {}).get("Variables", {}),
             **properties.get("Environment", {}).get("Variables", {}),
         }
-        merged = self.resolve({**defaults, **properties})
+        # IAM is not enforced here: a function's policies (which may name resources made after it) are not resolved
+        merged = self.resolve({key: value for key, value in {**defaults, **properties}.items() if key != "Policies"})
         environment = {key: str(value) for key, value in self.resolve({**variables, **self.environment}).items()}
         name = merged.get("FunctionName") or f"{self.stack_name}-{logical_id}"
         archive = io.BytesIO()

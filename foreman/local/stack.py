@@ -85,16 +85,26 @@ class Execution:
         """How many states were entered, as AWS bills them (one per state entered)."""
         return sum(1 for event in self.history if event["type"].endswith("StateEntered"))
 
-    def largest_state_bytes(self) -> int:
-        """The largest input or output a state had (UTF-8 bytes), against ``STATE_LIMIT_BYTES`` (256 KiB)."""
+    def largest_state_bytes(self, *, compact: bool = False) -> int:
+        """The largest input or output a state had (UTF-8 bytes), against ``STATE_LIMIT_BYTES`` (256 KiB), as the
+        embedded stack wrote it (with a space after each ``:`` and ``,``: what its limit is checked on). ``compact``:
+        as compact JSON, the form Step Functions returns states in (a task's raw result included)."""
         sizes = [0]
         for event in self.history:
             for details in event.values():
                 if isinstance(details, Mapping):
-                    sizes.extend(
-                        len(details[key].encode()) for key in ("input", "output") if isinstance(details.get(key), str)
-                    )
+                    for key in ("input", "output"):
+                        text = details.get(key)
+                        if isinstance(text, str):
+                            sizes.append(len((_compact(text) if compact else text).encode()))
         return max(sizes)
+
+
+def _compact(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        return text
 
 
 def quiet_moto() -> None:

@@ -11,9 +11,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 
 from foreman_core import lease, run, telemetry
-from foreman_core.config import read_back
+from foreman_core.config_source import ConfigReference, load_pinned
 from foreman_core.controller_store import ControllerStore
-from foreman_core.deployment import Clients
+from foreman_core.deployment import Clients, deployed_tables
+from foreman_core.ecology import LabourerHealth
 from foreman_core.task_store import TaskStore
 
 logger = Logger()
@@ -24,25 +25,35 @@ clients = Clients()
 @telemetry.lambda_step(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``event``: LoadConfig's output. The lease is taken for ``LEASE_SECONDS`` in ``COORDINATION_TABLE`` by the
-    execution (``run.execution``); if this step fails after taking it, it gives it back before failing."""
+    execution (``run.execution``); if this step fails after taking it, it gives it back before failing. Logs each
+    labourer's health with every reading (the report keeps only the metric that set a status below 4)."""
+    config = load_pinned(ConfigReference.from_dict(event["config"]), tables=deployed_tables(), clients=clients)
     dynamodb = clients("dynamodb")
-    store = TaskStore.for_config(dynamodb, read_back(event["config"]))
+    store = TaskStore.for_config(dynamodb, config)
     table = os.environ["COORDINATION_TABLE"]
     execution = event["run"].get("execution") or f"unnamed-{uuid.uuid4()}"
     taken = lease.take(dynamodb, table, execution=execution, now=time.time(), seconds=int(os.environ["LEASE_SECONDS"]))
     if not taken.held:
         logger.warning("lease busy: another execution is claiming", extra=taken.to_dict())
+
+    def log_health(labourer_id: str, health: LabourerHealth) -> None:
+        logger.info("health", extra={"labourer_id": labourer_id, **health.to_dict()})
+
     try:
         controllers = ControllerStore(dynamodb, table)  # target tracking's state, beside the lease
         state = run.compute_ecology(
-            event, cloudwatch=clients("cloudwatch"), store=store, lease=taken, controllers=controllers
+            event,
+            config,
+            cloudwatch=clients("cloudwatch"),
+            store=store,
+            lease=taken,
+            controllers=controllers,
+            observe=log_health,
         )
     except Exception:
         if taken.held:
             lease.give_back(dynamodb, table, execution=execution)
         raise
-    for entry in state["labourers"]:
-        logger.info(
-            "ecology", extra={key: entry[key] for key in ("labourer_id", "status", "running", "cap", "desired", "busy")}
-        )
+    for labourer_id, line in state["report"].items():
+        logger.info("ecology", extra={"labourer_id": labourer_id, **line})
     return state

@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 
 from foreman_core import run, telemetry
-from foreman_core.config import read_back
-from foreman_core.deployment import Clients
+from foreman_core.config_source import ConfigReference, load_pinned
+from foreman_core.deployment import Clients, deployed_tables
 from foreman_core.task_store import TaskStore
 
 logger = Logger()
@@ -19,13 +19,15 @@ clients = Clients()
 @telemetry.lambda_step(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``event``: ComputeEcology's output."""
-    store = TaskStore.for_config(clients("dynamodb"), read_back(event["config"]))
-    state = run.fetch_greenfield_tasks(event, store=store)
-    for entry in state["labourers"]:
-        logger.info(
-            "fetched",
-            extra={"labourer_id": entry["labourer_id"], "budget": entry["budget"], "fetched": len(entry["tasks"])},
-        )
-        for task in entry["set_aside"]:
-            logger.warning("task set aside", extra={"labourer_id": entry["labourer_id"], **task})
+    config = load_pinned(ConfigReference.from_dict(event["config"]), tables=deployed_tables(), clients=clients)
+    store = TaskStore.for_config(clients("dynamodb"), config)
+    state = run.fetch_greenfield_tasks(event, config, store=store)
+    for labourer_id, line in state["report"].items():
+        if line.get("fetched") or line.get("deferred") or line.get("set_aside"):
+            logger.info(
+                "fetched",
+                extra={"labourer_id": labourer_id, **{k: line.get(k, 0) for k in ("fetched", "deferred")}},
+            )
+        for task in line.get("set_aside", []):
+            logger.warning("task set aside", extra={"labourer_id": labourer_id, **task})
     return state

@@ -10,6 +10,7 @@ to an equal object: that is how the config travels between the state machine's s
 from __future__ import annotations
 
 import difflib
+import hashlib
 import itertools
 import json
 import math
@@ -17,6 +18,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from foreman_core import task_budget
@@ -188,11 +190,27 @@ class OrchestratorConfig:
 
     def labourer(self, labourer_id: str) -> Labourer:
         """The labourer with this id; ``KeyError`` naming the known ids if there is none."""
-        for labourer in self.labourers:
-            if labourer.id == labourer_id:
-                return labourer
-        known = ", ".join(lab.id for lab in self.labourers) or "none"
-        raise KeyError(f"unknown labourer {labourer_id!r} (configured: {known})")
+        found = self._by_id.get(labourer_id)
+        if found is not None:
+            return found
+        known = ", ".join(lab.id for lab in self.labourers[:20]) or "none"
+        more = f" and {len(self.labourers) - 20} more" if len(self.labourers) > 20 else ""
+        raise KeyError(f"unknown labourer {labourer_id!r} (configured: {known}{more})")
+
+    @cached_property
+    def _by_id(self) -> dict[str, Labourer]:
+        return {labourer.id: labourer for labourer in self.labourers}
+
+    def fingerprint(self) -> str:
+        """The SHA-256 (hex) of the canonical form (``to_dict``, keys sorted): two configs that read the same have
+        the same fingerprint, whatever their layout or the order of their keys. A run's state carries it instead of
+        the config (``config_source.ConfigReference``)."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def coefficient(self, status: int) -> float:
         """The share of the cap that ``status`` allows."""
@@ -645,26 +663,23 @@ class _Parser:
         return replace(
             config,
             coefficients={**config.coefficients, **self.coefficients(raw, "")},
-            max_tasks_per_execution=self.task_budget(raw, len(config.labourers)),
+            max_tasks_per_execution=self.task_budget(raw),
             exact_queue_depth=self.flag(raw, "exact_queue_depth", "", default=False),
         )
 
-    def task_budget(self, raw: Mapping[Any, Any], labourers: int) -> int:
+    def task_budget(self, raw: Mapping[Any, Any]) -> int:
         """``max_tasks_per_execution``: at most what the workflow type's limit allows (``task_budget``)."""
         kind = self.orchestrator_type
-        most = task_budget.most_tasks(kind, labourers)
-        if most < 1:
-            self.fail("task_config.labourers", f"{labourers} labourers leave no room for a task in one execution")
+        most = task_budget.most_tasks(kind)
         if "max_tasks_per_execution" not in raw:
-            return task_budget.default_tasks(kind, labourers)
+            return task_budget.default_tasks(kind)
         budget = self.as_int(raw["max_tasks_per_execution"], "max_tasks_per_execution", minimum=1)
         if budget is not None and budget > most:
             self.fail(
                 "max_tasks_per_execution",
-                f"at most {most} with {labourers} labourer(s) (OrchestratorType {kind}), got {budget}: "
-                f"{task_budget.why_bounded(kind)}",
+                f"at most {most} (OrchestratorType {kind}), got {budget}: {task_budget.why_bounded(kind)}",
             )
-        return budget or task_budget.default_tasks(kind, labourers)
+        return budget or task_budget.default_tasks(kind)
 
     def task_config(self, task: Mapping[Any, Any], path: str, *, top_cap: int | None) -> OrchestratorConfig:
         """``task_config``; the top-level coefficients and ``max_tasks_per_execution`` are the caller's."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,15 +82,22 @@ class SsmLocation:
     name: str
 
     def read(self, clients: ClientFactory) -> str:
+        return self.read_version(clients)[0]
+
+    def read_version(self, clients: ClientFactory, version: int | None = None) -> tuple[str, int | None]:
+        """The value and its version number; with ``version``, that version of the parameter (``name:version``)."""
+        name = self.name if version is None else f"{self.name}:{version}"
         try:
-            response = clients("ssm").get_parameter(Name=self.name, WithDecryption=True)
+            response = clients("ssm").get_parameter(Name=name, WithDecryption=True)
         except ClientError as error:
-            if _error_code(error) == "ParameterNotFound":
-                raise ConfigSourceError(f"{self.location}: parameter not found") from None
+            if _error_code(error) in ("ParameterNotFound", "ParameterVersionNotFound"):
+                what = "parameter" if version is None else f"version {version} of the parameter"
+                raise ConfigSourceError(f"{self.location}: {what} not found") from None
             raise ConfigSourceError(f"{self.location}: cannot read the parameter: {_error_text(error)}") from error
         except BotoCoreError as error:
             raise ConfigSourceError(f"{self.location}: cannot reach SSM: {error}") from error
-        return str(response["Parameter"]["Value"])
+        found = response["Parameter"].get("Version")
+        return str(response["Parameter"]["Value"]), None if found is None else int(found)
 
 
 @dataclass(frozen=True)
@@ -153,8 +161,10 @@ def load_raw_config(location: str, *, session_or_clients: Any = None) -> dict[st
     understood, cannot be read, or does not hold a JSON object. Its objects are ``JsonObject``s: a key given twice is
     remembered, and ``parse_config`` reports it.
     """
-    source = parse_location(location)
-    text = source.read(_client_factory(session_or_clients))
+    return _parsed_json(location, parse_location(location).read(_client_factory(session_or_clients)))
+
+
+def _parsed_json(location: str, text: str) -> dict[str, Any]:
     try:
         value = loads_json(text)  # remembers repeated keys, which parse_config reports
     except json.JSONDecodeError as error:
@@ -167,12 +177,64 @@ def load_raw_config(location: str, *, session_or_clients: Any = None) -> dict[st
 
 
 @dataclass(frozen=True)
+class ConfigReference:
+    """What a run's state carries in place of the config: where it was read, which orchestrator type parsed it, its
+    fingerprint (``OrchestratorConfig.fingerprint``) and, for an SSM parameter, the version read. Every step after
+    LoadConfig gets the same config back from it (``load_pinned``), so a state stays the same size whatever the
+    config holds. ``labourers`` is for people reading the state."""
+
+    location: str
+    sha256: str
+    orchestrator_type: str = STANDARD
+    version: int | None = None
+    labourers: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, as it travels in the state (``version`` only when there is one)."""
+        data: dict[str, Any] = {
+            "location": self.location,
+            "sha256": self.sha256,
+            "orchestrator_type": self.orchestrator_type,
+            "labourers": self.labourers,
+        }
+        if self.version is not None:
+            data["version"] = self.version
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConfigReference:
+        """Read back ``to_dict``; ``ConfigSourceError`` when ``data`` is not a reference (e.g. a whole config)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("location"), str) or "sha256" not in data:
+            raise ConfigSourceError(f"not a config reference ({{'location', 'sha256'}} expected): {str(data)[:200]}")
+        version = data.get("version")
+        return cls(
+            location=data["location"],
+            sha256=str(data["sha256"]),
+            orchestrator_type=str(data.get("orchestrator_type", STANDARD)),
+            version=None if version is None else int(version),
+            labourers=int(data.get("labourers", 0)),
+        )
+
+
+class ConfigChangedError(ConfigSourceError):
+    """The config at a run's location is no longer the one its LoadConfig read, and that one cannot be read back
+    (only an SSM parameter keeps its old versions). The run stops; the next one reads the new config."""
+
+
+@dataclass(frozen=True)
 class _CachedConfig:
     loaded_at: float
     config: OrchestratorConfig
+    reference: ConfigReference
 
 
 _cache: dict[tuple[str, Tables | None, str], _CachedConfig] = {}
+
+PINNED_KEPT = 8
+"""How many configs (by fingerprint) a process keeps for ``load_pinned``: a config is immutable under its
+fingerprint, so these never expire; the oldest is forgotten first."""
+
+_pinned: OrderedDict[tuple[str, Tables | None], OrchestratorConfig] = OrderedDict()
 
 
 def load_config(
@@ -191,20 +253,82 @@ def load_config(
     ``load_raw_config``; ``orchestrator_type`` to ``parse_config``. Raises ``ConfigSourceError`` if the config
     cannot be read and ``ConfigError`` if it is not valid; neither is cached.
     """
+    return load_for_run(
+        location, tables=tables, ttl=ttl, clock=clock, clients=clients, orchestrator_type=orchestrator_type
+    )[0]
+
+
+def load_for_run(
+    location: str,
+    *,
+    tables: Tables | None = None,
+    ttl: float = DEFAULT_TTL,
+    clock: Callable[[], float] = time.monotonic,
+    clients: Any = None,
+    orchestrator_type: str = STANDARD,
+) -> tuple[OrchestratorConfig, ConfigReference]:
+    """``load_config``, with the reference a run's state carries instead of the config (LoadConfig's output)."""
     key = (location, tables, orchestrator_type)
     now = clock()
     cached = _cache.get(key)
     if cached is not None and now - cached.loaded_at < ttl:
-        return cached.config
-    raw = load_raw_config(location, session_or_clients=clients)
-    config = parse_config(raw, tables=tables, orchestrator_type=orchestrator_type)
-    _cache[key] = _CachedConfig(now, config)
+        return cached.config, cached.reference
+    config, version = _read_config(location, tables, clients, orchestrator_type)
+    reference = ConfigReference(location, config.fingerprint(), orchestrator_type, version, len(config.labourers))
+    _cache[key] = _CachedConfig(now, config, reference)
+    return config, reference
+
+
+def load_pinned(reference: ConfigReference, *, tables: Tables | None = None, clients: Any = None) -> OrchestratorConfig:
+    """The config ``reference`` names, exactly: the steps after LoadConfig call this with the reference in the state.
+
+    Kept in this process by fingerprint (a warm function reads nothing); otherwise the location is read again, and
+    if it changed meanwhile, an SSM parameter's version is read back. ``tables`` must be what LoadConfig parsed
+    with (the deployment's: every function has the same). Raises ``ConfigChangedError`` when the config was edited
+    since LoadConfig read it and its old text is gone (a file or a sosw config table row), ``ConfigSourceError`` /
+    ``ConfigError`` as ``load_config`` does.
+    """
+    key = (reference.sha256, tables)
+    if key in _pinned:
+        _pinned.move_to_end(key)
+        return _pinned[key]
+    config, version = _read_config(reference.location, tables, clients, reference.orchestrator_type)
+    if config.fingerprint() != reference.sha256 and reference.version is not None and version != reference.version:
+        config, version = _read_config(
+            reference.location, tables, clients, reference.orchestrator_type, version=reference.version
+        )
+    found = config.fingerprint()
+    if found != reference.sha256:
+        raise ConfigChangedError(
+            f"{reference.location}: the config changed after this run's LoadConfig read it (sha256 "
+            f"{reference.sha256[:12]} then, {found[:12]} now) and the old one cannot be read back; this run stops "
+            "here, the next one reads the new config"
+        )
     return config
 
 
+def _read_config(
+    location: str, tables: Tables | None, clients: Any, orchestrator_type: str, *, version: int | None = None
+) -> tuple[OrchestratorConfig, int | None]:
+    """Read, parse and remember (by fingerprint, for ``load_pinned``) the config at ``location``."""
+    source = parse_location(location)
+    factory = _client_factory(clients)
+    if isinstance(source, SsmLocation):
+        text, version = source.read_version(factory, version)
+    else:
+        text = source.read(factory)
+    config = parse_config(_parsed_json(location, text), tables=tables, orchestrator_type=orchestrator_type)
+    _pinned[(config.fingerprint(), tables)] = config
+    _pinned.move_to_end((config.fingerprint(), tables))
+    while len(_pinned) > PINNED_KEPT:
+        _pinned.popitem(last=False)
+    return config, version
+
+
 def clear_cache() -> None:
-    """Forget every cached config, so the next ``load_config`` reads its location again."""
+    """Forget every cached config, so the next ``load_config`` or ``load_pinned`` reads its location again."""
     _cache.clear()
+    _pinned.clear()
 
 
 def _client_factory(source: Any) -> ClientFactory:

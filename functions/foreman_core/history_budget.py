@@ -25,11 +25,12 @@ EVENTS_PER_RUN = 81
 retries (4 x 14), the InvokeLabourers Map (4), LeaseHeld (2) and ReturnLease with all its retries (17)."""
 
 DEFAULT_MAX_TASKS_PER_EXECUTION = 450
-"""The default budget: 450 x 52 + 81 events leave room for 189 labourers within 25,000."""
+"""The default budget: 450 x 52 + 81 events leave room for 189 busy labourers within 25,000 (a run with more
+busy labourers than fit defers some to the next run: ``run_limits``)."""
 
 
 def max_tasks_per_execution(labourers: int) -> int:
-    """The largest budget whose worst case stays within the history limit for a config of ``labourers``."""
+    """The largest budget whose worst case stays within the history limit when ``labourers`` labourers get tasks."""
     room = HISTORY_EVENT_LIMIT - EVENTS_PER_RUN - EVENTS_PER_LABOURER * labourers
     return max(room // EVENTS_PER_TASK, 0)
 

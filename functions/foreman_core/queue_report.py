@@ -39,8 +39,9 @@ class QueueReport:
     oldest_age_seconds: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form, as it travels in the run's state and appears in the run report."""
-        return {"depth": self.depth, "depth_exact": self.exact, "oldest_age_seconds": self.oldest_age_seconds}
+        """JSON-safe form, as it travels in the run's state and appears in the run report (the age to 0.1 s)."""
+        age = None if self.oldest_age_seconds is None else round(self.oldest_age_seconds, 1)
+        return {"depth": self.depth, "depth_exact": self.exact, "oldest_age_seconds": age}
 
 
 def estimate_depth(head: int, tail: int, step: int) -> int:
@@ -66,21 +67,45 @@ def measure_queue(
     exact: bool = False,
     head: Task | None = UNREAD,
 ) -> QueueReport:
-    """The labourer's queue (``greenfield < start``) as seen at ``now``: two ``Limit=1`` queries, plus a COUNT query
-    over the whole queue when ``exact``. ``head``: the queue's head as the caller already read it (``None`` for an
-    empty queue), which saves one of the two queries."""
+    """The labourer's queue (``greenfield < start``) as seen at ``now``: two ``Limit=1`` queries (one for an empty
+    queue), plus a COUNT query over the whole queue when ``exact``. ``head``: the queue's head as the caller already
+    read it (``None`` for an empty queue), which saves one of the two queries."""
+    return read_queue(store, labourer_id, start=start, now=now, step=step, exact=exact, head=head).report
+
+
+@dataclass(frozen=True)
+class QueueRead:
+    """What ``read_queue`` read: the report, and the queue's two ends as read (``None``: empty, or not known)."""
+
+    report: QueueReport
+    head: Task | None
+    tail: Task | None
+
+
+def read_queue(
+    store: TaskStore,
+    labourer_id: str,
+    *,
+    start: float,
+    now: float,
+    step: int,
+    exact: bool = False,
+    head: Task | None = UNREAD,
+) -> QueueRead:
+    """``measure_queue``, with the ends it read, so the caller can take the head without reading it again and
+    know where the queue ended."""
     if head is UNREAD:
         head, tail = store.queue_ends(labourer_id, start=start)
     else:
         tail = None if head is None else store.queue_ends(labourer_id, start=start, head=False)[1]
     if head is None:
-        return QueueReport(depth=0, exact=True, oldest_age_seconds=0.0)
+        return QueueRead(QueueReport(depth=0, exact=True, oldest_age_seconds=0.0), None, None)
     well_formed = "created_at" in head.attributes and "created_at" not in head.malformed
     age = max(now - head.created_at, 0.0) if well_formed else None
     if exact:
-        return QueueReport(depth=store.queue_length(labourer_id, start=start), exact=True, oldest_age_seconds=age)
+        depth = store.queue_length(labourer_id, start=start)
+        return QueueRead(QueueReport(depth=max(depth, 1), exact=True, oldest_age_seconds=age), head, tail)
     if tail is None:  # the index moved between the two reads: the head is all we know of
-        return QueueReport(depth=1, exact=False, oldest_age_seconds=age)
-    return QueueReport(
-        depth=estimate_depth(head.greenfield, tail.greenfield, step), exact=False, oldest_age_seconds=age
-    )
+        return QueueRead(QueueReport(depth=1, exact=False, oldest_age_seconds=age), head, None)
+    depth = estimate_depth(head.greenfield, tail.greenfield, step)
+    return QueueRead(QueueReport(depth=depth, exact=False, oldest_age_seconds=age), head, tail)

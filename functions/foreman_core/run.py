@@ -9,27 +9,28 @@ fetch saw (``task_store.claim_item``; the claim returns the payload).
 
 from __future__ import annotations
 
+import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from foreman_core import run_limits, task_budget
 from foreman_core.config import (
-    STATUS_NAMES,
     ConfigError,
     OrchestratorConfig,
     Tables,
     deployment_table_problems,
-    read_back,
 )
+from foreman_core.config_source import ConfigReference
 from foreman_core.controller_store import ControllerStore, track
-from foreman_core.ecology import assess, desired_invocations
+from foreman_core.ecology import MAX_STATUS, LabourerHealth, assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
 from foreman_core.labourer_arns import LabourerArns
 from foreman_core.lease import LeaseOutcome
 from foreman_core.metrics import fetch_metric_values
-from foreman_core.queue_report import UNREAD, measure_queue
+from foreman_core.queue_report import read_queue
 from foreman_core.task_store import Task, TaskStore, claim_item
 from foreman_core.task_validation import stored_task_problem
 
@@ -37,8 +38,11 @@ MAP_CONCURRENCY_LIMIT = 40
 """The most claims+invokes one labourer's InvokeTasks Map runs at once (ASL MaxConcurrency must stay >= 1)."""
 
 REPORTED_SET_ASIDE = 20
-"""At most this many set-aside tasks (id and reason) travel in the state per labourer; the rest are counted in
-``set_aside_more`` (each is in the closed table with its reason)."""
+"""At most this many set-aside tasks (id and reason) travel in a run's state, over all its labourers; the rest are
+counted in each labourer's ``set_aside_more`` (each is in the closed table with its reason)."""
+
+REPORTED_CAUSE_CHARS = 500
+"""A failed labourer iteration's cause is cut to this many characters in the report (the history has it whole)."""
 
 
 def load_config(
@@ -48,30 +52,36 @@ def load_config(
     execution: str | None,
     deployment: Tables,
     labourer_arns: LabourerArns | None = None,
+    reference: ConfigReference | None = None,
 ) -> dict[str, Any]:
-    """LoadConfig: fix the run's clock and each labourer's greenfield markers.
+    """LoadConfig: fix the run's clock; the state carries ``reference`` (where the config is and its fingerprint,
+    ``config_source.ConfigReference``) instead of the config, and the labourers' ids (the Scavenger's Map runs over
+    them). Without ``reference`` (tests, a config built in memory) it refers to an in-memory config.
 
     A config naming what this deployment cannot use is refused here (``ConfigError``, see ``deployment_problems``),
     at the start, rather than denied on every claim, query or invoke of every run.
     """
-    problems = deployment_problems(config, deployment, labourer_arns)
+    problems = deployment_problems(config, deployment, labourer_arns) + run_limits.config_problems(config)
     if problems:
         raise ConfigError(problems)
-    start = int(now)
-    labourers = []
-    for labourer in config.labourers:
-        markers = RunMarkers.at(
-            start,
-            duration=labourer.duration,
-            cooldown=labourer.cooldown,
-            delta=config.greenfield_invocation_delta,
+    if reference is None:
+        reference = ConfigReference(
+            "memory:", config.fingerprint(), task_budget.EXPRESS, labourers=len(config.labourers)
         )
-        labourers.append({"labourer_id": labourer.id, "arn": labourer.arn, "markers": markers.to_dict()})
     return {
-        "run": {"execution": execution, "start": start, "now": now},
-        "config": config.to_dict(),
-        "labourers": labourers,
+        "run": {"execution": execution, "start": int(now), "now": now},
+        "config": reference.to_dict(),
+        "labourers": [labourer.id for labourer in config.labourers],
     }
+
+
+def markers_of(config: OrchestratorConfig, labourer_id: str, start: int) -> RunMarkers:
+    """The labourer's greenfield markers for a run that started at ``start``: the same in every step and in the
+    Scavenger, from the config alone."""
+    labourer = config.labourer(labourer_id)
+    return RunMarkers.at(
+        start, duration=labourer.duration, cooldown=labourer.cooldown, delta=config.greenfield_invocation_delta
+    )
 
 
 def deployment_problems(
@@ -88,42 +98,49 @@ def deployment_problems(
 
 def compute_ecology(
     state: Mapping[str, Any],
+    config: OrchestratorConfig,
     *,
     cloudwatch: Any,
     store: TaskStore,
     lease: LeaseOutcome | None = None,
     controllers: ControllerStore | None = None,
+    observe: Callable[[str, LabourerHealth], None] | None = None,
 ) -> dict[str, Any]:
-    """ComputeEcology: each labourer's health, running count and desired number of invocations.
+    """ComputeEcology: each labourer's health, running count and desired number of invocations, as the first
+    fields of its report line (``report``: labourer id -> line, see ``summarize``). ``config`` is the run's
+    (``config_source.load_pinned`` of the state's reference).
 
     ``lease`` is what the step found when it took the Orchestrator lease (``foreman_core.lease``), before counting:
-    when another execution holds it, every labourer is ``busy`` (naming the holder) and desired is 0, so this run
-    claims nothing. ``None`` (no lease in use) counts as held. All labourers' metrics are fetched together (identical
-    queries once, up to 500 per CloudWatch call). A metric that cannot be read gives its ``no_data_status``,
-    reported in ``health.readings``; it never fails the run.
+    when another execution holds it, desired is 0 for every labourer and the state's ``lease`` names the holder, so
+    this run claims nothing. ``None`` (no lease in use) counts as held. All labourers' metrics are fetched together
+    (identical queries once, up to 500 per CloudWatch call). A metric that cannot be read gives its
+    ``no_data_status``; it never fails the run. The line names the metric that set a status below 4 (``set_by``);
+    ``observe`` is called with each labourer's whole health (every reading), for the step's log.
 
     A labourer with ``target_tracking`` also steps its controller (``controller_store.track``, state in
     ``controllers``; ``None``: stepped from its floor and not stored): desired is then at most its ``allowed`` minus
     running, reported as ``target_tracking``. A busy run steps no controller.
     """
-    config = read_back(state["config"])
     now = datetime.fromtimestamp(float(state["run"]["now"]), tz=UTC)
+    start = int(state["run"]["start"])
     queries = [metric.query for labourer in config.labourers for metric in labourer.health_metrics]
     values = fetch_metric_values(cloudwatch, queries, now=now) if queries else {}
-    busy = None if lease is None or lease.held else {"holder": lease.holder, "until": lease.expires_at}
+    busy = lease is not None and not lease.held
     # --- target tracking (issue 14): one read for every controller of the run, only by the lease holder
     tracked = [labourer.id for labourer in config.labourers if labourer.target_tracking is not None]
     stored = controllers.load(tracked) if controllers is not None and tracked and not busy else {}
-    labourers = []
-    for entry in state["labourers"]:
-        labourer = config.labourer(entry["labourer_id"])
-        markers = RunMarkers.from_dict(entry["markers"])
+    report: dict[str, dict[str, Any]] = {}
+    for labourer in config.labourers:
+        markers = markers_of(config, labourer.id, start)
         health = assess(labourer, values)
+        if observe is not None:
+            observe(labourer.id, health)
         running = store.count_running(labourer.id, markers)
-        coefficient = config.coefficient(health.status)
         cap = labourer.max_simultaneous_invocations
-        desired = 0 if busy else desired_invocations(cap, coefficient, running)
-        tracking = None
+        desired = 0 if busy else desired_invocations(cap, config.coefficient(health.status), running)
+        line: dict[str, Any] = {"status": health.status, "running": running, "desired": desired}
+        if health.status < MAX_STATUS and health.set_by is not None:
+            line["set_by"] = health.set_by
         tracked_metric = labourer.tracked_metric()
         if tracked_metric is not None and not busy:  # target tracking (issue 14): the controller bounds desired
             tracking = track(
@@ -133,79 +150,127 @@ def compute_ecology(
                 store=controllers,
                 running=running,
                 now=now.timestamp(),
-                run_start=int(state["run"]["start"]),
+                run_start=start,
                 execution=state["run"].get("execution"),
             )
-            desired = min(desired, max(tracking["allowed"] - running, 0))
-        labourers.append(
-            {
-                **entry,
-                "health": health.to_dict(),
-                "status": health.status,
-                "cap": cap,
-                "coefficient": coefficient,
-                "running": running,
-                "desired": desired,
-                "busy": busy,
-                "target_tracking": tracking,
-            }
-        )
-    result = {**state, "labourers": labourers}
+            line["desired"] = min(desired, max(tracking["allowed"] - running, 0))
+            line["target_tracking"] = tracking
+        report[labourer.id] = compact_line(line)
+    result: dict[str, Any] = {"run": state["run"], "config": state["config"], "report": report}
     if lease is not None:
         result["lease"] = lease.to_dict()
     return result
 
 
-def fetch_greenfield_tasks(state: Mapping[str, Any], *, store: TaskStore) -> dict[str, Any]:
-    """FetchGreenfieldTasks: the oldest queued tasks each labourer may start now (``tasks``: each as
-    ``task_store.claim_item``, what its claim is conditional on), and its queue.
+def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig, *, store: TaskStore) -> dict[str, Any]:
+    """FetchGreenfieldTasks: the oldest queued tasks each labourer may start now, and its queue.
 
-    The per-execution budget (``max_tasks_per_execution``) is shared fairly: every labourer with work gets an
-    equal share, and what one does not need goes to the others. A task that could not be invoked as it is
-    (``task_validation.stored_task_problem``) is set aside in the closed table with its reason, and the next task
-    is taken instead.
-    ``queue`` is the labourer's queue before this run takes from it (``queue_report.measure_queue``); the first task
-    fetched is its head, so a labourer with tasks to take costs one more read for the tail.
+    ``invocations`` lists only the labourers with tasks to invoke (what InvokeLabourers iterates over: a labourer
+    with nothing to do costs no iteration and no history events), each with its tasks (each as
+    ``task_store.claim_item``, what its claim is conditional on). Every labourer's report line gains ``fetched``,
+    ``queue`` (``queue_report.measure_queue``; the first task fetched is its head, so a labourer with tasks to take
+    costs one more read for the tail), ``set_aside`` and ``deferred``.
+
+    The run's limits (``run_limits``: ``max_tasks_per_execution``, the history's 25,000 events on Standard, the
+    256 KiB of a state) are shared fairly (``share_budget``); what a labourer wanted, had queued and did not get is
+    ``deferred`` to the next run. A task that could not be invoked as it is (``task_validation.stored_task_problem``)
+    is set aside in the closed table with its reason, and the next task is taken instead.
     """
-    config = read_back(state["config"])
-    budget = share_budget(
-        {entry["labourer_id"]: int(entry["desired"]) for entry in state["labourers"]},
-        config.max_tasks_per_execution,
-    )
+    start = int(state["run"]["start"])
     now = float(state["run"]["now"])
-    labourers = []
-    for entry in state["labourers"]:
-        markers = RunMarkers.from_dict(entry["markers"])
-        wanted = budget[entry["labourer_id"]]
-        taken = _take_tasks(store, entry["labourer_id"], wanted, markers)
-        queue = measure_queue(
+    reference = ConfigReference.from_dict(state["config"])
+    limits = run_limits.RunLimits.of(reference.orchestrator_type, config.max_tasks_per_execution)
+    report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
+    heads: dict[str, Task] = {}
+    tails: dict[str, Task] = {}
+    wants: dict[str, int] = {}
+    for labourer in config.labourers:  # every queue first: the budget goes to labourers with tasks to take
+        line = report[labourer.id]
+        read = read_queue(
             store,
-            entry["labourer_id"],
-            start=markers.start,
+            labourer.id,
+            start=start,
             now=now,
             step=config.greenfield_task_step,
             exact=config.exact_queue_depth,
-            head=taken.head if wanted > 0 else UNREAD,
         )
-        labourer = config.labourer(entry["labourer_id"])
-        concurrency = min(max(labourer.max_simultaneous_invocations, 1), MAP_CONCURRENCY_LIMIT)
-        labourers.append(
-            {
-                **entry,
-                "budget": wanted,
-                "tasks": taken.tasks,
-                "set_aside": taken.set_aside,
-                "set_aside_more": taken.set_aside_more,
-                "queue": queue.to_dict(),
-                "concurrency": concurrency,
-                "markers": {**entry["markers"], "start_n": str(markers.start), "invoked_n": str(markers.invoked)},
-            }
-        )
-    result = {
+        queue = read.report
+        if queue.depth:  # a left-out queue is an empty one; depth_exact only when counted
+            line["queue"] = {"depth": queue.depth, "oldest_age_seconds": queue.to_dict()["oldest_age_seconds"]}
+            if queue.exact:
+                line["queue"]["depth_exact"] = True
+        if _blocked_by_health(config, labourer.max_simultaneous_invocations, line["status"], queue.depth):
+            line["blocked_by_health"] = True
+        if read.head is not None:
+            heads[labourer.id] = read.head
+        if read.tail is not None:
+            tails[labourer.id] = read.tail
+        wants[labourer.id] = min(int(line.get("desired", 0)), queue.depth)
+    budget = grant(wants, limits, seed=start)
+    takes = {
+        labourer_id: _take_tasks(store, labourer_id, wanted, markers_of(config, labourer_id, start),
+                                 head=heads.get(labourer_id))
+        for labourer_id, wanted in budget.items()
+        if wanted > 0
+    }  # fmt: skip
+    # A queue's depth is an estimate that counts too few when positions are packed (retried tasks put back at the
+    # head): labourers that got all they were granted, wanted more and did not reach the tail read share what the
+    # run's limits have left.
+    more = {
+        labourer_id: int(report[labourer_id].get("desired", 0)) - len(taken.tasks)
+        for labourer_id, taken in takes.items()
+        if taken.filled
+        and int(report[labourer_id].get("desired", 0)) > len(taken.tasks)
+        and not _reached(taken.last, tails.get(labourer_id))
+    }
+    tasks_taken = sum(len(taken.tasks) for taken in takes.values())
+    busy = sum(1 for taken in takes.values() if taken.tasks)
+    room = min(limits.tasks, limits.most_tasks(busy)) - tasks_taken
+    if more and room > 0:
+        for labourer_id, extra in share_budget(more, room, seed=start).items():
+            if extra > 0:
+                markers = markers_of(config, labourer_id, start)
+                takes[labourer_id].extend(
+                    _take_tasks(store, labourer_id, extra, markers, after=takes[labourer_id].last)
+                )
+                budget[labourer_id] += extra
+    invocations: list[dict[str, Any]] = []
+    unlisted = REPORTED_SET_ASIDE
+    for labourer in config.labourers:
+        taken = takes.get(labourer.id)
+        if taken is None:
+            continue
+        line = report[labourer.id]
+        listed = taken.set_aside[:unlisted]  # at most REPORTED_SET_ASIDE listed in the whole run
+        unlisted -= len(listed)
+        if listed:
+            line["set_aside"] = listed
+        if taken.set_aside_more or len(taken.set_aside) > len(listed):
+            line["set_aside_more"] = taken.set_aside_more + len(taken.set_aside) - len(listed)
+        if taken.tasks:
+            invocations.append(
+                {
+                    "labourer_id": labourer.id,
+                    "arn": labourer.arn,
+                    "concurrency": min(max(labourer.max_simultaneous_invocations, 1), MAP_CONCURRENCY_LIMIT),
+                    "tasks": taken.tasks,
+                }
+            )
+    taken_counts = {entry["labourer_id"]: len(entry["tasks"]) for entry in invocations}
+    # what the lines below add (fetched, deferred: at most 32 bytes a line) is counted before it is known
+    kept = limits.trim(invocations, report_bytes=run_limits.json_bytes(report) + 32 * len(report))
+    fetched = {entry["labourer_id"]: len(entry["tasks"]) for entry in kept}
+    for labourer_id, line in report.items():
+        line["fetched"] = fetched.get(labourer_id, 0)
+        allotted = budget.get(labourer_id, 0) - (taken_counts.get(labourer_id, 0) - line["fetched"])
+        line["deferred"] = max(wants[labourer_id] - allotted, 0)
+        report[labourer_id] = compact_line(line)
+    result: dict[str, Any] = {
         "run": state["run"],
-        "tables": {"tasks": config.tables.tasks},
-        "max_tasks_per_execution": config.max_tasks_per_execution,
-        "labourers": labourers,
+        "config": state["config"],
+        "claim": _claim_values(config, start),
+        "invocations": kept,
+        "report": report,
     }
     if "lease" in state:
         result["lease"] = state["lease"]
@@ -213,54 +278,48 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], *, store: TaskStore) -> dic
 
 
 def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
-    """Summarize: the per-labourer report that is the execution's output.
+    """Summarize: the per-labourer report that is the execution's output. ``state`` is FetchGreenfieldTasks' output
+    with ``invocations`` replaced by InvokeLabourers' result (per labourer: its tasks' outcomes, or its error).
+
+    ``labourers`` maps each labourer's id to its line; a line always has ``status`` (0-4), and the rest only when
+    it is not zero or empty, so a deployment of many idle labourers has a short report (about 40 bytes a line):
+    ``running``, ``desired``, ``set_by`` (the metric that set a status below 4), ``fetched``, ``invoked``,
+    ``skipped`` (claimed by another execution), ``released`` (invoke failed, task queued again), ``failed`` (claim
+    or release failed), ``errors`` (the error names of those, counted), ``set_aside`` (with ``set_aside_more``),
+    ``deferred`` (wanted and queued, left for the next run by the run's limits), ``queue`` (its depth and oldest
+    age at the start of the run), ``blocked_by_health`` (tasks wait but its health allows no invocation at all),
+    ``target_tracking``, ``labourer_error`` (its InvokeLabourers iteration failed). ``totals`` adds the counts up.
 
     ``lease`` says whether this execution held the Orchestrator lease (and gave it back), or which execution did:
-    then every labourer is ``busy`` and nothing was invoked. For each labourer: status (with its name and the metric
-    that set it), running, desired, fetched, invoked,
-    skipped (claimed by another execution), released (invoke failed, task queued again), set aside, errors; its
-    queue at the start of the run (depth, oldest age) and ``blocked_by_health``: tasks wait but its health allows
-    no invocation at all (``floor(cap * coefficient) == 0`` with a cap above 0). The metrics are made from this.
+    then nothing was invoked. ``config`` is the reference of the config the run used (its fingerprint).
     """
-    results = {result["labourer_id"]: result for result in state.get("results", [])}
-    report = []
-    totals: Counter[str] = Counter()
-    for entry in state["labourers"]:
-        result = results.get(entry["labourer_id"], {})
+    report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
+    for result in state.get("invocations", []):  # InvokeLabourers' result: each labourer's outcomes
+        line = report[result["labourer_id"]]
         outcomes = Counter(item["outcome"] for item in result.get("outcomes", []))
         errors = Counter(item["error"] for item in result.get("outcomes", []) if item.get("error"))
-        line: dict[str, Any] = {
-            "labourer_id": entry["labourer_id"],
-            "status": entry["status"],
-            "status_name": STATUS_NAMES[entry["status"]],
-            "set_by": entry["health"]["set_by"],
-            "health": entry["health"],
-            "cap": entry["cap"],
-            "running": entry["running"],
-            "desired": entry["desired"],
-            "fetched": len(entry["tasks"]),
-            "invoked": outcomes["invoked"],
-            "skipped": outcomes["skipped"],
-            "released": outcomes["released"],
-            "failed": outcomes["claim_failed"] + outcomes["release_failed"],
-            "set_aside": entry["set_aside"],
-            "set_aside_more": entry.get("set_aside_more", 0),
-            "errors": dict(errors),
-            "queue": entry.get("queue"),
-            "blocked_by_health": _blocked_by_health(entry),
-            "busy": entry.get("busy"),
-            "target_tracking": entry.get("target_tracking"),
-        }
+        line.update(
+            invoked=outcomes["invoked"],
+            skipped=outcomes["skipped"],
+            released=outcomes["released"],
+            failed=outcomes["claim_failed"] + outcomes["release_failed"],
+            errors=dict(errors),
+        )
         if result.get("error"):
-            line["labourer_error"] = {"error": result["error"], "cause": result.get("cause")}
-        report.append(line)
-        for key in ("desired", "fetched", "invoked", "skipped", "released", "failed"):
-            totals[key] += line[key]
-        totals["set_aside"] += len(entry["set_aside"]) + entry.get("set_aside_more", 0)
-    summary = {
+            cause = result.get("cause")
+            if isinstance(cause, str) and len(cause) > REPORTED_CAUSE_CHARS:
+                cause = cause[: REPORTED_CAUSE_CHARS - 3] + "..."
+            line["labourer_error"] = {"error": result["error"], "cause": cause}
+    totals: Counter[str] = Counter()
+    for line in report.values():
+        for key in TOTALLED:
+            totals[key] += int(line.get(key, 0))
+        totals["set_aside"] += _count_set_aside(line)
+    summary: dict[str, Any] = {
         "execution": state["run"].get("execution"),
         "start": state["run"]["start"],
-        "labourers": report,
+        "config": {key: state["config"][key] for key in ("sha256", "labourers") if key in state["config"]},
+        "labourers": {labourer_id: compact_line(line) for labourer_id, line in report.items()},
         "totals": dict(totals),
     }
     if "lease" in state:
@@ -270,15 +329,98 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def share_budget(desired: Mapping[str, int], budget: int) -> dict[str, int]:
+TOTALLED = ("desired", "fetched", "invoked", "skipped", "released", "failed", "deferred")
+"""The counts of a report line that ``totals`` adds up (with ``set_aside``)."""
+
+ALWAYS_REPORTED = ("status",)
+"""The fields every report line has; the others are left out when they are zero or empty."""
+
+
+def compact_line(line: Mapping[str, Any]) -> dict[str, Any]:
+    """``line`` without its zero and empty fields (``ALWAYS_REPORTED`` stays)."""
+    return {
+        key: value for key, value in line.items() if key in ALWAYS_REPORTED or value not in (0, None, [], {}, False)
+    }
+
+
+def line_value(line: Mapping[str, Any], key: str) -> Any:
+    """A report line's field, with what a left-out field means: 0 for a count, ``[]`` for ``set_aside``, ``{}`` for
+    ``errors``, an empty queue for ``queue``, ``None`` for ``set_by``, ``target_tracking`` and ``labourer_error``,
+    ``False`` for ``blocked_by_health``."""
+    if key in line:
+        return line[key]
+    return LEFT_OUT.get(key, 0)
+
+
+LEFT_OUT: dict[str, Any] = {
+    "set_aside": [],
+    "errors": {},
+    "queue": {"depth": 0, "oldest_age_seconds": 0.0},
+    "set_by": None,
+    "target_tracking": None,
+    "labourer_error": None,
+    "blocked_by_health": False,
+}
+
+
+def _count_set_aside(line: Mapping[str, Any]) -> int:
+    return len(line.get("set_aside", [])) + int(line.get("set_aside_more", 0))
+
+
+def _reached(last: Task | None, tail: Task | None) -> bool:
+    """Whether a take that stopped at ``last`` read the queue to the ``tail`` read before it (``None``: not known)."""
+    return last is not None and tail is not None and last.task_id == tail.task_id
+
+
+def _claim_values(config: OrchestratorConfig, start: int) -> dict[str, str]:
+    """What every claim of the run writes and checks beside its task: the tasks table, the run's start (a task is
+    available below it) and the greenfield a claim writes (``invoked``). The same for every labourer (``invoked`` is
+    ``start + greenfield_invocation_delta``); numbers as strings, as DynamoDB's ``N`` takes them."""
+    markers = RunMarkers.at(start, duration=0, cooldown=0, delta=config.greenfield_invocation_delta)
+    return {"table": config.tables.tasks, "start": str(markers.start), "invoked": str(markers.invoked)}
+
+
+def grant(desired: Mapping[str, int], limits: run_limits.RunLimits, *, seed: int) -> dict[str, int]:
+    """``share_budget`` within the run's limits: the budget and, on Standard, the history at its worst, where each
+    busy labourer and each task adds events. Of the labourers wanting tasks (in an order drawn from ``seed``), it
+    serves as many as give the most tasks that fit (more labourers leave room for fewer tasks), and shares the tasks
+    that fit with them fairly."""
+    if limits.history_events is None:
+        return share_budget(desired, limits.tasks, seed=seed)
+    order = [key for key, want in desired.items() if want > 0]
+    random.Random(seed).shuffle(order)
+    best_tasks, best_labourers, best_budget, wanted = 0, 0, 0, 0
+    for labourers, key in enumerate(order, start=1):
+        wanted += desired[key]
+        budget = min(limits.tasks, limits.most_tasks(labourers))
+        if budget < labourers:  # each busy labourer takes at least one task
+            break
+        tasks = min(budget, wanted)
+        if tasks >= best_tasks:
+            best_tasks, best_labourers, best_budget = tasks, labourers, budget
+    chosen = {key: desired[key] for key in order[:best_labourers]}
+    granted = share_budget(chosen, best_budget, seed=seed)
+    return {key: granted.get(key, 0) for key in desired}
+
+
+def share_budget(
+    desired: Mapping[str, int], budget: int, *, most_labourers: int | None = None, seed: int = 0
+) -> dict[str, int]:
     """Split ``budget`` tasks between labourers wanting ``desired``: equal shares, leftovers to those wanting more.
 
     No labourer gets more than it wants; the total never exceeds ``budget``; when everybody's wants fit, everybody
-    gets what it wants. Ties in the last round go to labourers in config order.
+    gets what it wants. At most ``most_labourers`` labourers get tasks (each adds history events). When not all
+    can be served in full, the order in which they are served (who gets the leftovers, who is left out) is drawn
+    from ``seed``, the run's start, so it changes from run to run and no labourer waits for ever behind the ones
+    before it in the config.
     """
     granted = dict.fromkeys(desired, 0)
     remaining = budget
     hungry = [key for key, want in desired.items() if want > 0]
+    most = len(hungry) if most_labourers is None else max(most_labourers, 0)
+    if len(hungry) > most or sum(desired[key] for key in hungry) > budget:  # not everybody is served in full
+        random.Random(seed).shuffle(hungry)
+        hungry = hungry[:most]
     while remaining > 0 and hungry:
         share = max(remaining // len(hungry), 1)
         for key in list(hungry):
@@ -292,40 +434,59 @@ def share_budget(desired: Mapping[str, int], budget: int) -> dict[str, int]:
     return granted
 
 
-def _blocked_by_health(entry: Mapping[str, Any]) -> bool:
-    queue = entry.get("queue") or {}
-    if "coefficient" not in entry or not queue.get("depth") or entry["cap"] <= 0:
+def _blocked_by_health(config: OrchestratorConfig, cap: int, status: int, depth: int) -> bool:
+    if not depth or cap <= 0:
         return False
-    return desired_invocations(entry["cap"], entry["coefficient"], 0) == 0
+    return desired_invocations(cap, config.coefficient(status), 0) == 0
 
 
 @dataclass
 class _Taken:
-    """What ``_take_tasks`` found: the valid ids, the set-aside tasks (listed, then counted), and the queue's head
-    as first read (``None``: the queue was empty)."""
+    """What ``_take_tasks`` found: the valid ids, the set-aside tasks (listed, then counted), and where it stopped."""
 
     tasks: list[list[str]] = field(default_factory=list)
     """``task_store.claim_item`` of each: what the Claim state needs of a task."""
     set_aside: list[dict[str, str]] = field(default_factory=list)
     set_aside_more: int = 0
-    head: Task | None = None
+    last: Task | None = None
+    """The last task read (valid or set aside): a later take reads on from it."""
+    filled: bool = False
+    """It took all it was asked for (the queue may hold more)."""
+
+    def extend(self, more: _Taken) -> None:
+        """Add what a later take, read on from ``last``, found."""
+        self.tasks += more.tasks
+        listed = more.set_aside[: max(REPORTED_SET_ASIDE - len(self.set_aside), 0)]
+        self.set_aside += listed
+        self.set_aside_more += more.set_aside_more + len(more.set_aside) - len(listed)
+        self.last = more.last or self.last
+        self.filled = more.filled
 
 
-def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMarkers) -> _Taken:
+def _take_tasks(
+    store: TaskStore,
+    labourer_id: str,
+    wanted: int,
+    markers: RunMarkers,
+    *,
+    head: Task | None = None,
+    after: Task | None = None,
+) -> _Taken:
     """Up to ``wanted`` valid queued tasks; the invalid ones met on the way are set aside (the first
-    ``REPORTED_SET_ASIDE`` listed, the rest counted)."""
-    taken = _Taken()
-    last: Task | None = None  # each round reads on from where the previous one stopped
+    ``REPORTED_SET_ASIDE`` listed, the rest counted). ``head``: the queue's first task, already read (the first round
+    starts with it); ``after``: read on from this task instead of from the head."""
+    taken = _Taken(last=after)
     for round_number in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
         asked = wanted - len(taken.tasks)
         if asked <= 0:
             break
-        tasks = store.next_tasks(labourer_id, asked, start=markers.start, after=last)
+        if round_number == 0 and head is not None and after is None:
+            tasks = [head, *store.next_tasks(labourer_id, asked - 1, start=markers.start, after=head)]
+        else:
+            tasks = store.next_tasks(labourer_id, asked, start=markers.start, after=taken.last)
         if not tasks:
             break
-        if round_number == 0:
-            taken.head = tasks[0]
-        last = tasks[-1]
+        taken.last = tasks[-1]
         for task in tasks:
             problem = stored_task_problem(task)
             if problem is None:
@@ -337,4 +498,5 @@ def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMar
                     taken.set_aside_more += 1
         if len(tasks) < asked:
             break  # the queue has no more
+    taken.filled = len(taken.tasks) >= wanted
     return taken

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from foreman_core.config import Labourer, RetryBackoff, read_back
+from foreman_core.config import Labourer, OrchestratorConfig, RetryBackoff
 from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import Task, TaskStore
 
@@ -353,23 +353,33 @@ def dead_reason(*, failed: bool, attempts: int) -> str:
 
 def scavenge_labourer(
     state: Mapping[str, Any],
+    config: OrchestratorConfig,
     *,
     client: Any,
     notifier: Notifier,
     lambda_client: Any = None,
     limits: ScavengeLimits | None = None,
 ) -> dict[str, Any]:
-    """The ``ScavengeLabourer`` step: ``state`` is ``{"labourer": <LoadConfig's entry for it>, "run": LoadConfig's
-    run, "config": the canonical config}``; returns ``LabourerReport.to_dict()``.
+    """The ``ScavengeLabourer`` step: ``state`` is ``{"labourer": <its id>, "run": LoadConfig's run, "config":
+    LoadConfig's reference}`` and ``config`` the run's config (``config_source.load_pinned``); returns the
+    labourer's report, ``LabourerReport.to_dict`` without its zero and empty fields (a Scavenger run over many
+    labourers with nothing to do has a short output).
 
     The run's ``now`` is the clock of every write (``closed_at``, ``desired_launch_time``), so a replayed or
     simulated run (``now`` in the execution input) is consistent.
     """
-    config = read_back(state["config"])
-    entry = state["labourer"]
-    labourer = config.labourer(entry["labourer_id"])
+    labourer_id = state["labourer"]
+    labourer = config.labourer(labourer_id)
     now = float(state["run"]["now"])
-    run_markers = RunMarkers.from_dict(entry["markers"])
+    run_markers = RunMarkers.at(
+        int(state["run"]["start"]),
+        duration=labourer.duration,
+        cooldown=labourer.cooldown,
+        delta=config.greenfield_invocation_delta,
+    )
     store = TaskStore.for_config(client, config, clock=lambda: now)
     scavenger = Scavenger(store, notifier=notifier, lambda_client=lambda_client, limits=limits)
-    return scavenger.scavenge(labourer, run_markers, now=now).to_dict()
+    report = scavenger.scavenge(labourer, run_markers, now=now).to_dict()
+    if not report["retried"]:
+        report.pop("retry_base")  # what the retry delay was based on says nothing when nothing was retried
+    return {key: value for key, value in report.items() if key == "labourer_id" or value not in (0, None, [], {})}

@@ -32,17 +32,18 @@ EXPRESS_DEFAULT_TASKS = 1000
 """An Express run's default budget: half the state left free."""
 
 
-def most_tasks(orchestrator_type: str, labourers: int) -> int:
-    """The largest ``max_tasks_per_execution`` a config of ``labourers`` labourers may set for this type."""
+def most_tasks(orchestrator_type: str) -> int:
+    """The largest ``max_tasks_per_execution`` a config may set for this type, whatever its number of labourers:
+    on Standard, what one busy labourer's worst case leaves room for. Only labourers with tasks enter a run's Map,
+    and each run keeps its busy labourers within the history (``run_limits``), deferring the rest."""
     if orchestrator_type == EXPRESS:
         return EXPRESS_MOST_TASKS
-    return max_tasks_per_execution(labourers)
+    return max_tasks_per_execution(1)
 
 
-def default_tasks(orchestrator_type: str, labourers: int) -> int:
-    """``max_tasks_per_execution`` when the config sets none (never above ``most_tasks``, never below 1)."""
-    default = EXPRESS_DEFAULT_TASKS if orchestrator_type == EXPRESS else DEFAULT_MAX_TASKS_PER_EXECUTION
-    return max(min(default, most_tasks(orchestrator_type, labourers)), 1)
+def default_tasks(orchestrator_type: str) -> int:
+    """``max_tasks_per_execution`` when the config sets none."""
+    return EXPRESS_DEFAULT_TASKS if orchestrator_type == EXPRESS else DEFAULT_MAX_TASKS_PER_EXECUTION
 
 
 def why_bounded(orchestrator_type: str) -> str:

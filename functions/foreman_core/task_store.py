@@ -692,12 +692,15 @@ class TaskStore:
     def queue_ends(self, labourer_id: str, *, start: float, head: bool = True) -> tuple[Task | None, Task | None]:
         """The head (next to be taken, lowest greenfield) and the tail (newest position) of the labourer's queue
         (``greenfield < start``); ``(None, None)`` when it is empty. Two ``Limit=1`` queries: one item read each,
-        whatever the queue's length; with ``head=False`` only the tail's (the head comes back ``None``)."""
+        whatever the queue's length (one for an empty queue); with ``head=False`` only the tail's (the head comes back
+        ``None``)."""
         query = self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)})
         ends: list[Task | None] = [] if head else [None]
         for forward in (True, False) if head else (False,):
             items = self._client.query(**query, ScanIndexForward=forward, Limit=1).get("Items", [])
             ends.append(Task.from_item(items[0]) if items else None)
+            if not items:  # an empty queue has no tail either
+                return None, None
         return ends[0], ends[1]
 
     def count_running(self, labourer_id: str, markers: RunMarkers) -> int:

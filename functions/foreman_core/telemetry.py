@@ -18,9 +18,8 @@ context, and a traced handler (Powertools ``Tracer``, annotated with the executi
 
 Examples
 --------
->>> labourer_values({"labourer_id": "a", "invoked": 3, "skipped": 1, "released": 0, "failed": 0, "set_aside": [],
-...     "running": 2, "desired": 4, "cap": 10, "status": 3, "blocked_by_health": False,
-...     "queue": {"depth": 12, "depth_exact": False, "oldest_age_seconds": 40.0}})["QueueDepth"]
+>>> labourer_values({"invoked": 3, "skipped": 1, "running": 2, "desired": 4, "status": 3,
+...     "queue": {"depth": 12, "depth_exact": False, "oldest_age_seconds": 40.0}}, cap=10)["QueueDepth"]
 12.0
 """
 
@@ -141,49 +140,52 @@ def namespace() -> str:
 # -- from a run report to metrics -------------------------------------------------------------------------------------
 
 
-def labourer_values(line: Mapping[str, Any]) -> dict[str, float]:
-    """The per-labourer metric values of one line of Summarize's report (``run.summarize``).
+def labourer_values(line: Mapping[str, Any], *, cap: int) -> dict[str, float]:
+    """The per-labourer metric values of one line of Summarize's report (``run.summarize``; a field it leaves out is
+    zero, and a left-out ``queue`` is an empty one) and the labourer's ``cap`` from the config.
 
-    The queue metrics are left out when the line has no queue reading, and the age when the head task had no
-    ``created_at``: a missing datapoint, never a made-up one.
+    The oldest queued age is left out when the head task had no ``created_at`` to tell it from: a missing datapoint,
+    never a made-up one.
     """
+    queue = line.get("queue") or {"depth": 0, "oldest_age_seconds": 0.0}
     values = {
-        INVOKED: line["invoked"],
-        SKIPPED: line["skipped"],
-        RELEASED: line["released"],
-        FAILED: line["failed"],
-        SET_ASIDE: len(line["set_aside"]),
-        RUNNING: line["running"],
-        DESIRED: line["desired"],
-        CAP: line["cap"],
+        INVOKED: line.get("invoked", 0),
+        SKIPPED: line.get("skipped", 0),
+        RELEASED: line.get("released", 0),
+        FAILED: line.get("failed", 0),
+        SET_ASIDE: len(line.get("set_aside", [])) + line.get("set_aside_more", 0),
+        RUNNING: line.get("running", 0),
+        DESIRED: line.get("desired", 0),
+        CAP: cap,
         HEALTH_STATUS: line["status"],
         HEALTH_BLOCKED: 1 if line.get("blocked_by_health") else 0,
+        QUEUE_DEPTH: queue["depth"],
     }
-    queue = line.get("queue")
-    if queue is not None:
-        values[QUEUE_DEPTH] = queue["depth"]
-        if queue.get("oldest_age_seconds") is not None:
-            values[OLDEST_QUEUED_AGE] = queue["oldest_age_seconds"]
+    if queue.get("oldest_age_seconds") is not None:
+        values[OLDEST_QUEUED_AGE] = queue["oldest_age_seconds"]
     return {name: float(value) for name, value in values.items()}
 
 
-def run_values(report: Mapping[str, Any]) -> dict[str, float]:
-    """The deployment-wide values of one run: labourers blocked by health (a count), the oldest queued age (the max
-    over labourers; 0 when nothing waits)."""
-    lines = [labourer_values(line) for line in report["labourers"]]
+def run_values(lines: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """The deployment-wide values of one run from every labourer's ``labourer_values``: labourers blocked by health
+    (a count), the oldest queued age (the max over labourers; 0 when nothing waits)."""
     return {
-        HEALTH_BLOCKED: float(sum(values[HEALTH_BLOCKED] for values in lines)),
-        OLDEST_QUEUED_AGE: max((values.get(OLDEST_QUEUED_AGE, 0.0) for values in lines), default=0.0),
+        HEALTH_BLOCKED: float(sum(values[HEALTH_BLOCKED] for values in lines.values())),
+        OLDEST_QUEUED_AGE: max((values.get(OLDEST_QUEUED_AGE, 0.0) for values in lines.values()), default=0.0),
     }
 
 
-def emit_run_report(report: Mapping[str, Any]) -> None:
+def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int]) -> None:
     """Print the EMF blobs of one Orchestrator run (Summarize's report): one per labourer, then the deployment-wide
-    one. Each carries the execution ARN as metadata."""
+    one. Each carries the execution ARN as metadata. ``caps``: each labourer's ``max_simultaneous_invocations``."""
     execution = report.get("execution")
-    for line in report["labourers"]:
-        _flush(labourer_values(line), labourer_id=str(line["labourer_id"]), total=False, execution=execution)
-    _flush(run_values(report), labourer_id=None, total=True, execution=execution)
+    lines = {
+        labourer_id: labourer_values(line, cap=caps.get(labourer_id, 0))
+        for labourer_id, line in report["labourers"].items()
+    }
+    for labourer_id, values in lines.items():
+        _flush(values, labourer_id=str(labourer_id), total=False, execution=execution)
+    _flush(run_values(lines), labourer_id=None, total=True, execution=execution)
 
 
 def emit_dead_tasks(labourer_id: str, count: int, *, execution: str | None = None) -> None:

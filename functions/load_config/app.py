@@ -19,12 +19,14 @@ clients = Clients()
 @telemetry.lambda_step(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``event``: ``{"execution": <execution ARN>, "input": <execution input>}``. The input may carry ``now``
-    (unix seconds) to run at a given time (the local demo's accelerated clock, a replay); otherwise now."""
+    (unix seconds) to run at a given time (the local demo's accelerated clock, a replay); otherwise now. Returns
+    the run, the config's reference (``config_source.ConfigReference``: the steps after this one read the same
+    config back from it) and the labourers' ids."""
     execution = event.get("execution")
     execution_input = event.get("input") or {}
     now = float(execution_input.get("now", time.time()))
     tables = deployed_tables()
-    config = config_source.load_config(
+    config, reference = config_source.load_for_run(
         os.environ["CONFIG_LOCATION"],
         tables=tables,
         ttl=float(os.environ.get("CONFIG_CACHE_SECONDS", "60")),
@@ -32,6 +34,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         orchestrator_type=task_budget.checked_type(os.environ.get("ORCHESTRATOR_TYPE")),
     )
     labourer_arns = deployed_labourer_arns(context.invoked_function_arn)
-    state = run.load_config(config, now=now, execution=execution, deployment=tables, labourer_arns=labourer_arns)
-    logger.info("config loaded", extra={"labourers": [entry["labourer_id"] for entry in state["labourers"]]})
+    state = run.load_config(
+        config, now=now, execution=execution, deployment=tables, labourer_arns=labourer_arns, reference=reference
+    )
+    logger.info("config loaded", extra={"config": state["config"]})
     return state

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from foreman_core.config import Tables
+from foreman_core.config import Tables, parse_config
 from foreman_core.greenfield import RunMarkers
 from foreman_core.run import fetch_greenfield_tasks
 from foreman_core.task_store import Item, Task, TaskStore, claim_result_bytes
@@ -50,20 +50,24 @@ def test_fetch_sets_aside_every_malformed_task_and_takes_the_valid_ones(
     good = [valid_item(f"{labourer_id}-good-{n}", labourer_id, 5000 + n, now=now) for n in range(2)]
     for item in good:
         client.put_item(TableName=Tables().tasks, Item=item)
-    markers = RunMarkers.at(now, duration=900, cooldown=300)
+    config = parse_config(
+        {"task_config": {"labourers": {labourer_id: {"arn": ARN, "max_simultaneous_invocations": 10}}}}
+    )
     state = {
         "run": {"execution": "e", "start": int(now), "now": now},
-        "config": {"task_config": {"labourers": {labourer_id: {"arn": ARN, "max_simultaneous_invocations": 10}}}},
-        "labourers": [{"labourer_id": labourer_id, "desired": 10, "markers": markers.to_dict()}],
-    }  # fmt: skip
+        "config": {"location": "memory:", "sha256": config.fingerprint()},
+        "report": {labourer_id: {"status": 4, "desired": 10}},
+    }
 
-    (entry,) = fetch_greenfield_tasks(state, store=store)["labourers"]
+    fetched = fetch_greenfield_tasks(state, config, store=store)
+    (entry,) = fetched["invocations"] or [{"tasks": []}]
+    line = fetched["report"][labourer_id]
 
     expected_valid = {
         item["task_id"]["S"] for item in [*items, *good] if stored_task_problem(Task.from_item(item)) is None
     }
     assert {task[0] for task in entry["tasks"]} == expected_valid
-    set_aside = {aside["task_id"]: aside["reason"] for aside in entry["set_aside"]}
+    set_aside = {aside["task_id"]: aside["reason"] for aside in line.get("set_aside", [])}
     for item in items:
         task_id = item["task_id"]["S"]
         if task_id in expected_valid:

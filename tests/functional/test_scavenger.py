@@ -566,14 +566,14 @@ def test_the_scavenge_labourer_step_reads_loadconfigs_state(client: Any, clock: 
 
     output = scavenge_labourer(
         {"labourer": later["labourers"][0], "run": later["run"], "config": later["config"]},
+        config,
         client=client,
         notifier=notifier,
     )
 
-    assert state["labourers"][0]["labourer_id"] == LAB
-    assert output["labourer_id"] == LAB
-    assert (output["retried"], output["dead"], output["errors"]) == (1, 0, [])
-    assert output["retry_base"] == {"seconds": 40, "source": "max_duration"}
+    assert state["labourers"] == [LAB]
+    assert later["config"]["sha256"] == config.fingerprint()  # the state carries the config's reference, not it
+    assert output == {"labourer_id": LAB, "retried": 1, "retry_base": {"seconds": 40, "source": "max_duration"}}
     assert int(retry_row(client, task.task_id)["desired_launch_time"]["N"]) == int(clock.now) + 40
     json.dumps(output)  # the step's output is JSON
 

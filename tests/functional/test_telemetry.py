@@ -26,55 +26,35 @@ def _namespace(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
 
 
-def _entry(labourer_id: str, **overrides: Any) -> dict[str, Any]:
-    """One labourer as Summarize receives it (FetchGreenfieldTasks' output)."""
-    return {
-        "labourer_id": labourer_id,
-        "status": 4,
-        "health": {"status": 4, "set_by": None, "readings": []},
-        "coefficient": 1.0,
-        "cap": 10,
-        "running": 2,
-        "desired": 8,
-        "tasks": [[f"{labourer_id}-{n}", "2000", "0", "1"] for n in range(4)],
-        "set_aside": [],
-        "queue": {"depth": 40, "depth_exact": False, "oldest_age_seconds": 75.0},
-        **overrides,
-    }
+CAPS = {"worker-a": 10, "worker-b": 10, "worker-c": 10}
 
 
 def _known_run() -> dict[str, Any]:
     """A run with a known outcome: a healthy labourer with mixed outcomes, one blocked by its health while 12 tasks
-    wait, one with an empty queue."""
+    wait, one with an empty queue (its line leaves the queue out). The state is as Summarize receives it."""
     state = {
         "run": {"execution": EXECUTION, "start": 1_700_000_000},
-        "labourers": [
-            _entry("worker-a", set_aside=[{"task_id": "bad", "reason": "payload is not JSON"}]),
-            _entry(
-                "worker-b",
-                status=0,
-                coefficient=0.0,
-                running=0,
-                desired=0,
-                tasks=[],
-                queue={"depth": 12, "depth_exact": False, "oldest_age_seconds": 3900.0},
-            ),
-            _entry("worker-c", desired=0, tasks=[], queue={"depth": 0, "depth_exact": True, "oldest_age_seconds": 0}),
-        ],
-        "results": [
+        "config": {"location": "memory:", "sha256": "00" * 32, "labourers": 3},
+        "report": {
+            "worker-a": {"status": 4, "running": 2, "desired": 8, "fetched": 4,
+                         "set_aside": [{"task_id": "bad", "reason": "payload is not JSON"}],
+                         "queue": {"depth": 40, "oldest_age_seconds": 75.0}},
+            "worker-b": {"status": 0, "set_by": "cpu", "blocked_by_health": True,
+                         "queue": {"depth": 12, "oldest_age_seconds": 3900.0}},
+            "worker-c": {"status": 4, "running": 2, "desired": 8},
+        },
+        "invocations": [
             {
                 "labourer_id": "worker-a",
                 "outcomes": [
-                    {"task_id": "worker-a-0", "outcome": "invoked"},
-                    {"task_id": "worker-a-1", "outcome": "invoked"},
+                    {"outcome": "invoked"},
+                    {"outcome": "invoked"},
                     {"task_id": "worker-a-2", "outcome": "skipped"},
                     {"task_id": "worker-a-3", "outcome": "released", "error": "Lambda.TooManyRequestsException"},
                 ],
             },
-            {"labourer_id": "worker-b", "outcomes": []},
-            {"labourer_id": "worker-c", "outcomes": []},
         ],
-    }
+    }  # fmt: skip
     return summarize(state)
 
 
@@ -83,7 +63,7 @@ def _by_labourer(blobs: list[Blob]) -> dict[str | None, Blob]:
 
 
 def test_a_run_becomes_one_blob_per_labourer_and_one_deployment_wide(capsys: pytest.CaptureFixture[str]) -> None:
-    telemetry.emit_run_report(_known_run())
+    telemetry.emit_run_report(_known_run(), CAPS)
 
     blobs = emf_blobs(capsys.readouterr().out)
     assert len(blobs) == 4
@@ -99,7 +79,7 @@ def test_a_run_becomes_one_blob_per_labourer_and_one_deployment_wide(capsys: pyt
 
 
 def test_per_labourer_values_are_the_reports(capsys: pytest.CaptureFixture[str]) -> None:
-    telemetry.emit_run_report(_known_run())
+    telemetry.emit_run_report(_known_run(), CAPS)
 
     by_labourer = _by_labourer(emf_blobs(capsys.readouterr().out))
     assert by_labourer["worker-a"].values == {
@@ -125,7 +105,7 @@ def test_per_labourer_values_are_the_reports(capsys: pytest.CaptureFixture[str])
 def test_the_deployment_wide_blob_counts_blocked_labourers_and_takes_the_oldest_age(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    telemetry.emit_run_report(_known_run())
+    telemetry.emit_run_report(_known_run(), CAPS)
 
     total = _by_labourer(emf_blobs(capsys.readouterr().out))[None]
     assert total.values == {"HealthBlocked": 1, "OldestQueuedAgeSeconds": 3900}
@@ -133,7 +113,7 @@ def test_the_deployment_wide_blob_counts_blocked_labourers_and_takes_the_oldest_
 
 
 def test_units_are_the_declared_ones(capsys: pytest.CaptureFixture[str]) -> None:
-    telemetry.emit_run_report(_known_run())
+    telemetry.emit_run_report(_known_run(), CAPS)
 
     units = _by_labourer(emf_blobs(capsys.readouterr().out))["worker-a"].units
     assert units == {spec.name: spec.unit.value for spec in telemetry.METRICS if spec.source == "Summarize"}
@@ -141,17 +121,17 @@ def test_units_are_the_declared_ones(capsys: pytest.CaptureFixture[str]) -> None
     assert units["OldestQueuedAgeSeconds"] == "Seconds"
 
 
-def test_a_labourer_without_a_queue_reading_gets_no_queue_datapoint(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_age_gets_no_datapoint_and_an_empty_queue_reads_zero(capsys: pytest.CaptureFixture[str]) -> None:
     report = _known_run()
-    report["labourers"][0]["queue"] = None
-    report["labourers"][1]["queue"]["oldest_age_seconds"] = None  # a head task without created_at
+    report["labourers"]["worker-b"]["queue"]["oldest_age_seconds"] = None  # a head task without created_at
 
-    telemetry.emit_run_report(report)
+    telemetry.emit_run_report(report, CAPS)
 
     by_labourer = _by_labourer(emf_blobs(capsys.readouterr().out))
-    assert "QueueDepth" not in by_labourer["worker-a"].values
     assert "OldestQueuedAgeSeconds" not in by_labourer["worker-b"].values
     assert by_labourer["worker-b"].values["QueueDepth"] == 12
+    empty = by_labourer["worker-c"].values  # its line leaves the queue out: an empty queue
+    assert (empty["QueueDepth"], empty["OldestQueuedAgeSeconds"]) == (0, 0)
 
 
 def test_dead_tasks_go_out_per_labourer_and_as_the_deployment_total(capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,7 +151,7 @@ def test_dead_tasks_go_out_per_labourer_and_as_the_deployment_total(capsys: pyte
 
 
 def test_every_emitted_metric_and_dimension_set_is_declared(capsys: pytest.CaptureFixture[str]) -> None:
-    telemetry.emit_run_report(_known_run())
+    telemetry.emit_run_report(_known_run(), CAPS)
     telemetry.emit_dead_tasks("worker-a", 1)
 
     seen: set[tuple[str, tuple[str, ...]]] = set()

@@ -14,6 +14,7 @@ import pytest
 from foreman.local.deployer import ACCOUNT, REGION
 from foreman.local.stack import EmbeddedStack
 from foreman_core.config import Tables
+from foreman_core.run import LEFT_OUT, TOTALLED, line_value
 from foreman_core.task_store import TaskStore
 
 LABOURER_NAMES = ("worker-a", "worker-b", "worker-c", "worker-d")
@@ -122,8 +123,12 @@ def hold_after_fetch(stack: EmbeddedStack, executions: int) -> None:
 
 
 def report_for(output: dict[str, Any], labourer_id: str) -> dict[str, Any]:
-    """One labourer's line of the Orchestrator's output."""
-    for line in output["labourers"]:
-        if line["labourer_id"] == labourer_id:
-            return dict(line)
-    raise AssertionError(f"no report for {labourer_id}: {output}")
+    """One labourer's line of the Orchestrator's output, with its id, every left-out field at what leaving it out
+    means (``run.line_value``), and ``busy``: the lease's holder when the run found it held by another."""
+    if labourer_id not in output["labourers"]:
+        raise AssertionError(f"no report for {labourer_id}: {output}")
+    line = output["labourers"][labourer_id]
+    full = {key: line_value(line, key) for key in (*TOTALLED, *LEFT_OUT, "running", "set_aside_more")}
+    lease = output.get("lease") or {}  # a busy run (the lease held by another) is busy for every labourer
+    busy = None if lease.get("held", True) else {"holder": lease.get("holder"), "until": lease.get("expires_at")}
+    return {"labourer_id": labourer_id, **full, **line, "busy": busy}

@@ -25,5 +25,5 @@ def test_the_embedded_stack_example_runs_an_orchestrator_execution(
     exec(compile(block, str(PAGE), "exec"), {})  # the page's own example, on the embedded stack
 
     printed = capsys.readouterr().out
-    assert "'labourers': [{'labourer_id': 'worker'" in printed
+    assert "'labourers': {'worker': {" in printed
     assert "'desired': 3" in printed

@@ -26,7 +26,7 @@ from foreman.local.stack import PROJECT_ROOT, EmbeddedStack, serving
 from foreman_core.config import Tables
 from foreman_core.task_store import TaskStore
 from tests import serve_process
-from tests.statemachine.conftest import labourer_config
+from tests.statemachine.conftest import labourer_config, report_for
 
 EXAMPLE = Path(PROJECT_ROOT) / "docs" / "examples" / "local-development"
 """The example of docs/local-development.md: a labourer folder, its config and tasks."""
@@ -161,7 +161,7 @@ def test_a_zip_deployed_through_the_lambda_api_runs_its_own_code(tmp_path: Path)
             )
             described = sfn.describe_execution(executionArn=execution["executionArn"])
             assert described["status"] == "SUCCEEDED", described
-            (report,) = json.loads(described["output"])["labourers"]
+            (report,) = json.loads(described["output"])["labourers"].values()
             return dict(report)
 
         assert run()["invoked"] == 3
@@ -222,7 +222,7 @@ def test_the_orchestrator_releases_a_task_whose_labourer_cannot_run_here() -> No
         store = TaskStore(stack.client("dynamodb"), Tables())
         store.create_tasks("in-node", [{}])
 
-        (report,) = stack.run().output["labourers"]
+        report = report_for(stack.run().output, "in-node")
 
         assert (report["invoked"], report["released"]) == (0, 1)
         assert store.queue_length("in-node") == 1  # back in the queue, not a phantom running task

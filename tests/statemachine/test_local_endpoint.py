@@ -50,6 +50,6 @@ def test_a_plain_boto3_client_runs_the_orchestrator_through_the_endpoint() -> No
             time.sleep(0.05)
 
         assert described["status"] == "SUCCEEDED", described
-        (line,) = json.loads(described["output"])["labourers"]
+        (line,) = json.loads(described["output"])["labourers"].values()
         assert (line["desired"], line["invoked"]) == (3, 3)
         assert len(fake.events) == 3

@@ -126,9 +126,9 @@ def test_a_run_prints_the_metrics_of_its_outcome(
     assert by_labourer[None].dimension_sets == [()]
     assert by_labourer[None].values == {"HealthBlocked": 1, "OldestQueuedAgeSeconds": 100}
     # and the execution's output carries the same queue readings
-    lines = {line["labourer_id"]: line for line in execution.output["labourers"]}
+    lines = execution.output["labourers"]
     assert lines["worker-b"]["blocked_by_health"] is True
-    assert lines["worker-a"]["queue"] == {"depth": 5, "depth_exact": False, "oldest_age_seconds": 100}
+    assert lines["worker-a"]["queue"] == {"depth": 5, "oldest_age_seconds": 100}
 
 
 def test_every_log_line_of_the_steps_names_the_execution(
@@ -146,6 +146,33 @@ def test_every_log_line_of_the_steps_names_the_execution(
     assert {line["function_name"] for line in lines} == {f"foreman-{step}Function" for step in STEPS}
     assert {line["execution"] for line in lines} == {execution.arn}
     assert {line["message"] for line in lines} >= {"config loaded", "ecology", "fetched", "labourer report"}
+
+
+def test_compute_ecology_logs_every_reading_of_each_labourers_health(
+    stack: EmbeddedStack, step_logs: io.StringIO
+) -> None:
+    # Given one labourer whose metric has data and one whose metric has none (the report keeps only set_by)
+    stack.put_config(
+        {
+            "task_config": {
+                "labourers": {
+                    "worker-a": labourer_config(stack.add_function("worker-a", FakeLabourer()), 2,
+                                                health_metrics={"cpu": cpu_metric("db-a", {4: 50})}),
+                    "worker-b": labourer_config(stack.add_function("worker-b", FakeLabourer()), 2,
+                                                health_metrics={"cpu": cpu_metric("db-none", {4: 50})}),
+                }
+            }
+        }
+    )  # fmt: skip
+    seed_cpu(stack, "db-a", 20)
+
+    output = stack.run().output
+
+    healths = {line["labourer_id"]: line for line in log_lines(step_logs.getvalue()) if line["message"] == "health"}
+    assert healths["worker-a"]["status"] == 4
+    assert [(r["metric"], r["value"], r["no_data"]) for r in healths["worker-a"]["readings"]] == [("cpu", 20, False)]
+    assert [(r["metric"], r["value"], r["no_data"]) for r in healths["worker-b"]["readings"]] == [("cpu", None, True)]
+    assert output["labourers"]["worker-b"] == {"status": 0, "set_by": "cpu"}  # the line names the metric only
 
 
 def test_a_failed_run_logs_its_error_with_the_execution(stack: EmbeddedStack, step_logs: io.StringIO) -> None:
@@ -245,14 +272,15 @@ def test_calls_per_run_and_per_task(
     invoked = tasks * labourers
 
     # The steps: a fixed number of calls per run and per labourer, none per task. ComputeEcology takes the lease
-    # and counts running tasks; FetchGreenfieldTasks reads the queue from its head, and its tail for the depth.
+    # and counts running tasks; FetchGreenfieldTasks reads each queue's head and tail (the depth: the budget goes to
+    # labourers with tasks queued), then the tasks after the head.
     assert meter.by("LoadConfig") == {"ssm.GetParameter": 1}
     assert meter.by("ComputeEcology") == {
         "cloudwatch.GetMetricData": 1,
         "dynamodb.UpdateItem": 1,
         "dynamodb.Query": labourers,
     }
-    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 2 * labourers}
+    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 3 * labourers}
     assert meter.by("Summarize") == {}
     # The state machine's own integrations: the four steps, the lease given back, per task one claim and one invoke
     assert meter.by("state machine (step)") == {"lambda.Invoke": 4}
@@ -301,7 +329,7 @@ def test_the_scavenger_prints_each_labourers_dead_tasks(
     output = stack.run({"now": now + 1300}, state_machine="ScavengerArn").output
 
     # Then it closed them as dead, and printed DeadTasks per labourer (0 too) with the deployment-wide form
-    assert [line["dead"] for line in output["labourers"]] == [2, 0]
+    assert [line.get("dead", 0) for line in output["labourers"]] == [2, 0]  # a Scavenger line leaves out zeros
     blobs = [blob for blob in emf_blobs(capsys.readouterr().out) if "DeadTasks" in blob.values]
     by_labourer = {blob.dimension("Labourer"): blob for blob in blobs}
     assert {name: blob.values["DeadTasks"] for name, blob in by_labourer.items()} == {"worker-a": 2.0, "worker-b": 0.0}

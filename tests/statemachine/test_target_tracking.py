@@ -102,9 +102,9 @@ def test_a_busy_run_steps_no_controller(tracked_stack: EmbeddedStack) -> None:
     taken = lease.take(dynamodb, table, execution="someone-else", now=1_800_000_000 + 4 * 60, seconds=900)
     assert taken.held
     output = tracked_stack.run({"now": 1_800_000_000 - 1_800_000_000 % 60 + 4 * 60}).output
-    line = next(line for line in output["labourers"] if line["labourer_id"] == LABOURER)
-    assert line["busy"] is not None
-    assert (line["target_tracking"], line["desired"]) == (None, 0)
+    line = output["labourers"][LABOURER]
+    assert output["lease"]["held"] is False  # busy: another execution holds the lease
+    assert (line.get("target_tracking"), line.get("desired", 0)) == (None, 0)
     assert controller_item(tracked_stack) == before
 
 

@@ -73,9 +73,7 @@ def test_a_budget_over_the_worst_case_is_refused_with_its_path_and_the_most_allo
 
     ((path, reason),) = refused.value.problems
     assert path == "max_tasks_per_execution"
-    assert reason.startswith(
-        f"at most {max_tasks_per_execution(10)} with 10 labourer(s) (OrchestratorType STANDARD), got 1000"
-    )
+    assert reason.startswith(f"at most {max_tasks_per_execution(1)} (OrchestratorType STANDARD), got 1000")
     assert parse_config({"task_config": labourers}).max_tasks_per_execution == DEFAULT_MAX_TASKS_PER_EXECUTION
 
 
@@ -96,7 +94,7 @@ def test_an_express_orchestrator_has_no_history_limit_but_a_state_size_bound() -
         parse_config({"task_config": labourers, "max_tasks_per_execution": 1501}, orchestrator_type=express)
     ((path, reason),) = refused.value.problems
     assert path == "max_tasks_per_execution"
-    assert reason.startswith("at most 1500 with 10 labourer(s) (OrchestratorType EXPRESS), got 1501")
+    assert reason.startswith("at most 1500 (OrchestratorType EXPRESS), got 1501")
     assert "256 KiB" in reason
 
 

@@ -40,7 +40,7 @@ def test_each_labourer_is_isolated_and_bounded() -> None:
     assert catch["ErrorEquals"] == ["States.ALL"]
     assert catch["ResultPath"] == "$.error"
     assert INNER[catch["Next"]]["Type"] == "Pass"
-    assert INNER[catch["Next"]]["Parameters"]["labourer_id.$"] == "$.labourer.labourer_id"
+    assert INNER[catch["Next"]]["Parameters"]["labourer_id.$"] == "$.labourer"  # LoadConfig's ids
     assert MAP["ItemSelector"] == {"labourer.$": "$$.Map.Item.Value", "run.$": "$.run", "config.$": "$.config"}
 
 

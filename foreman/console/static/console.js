@@ -135,17 +135,30 @@ function stateDetail(name, states) {
     el("h2", {}, name), el("p", { class: "muted" }, `entered ${state.entered} time(s)${shown}`), visits);
 }
 
+function reportLines(output) {
+  // The Orchestrator's report maps labourer ids to lines; the Scavenger's is a list of lines with their ids.
+  if (!output || !output.labourers) return [];
+  if (Array.isArray(output.labourers)) return output.labourers;
+  return Object.entries(output.labourers).map(([id, line]) => ({ labourer_id: id, ...line }));
+}
+
 function reportTable(output) {
-  if (!output || !Array.isArray(output.labourers) || !output.labourers.length) return null;
-  const columns = Object.keys(output.labourers[0]).filter((key) =>
-    output.labourers.every((line) => line[key] === null || typeof line[key] !== "object"));
+  // A line leaves out its zero and empty fields: the columns are every scalar field any line has, "-" where absent.
+  const lines = reportLines(output);
+  if (!lines.length) return null;
+  const columns = [];
+  for (const line of lines) {
+    for (const [key, value] of Object.entries(line)) {
+      if ((value === null || typeof value !== "object") && !columns.includes(key)) columns.push(key);
+    }
+  }
   const first = ["labourer_id", "status"].filter((key) => columns.includes(key));
   const ordered = [...first, ...columns.filter((key) => !first.includes(key))];
   return el("div", {},
     el("h2", {}, "Report, per labourer"),
     el("table", { id: "report" },
       el("thead", {}, el("tr", {}, ordered.map((key) => el("th", {}, key.replace(/_/g, " "))))),
-      el("tbody", {}, output.labourers.map((line) =>
+      el("tbody", {}, lines.map((line) =>
         el("tr", { "data-labourer": line.labourer_id },
           ordered.map((key) => el("td", { class: typeof line[key] === "number" ? "num" : "" },
             line[key] === null || line[key] === undefined ? "-" : String(line[key]))))))));
