@@ -150,7 +150,7 @@ def compute_ecology(
                 "target_tracking": tracking,
             }
         )
-    result = {**state, "labourers": labourers}
+    result = {**state, "labourers": labourers, "read_units": _read_units(state, "ComputeEcology", store)}
     if lease is not None:
         result["lease"] = lease.to_dict()
     return result
@@ -206,6 +206,7 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], *, store: TaskStore) -> dic
         "tables": {"tasks": config.tables.tasks},
         "max_tasks_per_execution": config.max_tasks_per_execution,
         "labourers": labourers,
+        "read_units": _read_units(state, "FetchGreenfieldTasks", store),
     }
     if "lease" in state:
         result["lease"] = state["lease"]
@@ -221,6 +222,8 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
     skipped (claimed by another execution), released (invoke failed, task queued again), set aside, errors; its
     queue at the start of the run (depth, oldest age) and ``blocked_by_health``: tasks wait but its health allows
     no invocation at all (``floor(cap * coefficient) == 0`` with a cap above 0). The metrics are made from this.
+    ``read_units``: the read capacity units each step's task reads consumed (``ComputeEcology``,
+    ``FetchGreenfieldTasks``) and their ``total``.
     """
     results = {result["labourer_id"]: result for result in state.get("results", [])}
     report = []
@@ -263,6 +266,8 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
         "labourers": report,
         "totals": dict(totals),
     }
+    if "read_units" in state:
+        summary["read_units"] = {**state["read_units"], "total": sum(state["read_units"].values())}
     if "lease" in state:
         summary["lease"] = {**state["lease"], "returned": "lease_error" not in state and state["lease"]["held"]}
         if "lease_error" in state:
@@ -292,6 +297,12 @@ def share_budget(desired: Mapping[str, int], budget: int) -> dict[str, int]:
     return granted
 
 
+def _read_units(state: Mapping[str, Any], step: str, store: TaskStore) -> dict[str, float]:
+    """The run's ``read_units`` so far with ``step``'s added: the read capacity units its store consumed, as
+    DynamoDB reported them."""
+    return {**state.get("read_units", {}), step: store.take_read_units()}
+
+
 def _blocked_by_health(entry: Mapping[str, Any]) -> bool:
     queue = entry.get("queue") or {}
     if "coefficient" not in entry or not queue.get("depth") or entry["cap"] <= 0:
@@ -313,20 +324,22 @@ class _Taken:
 
 def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMarkers) -> _Taken:
     """Up to ``wanted`` valid queued tasks; the invalid ones met on the way are set aside (the first
-    ``REPORTED_SET_ASIDE`` listed, the rest counted)."""
+    ``REPORTED_SET_ASIDE`` listed, the rest counted).
+
+    Tasks are read whole (their payloads are checked) but one page at a time (``TaskStore.iter_next_tasks``), and only
+    their claim item is kept: the step's memory holds one page of payloads, whatever the budget."""
     taken = _Taken()
-    last: Task | None = None  # each round reads on from where the previous one stopped
+    last: Task | None = None  # each round reads on from where the previous one stopped (its position only)
     for round_number in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
         asked = wanted - len(taken.tasks)
         if asked <= 0:
             break
-        tasks = store.next_tasks(labourer_id, asked, start=markers.start, after=last)
-        if not tasks:
-            break
-        if round_number == 0:
-            taken.head = tasks[0]
-        last = tasks[-1]
-        for task in tasks:
+        read = 0
+        for task in store.iter_next_tasks(labourer_id, asked, start=markers.start, after=last):
+            read += 1
+            last = task.position()
+            if round_number == 0 and read == 1:
+                taken.head = last
             problem = stored_task_problem(task)
             if problem is None:
                 taken.tasks.append(claim_item(task))
@@ -335,6 +348,6 @@ def _take_tasks(store: TaskStore, labourer_id: str, wanted: int, markers: RunMar
                     taken.set_aside.append({"task_id": task.task_id, "reason": problem})
                 else:
                     taken.set_aside_more += 1
-        if len(tasks) < asked:
+        if read < asked:
             break  # the queue has no more
     return taken
