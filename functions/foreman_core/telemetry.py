@@ -56,20 +56,22 @@ HEALTH_BLOCKED = "HealthBlocked"
 QUEUE_DEPTH = "QueueDepth"
 OLDEST_QUEUED_AGE = "OldestQueuedAgeSeconds"
 DEAD_TASKS = "DeadTasks"
+READ_CAPACITY_UNITS = "ReadCapacityUnits"
 
 
 @dataclass(frozen=True)
 class MetricSpec:
     """One metric: its name, unit, which step emits it, and what it means.
 
-    ``per_labourer`` says what the ``Labourer``-dimension metric means; ``total`` what the metric without dimension
-    means (``None``: not emitted without dimension); ``statistic`` is the one to read it with.
+    ``per_labourer`` says what the ``Labourer``-dimension metric means (``None``: a metric of the whole run only);
+    ``total`` what the metric without dimension means (``None``: not emitted without dimension); ``statistic`` is the
+    one to read it with.
     """
 
     name: str
     unit: MetricUnit
     source: str
-    per_labourer: str
+    per_labourer: str | None
     total: str | None = None
     statistic: str = "Sum"
 
@@ -110,6 +112,13 @@ METRICS: tuple[MetricSpec, ...] = (
         statistic="Maximum",
     ),
     MetricSpec(
+        READ_CAPACITY_UNITS,
+        MetricUnit.Count,
+        "Summarize",
+        None,
+        total="read capacity units the run's task reads consumed (ComputeEcology and FetchGreenfieldTasks)",
+    ),
+    MetricSpec(
         DEAD_TASKS,
         MetricUnit.Count,
         "Scavenger",
@@ -128,9 +137,11 @@ def metric_names() -> frozenset[str]:
 
 
 def dimension_sets(name: str) -> frozenset[tuple[str, ...]]:
-    """The dimension sets metric ``name`` is emitted with: ``("Labourer",)`` and, for the totals, ``()``."""
+    """The dimension sets metric ``name`` is emitted with: ``("Labourer",)`` unless it is the run's only, and, for
+    the totals, ``()``."""
     spec = _SPECS[name]
-    return frozenset({(LABOURER,), ()} if spec.total is not None else {(LABOURER,)})
+    sets = {(LABOURER,)} if spec.per_labourer is not None else set()
+    return frozenset(sets | {()} if spec.total is not None else sets)
 
 
 def namespace() -> str:
@@ -169,12 +180,15 @@ def labourer_values(line: Mapping[str, Any]) -> dict[str, float]:
 
 def run_values(report: Mapping[str, Any]) -> dict[str, float]:
     """The deployment-wide values of one run: labourers blocked by health (a count), the oldest queued age (the max
-    over labourers; 0 when nothing waits)."""
+    over labourers; 0 when nothing waits), and the read capacity units it consumed (when the report has them)."""
     lines = [labourer_values(line) for line in report["labourers"]]
-    return {
+    values = {
         HEALTH_BLOCKED: float(sum(values[HEALTH_BLOCKED] for values in lines)),
         OLDEST_QUEUED_AGE: max((values.get(OLDEST_QUEUED_AGE, 0.0) for values in lines), default=0.0),
     }
+    if "read_units" in report:
+        values[READ_CAPACITY_UNITS] = float(report["read_units"]["total"])
+    return values
 
 
 def emit_run_report(report: Mapping[str, Any]) -> None:
