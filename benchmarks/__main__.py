@@ -8,7 +8,13 @@ Two parts, both on the embedded stack (moto in-process), both orchestrators on t
 2. *Queue-depth sweep*: one labourer, cap S, queues of increasing depth: calls per run, items read, wall time.
 3. *Overlap*: E Orchestrator executions started with random gaps, one labourer whose tasks never complete: peak
    tasks in flight / cap, with the Orchestrator lease and (the baseline, as before it and as sosw) without it.
-4. *Cost*: one run per workflow type (``OrchestratorType``) and size, Step Functions' cost per million tasks from
+4. *Reads*: one labourer, tasks of growing payload size: the read units a run reports (as DynamoDB charges them)
+   and the fetch's peak memory, the whole budget in one list (before) against the shipped fetch's pages
+   (``benchmarks.reads``).
+5. *Labourers*: configs of growing size (10, 100, 1,000 labourers with three health metrics each, one in twenty
+   with tasks): control-plane and GetMetricData calls, the largest state and the history events of a run
+   (``benchmarks.labourers``).
+6. *Cost*: one run per workflow type (``OrchestratorType``) and size, Step Functions' cost per million tasks from
    the run's own transitions, requests, billed duration and log volume (``benchmarks.cost``), and the largest run
    that stays inside Express's limits (256 KiB of state, 300 s).
 
@@ -49,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "cost_tasks": (23, 450),
     "express_largest": 1500,
     "tracking_minutes": 60,
+    "reads_tasks": 200,
+    "reads_payloads": (1_000, 10_000, 100_000),
+    "fleet": (10, 100, 1_000),
 }
 QUICK: dict[str, Any] = {
     "labourers": 2,
@@ -61,6 +70,9 @@ QUICK: dict[str, Any] = {
     "cost_tasks": (23,),
     "express_largest": 200,
     "tracking_minutes": 4,
+    "reads_tasks": 20,
+    "reads_payloads": (1_000, 100_000),
+    "fleet": (10, 40),
 }
 
 OVERLAP_CAP = 10
@@ -147,6 +159,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         help="simulated minutes of the target-tracking part, feelings against target tracking on the demo's "
         f"database model (default {DEFAULTS['tracking_minutes']}; 0 skips it)",
+    )
+    parser.add_argument(
+        "--reads-tasks",
+        type=int,
+        help=f"tasks per run of the reads part (default {DEFAULTS['reads_tasks']}; 0 skips it)",
+    )
+    parser.add_argument(
+        "--reads-payloads",
+        type=_depths,
+        help="payload sizes (bytes) of the reads part, comma-separated (default 1k,10k,100k)",
+    )
+    parser.add_argument(
+        "--fleet",
+        type=_depths,
+        help="labourer counts of the labourers part, comma-separated (default 10,100,1k; an empty string skips it)",
     )
     parser.add_argument("--output", "-o", type=Path, help=f"the JSON file (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
@@ -250,6 +277,17 @@ def run_overlap_part(args: argparse.Namespace, progress: Callable[[str], None]) 
     return results[0], results[1]
 
 
+def run_reads_part(args: argparse.Namespace, progress: Callable[[str], None]) -> list[Any]:
+    """The reads part: one fresh stack per payload size."""
+    from benchmarks.reads import measure_reads
+
+    points = []
+    for payload_bytes in args.reads_payloads:
+        points.append(measure_reads(payload_bytes, args.reads_tasks))
+        progress(f"reads: {args.reads_tasks} tasks of {payload_bytes:,} bytes, {points[-1].total_units:g} RCU a run")
+    return points
+
+
 def run_cost_part(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
     """Part 4: each size on each workflow type, then the largest Express run."""
     from benchmarks.cost import largest_express_run, measure
@@ -304,6 +342,8 @@ def render(
     *,
     cost: dict[str, Any] | None = None,
     tracking: dict[str, Any] | None = None,
+    reads: Sequence[Any] = (),
+    fleet: Sequence[Any] = (),
 ) -> str:
     """Every table and note, as printed."""
     from benchmarks.report import (
@@ -360,6 +400,30 @@ def render(
             f"The lease costs {lease_calls} calls per run (a conditional UpdateItem and a conditional DeleteItem), "
             f"{lease_calls / args.labourers:.2f} per labourer at K={args.labourers}.",
         ]
+    if reads:
+        from benchmarks.reads import READS_HEADERS, reads_rows
+
+        lines += [
+            "",
+            f"Reads by task size: Foreman, one labourer, {args.reads_tasks} tasks a run; read capacity units (RCU) as "
+            "the run reports them (DynamoDB's charge: items read, summed per request, rounded up to 4 KB, half on "
+            "the greenfield index); the fetch's peak memory (tracemalloc) reading the budget into one list (before) "
+            "and as shipped (pages of at most 100, let go once checked)",
+            "",
+            render_table(READS_HEADERS, reads_rows(list(reads))),
+        ]
+    if fleet:
+        from benchmarks.labourers import SWEEP_HEADERS, sweep_rows
+
+        lines += [
+            "",
+            "Labourers: one run per config size, three health metrics per labourer (data for one in ten), tasks for "
+            "one in twenty (6 each, cap 4); control calls = every call but the claims and the labourers' invokes; "
+            "largest state = the largest input or output of any state, compact JSON as Step Functions holds it; "
+            "ratios per labourer against the first size, same process",
+            "",
+            render_table(SWEEP_HEADERS, sweep_rows(list(fleet))),
+        ]
     if cost:
         lines += render_cost(cost)
     if tracking:
@@ -403,6 +467,8 @@ def document(
     overlap: tuple[Any, Any] | None = None,
     cost: dict[str, Any] | None = None,
     tracking: dict[str, Any] | None = None,
+    reads: Sequence[Any] = (),
+    fleet: Sequence[Any] = (),
     started: datetime.datetime,
     seconds: float,
     load: Sequence[float] = (),
@@ -444,6 +510,8 @@ def document(
         if cost is None
         else {"runs": [run.figures() for run in cost["runs"]], "largest_express_run": cost["largest"]},
         "target_tracking": None if tracking is None else _tracking_document(args, tracking),
+        "reads": [point.figures() for point in reads],
+        "labourers": [point.figures() for point in fleet],
     }
 
 
@@ -476,6 +544,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.overlap_executions > 0:
             _progress(f"overlap: {args.overlap_executions} staggered executions, without and with the lease")
             overlap = run_overlap_part(args, _progress)
+        reads = []
+        if args.reads_tasks > 0 and args.reads_payloads:
+            _progress(f"reads: {args.reads_tasks} tasks a run, payloads of {args.reads_payloads} bytes")
+            reads = run_reads_part(args, _progress)
+        fleet = []
+        if args.fleet:
+            from benchmarks.labourers import run_point
+
+            _progress(f"labourers: one run at each of {', '.join(f'{n:,}' for n in args.fleet)} labourers")
+            for count in args.fleet:
+                fleet.append(run_point(count))
+                _progress(f"labourers: {count:,}, largest state {fleet[-1].largest_state_bytes:,} bytes")
         cost = None
         if args.cost_tasks or args.express_largest > 0:
             _progress("cost: one run per workflow type and size, and the largest Express run")
@@ -488,7 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tracking = run_tracking(args.tracking_minutes, progress=_progress)
     seconds = time.perf_counter() - began
     load.append(_load_average())
-    print(render(args, comparison, points, overlap, cost=cost, tracking=tracking))
+    print(render(args, comparison, points, overlap, cost=cost, tracking=tracking, reads=reads, fleet=fleet))
     figures = document(
         args,
         arguments,
@@ -497,6 +577,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         overlap=overlap,
         cost=cost,
         tracking=tracking,
+        reads=reads,
+        fleet=fleet,
         started=started,
         seconds=seconds,
         load=load,

@@ -139,7 +139,7 @@ def run_point(labourers: int) -> SweepPoint:
         busy=len(busy),
         invoked=invoked,
         control_calls=log.control_total,
-        metric_calls=log.calls["monitoring.GetMetricData"],
+        metric_calls=log.calls["cloudwatch.GetMetricData"],
         distinct_metrics=3 * labourers,
         largest_state_bytes=execution.largest_state_bytes(compact=True),
         history_events=execution.events,

@@ -26,6 +26,7 @@ from foreman.local.moto_patches import (
     async_lambda_invocations,
     atomic_dynamodb,
     backend_execution,
+    consumed_read_capacity,
     express_workflows,
     history_limit,
     machine_type,
@@ -310,6 +311,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool) -> Iterator[None]:
             stable_heap_keys(),
             strict_runtime_errors(),
             transaction_size_limit(),
+            consumed_read_capacity(),
             history_limit(),
             express_workflows(),
         ):

@@ -156,7 +156,12 @@ def compute_ecology(
             line["desired"] = min(desired, max(tracking["allowed"] - running, 0))
             line["target_tracking"] = tracking
         report[labourer.id] = compact_line(line)
-    result: dict[str, Any] = {"run": state["run"], "config": state["config"], "report": report}
+    result: dict[str, Any] = {
+        "run": state["run"],
+        "config": state["config"],
+        "report": report,
+        "read_units": _read_units(state, "ComputeEcology", store),
+    }
     if lease is not None:
         result["lease"] = lease.to_dict()
     return result
@@ -168,8 +173,8 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     ``invocations`` lists only the labourers with tasks to invoke (what InvokeLabourers iterates over: a labourer
     with nothing to do costs no iteration and no history events), each with its tasks (each as
     ``task_store.claim_item``, what its claim is conditional on). Every labourer's report line gains ``fetched``,
-    ``queue`` (``queue_report.measure_queue``; the first task fetched is its head, so a labourer with tasks to take
-    costs one more read for the tail), ``set_aside`` and ``deferred``.
+    ``queue`` (``queue_report.read_queue``: its two ends, positions only, read first so the budget goes to labourers
+    with tasks queued; an empty queue costs one read), ``set_aside`` and ``deferred``.
 
     The run's limits (``run_limits``: ``max_tasks_per_execution``, the history's 25,000 events on Standard, the
     256 KiB of a state) are shared fairly (``share_budget``); what a labourer wanted, had queued and did not get is
@@ -181,7 +186,6 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     reference = ConfigReference.from_dict(state["config"])
     limits = run_limits.RunLimits.of(reference.orchestrator_type, config.max_tasks_per_execution)
     report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
-    heads: dict[str, Task] = {}
     tails: dict[str, Task] = {}
     wants: dict[str, int] = {}
     for labourer in config.labourers:  # every queue first: the budget goes to labourers with tasks to take
@@ -201,15 +205,12 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
                 line["queue"]["depth_exact"] = True
         if _blocked_by_health(config, labourer.max_simultaneous_invocations, line["status"], queue.depth):
             line["blocked_by_health"] = True
-        if read.head is not None:
-            heads[labourer.id] = read.head
         if read.tail is not None:
             tails[labourer.id] = read.tail
         wants[labourer.id] = min(int(line.get("desired", 0)), queue.depth)
     budget = grant(wants, limits, seed=start)
     takes = {
-        labourer_id: _take_tasks(store, labourer_id, wanted, markers_of(config, labourer_id, start),
-                                 head=heads.get(labourer_id))
+        labourer_id: _take_tasks(store, labourer_id, wanted, markers_of(config, labourer_id, start))
         for labourer_id, wanted in budget.items()
         if wanted > 0
     }  # fmt: skip
@@ -271,6 +272,7 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
         "claim": _claim_values(config, start),
         "invocations": kept,
         "report": report,
+        "read_units": _read_units(state, "FetchGreenfieldTasks", store),
     }
     if "lease" in state:
         result["lease"] = state["lease"]
@@ -292,6 +294,8 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
 
     ``lease`` says whether this execution held the Orchestrator lease (and gave it back), or which execution did:
     then nothing was invoked. ``config`` is the reference of the config the run used (its fingerprint).
+    ``read_units``: the read capacity units each step's task reads consumed (``ComputeEcology``,
+    ``FetchGreenfieldTasks``) and their ``total``.
     """
     report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
     for result in state.get("invocations", []):  # InvokeLabourers' result: each labourer's outcomes
@@ -322,6 +326,8 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
         "labourers": {labourer_id: compact_line(line) for labourer_id, line in report.items()},
         "totals": dict(totals),
     }
+    if "read_units" in state:
+        summary["read_units"] = {**state["read_units"], "total": sum(state["read_units"].values())}
     if "lease" in state:
         summary["lease"] = {**state["lease"], "returned": "lease_error" not in state and state["lease"]["held"]}
         if "lease_error" in state:
@@ -434,6 +440,12 @@ def share_budget(
     return granted
 
 
+def _read_units(state: Mapping[str, Any], step: str, store: TaskStore) -> dict[str, float]:
+    """The run's ``read_units`` so far with ``step``'s added: the read capacity units its store consumed, as
+    DynamoDB reported them."""
+    return {**state.get("read_units", {}), step: store.take_read_units()}
+
+
 def _blocked_by_health(config: OrchestratorConfig, cap: int, status: int, depth: int) -> bool:
     if not depth or cap <= 0:
         return False
@@ -469,25 +481,23 @@ def _take_tasks(
     wanted: int,
     markers: RunMarkers,
     *,
-    head: Task | None = None,
     after: Task | None = None,
 ) -> _Taken:
     """Up to ``wanted`` valid queued tasks; the invalid ones met on the way are set aside (the first
-    ``REPORTED_SET_ASIDE`` listed, the rest counted). ``head``: the queue's first task, already read (the first round
-    starts with it); ``after``: read on from this task instead of from the head."""
+    ``REPORTED_SET_ASIDE`` listed, the rest counted). ``after``: read on from this task (its position) instead of
+    from the queue's head.
+
+    Tasks are read whole (their payloads are checked) but one page at a time (``TaskStore.iter_next_tasks``), and only
+    their claim item is kept: the step's memory holds one page of payloads, whatever the budget."""
     taken = _Taken(last=after)
-    for round_number in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
+    for _ in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
         asked = wanted - len(taken.tasks)
         if asked <= 0:
             break
-        if round_number == 0 and head is not None and after is None:
-            tasks = [head, *store.next_tasks(labourer_id, asked - 1, start=markers.start, after=head)]
-        else:
-            tasks = store.next_tasks(labourer_id, asked, start=markers.start, after=taken.last)
-        if not tasks:
-            break
-        taken.last = tasks[-1]
-        for task in tasks:
+        read = 0
+        for task in store.iter_next_tasks(labourer_id, asked, start=markers.start, after=taken.last):
+            read += 1
+            taken.last = task.position()
             problem = stored_task_problem(task)
             if problem is None:
                 taken.tasks.append(claim_item(task))
@@ -496,7 +506,7 @@ def _take_tasks(
                     taken.set_aside.append({"task_id": task.task_id, "reason": problem})
                 else:
                     taken.set_aside_more += 1
-        if len(tasks) < asked:
+        if read < asked:
             break  # the queue has no more
     taken.filled = len(taken.tasks) >= wanted
     return taken

@@ -1,7 +1,10 @@
 """The task queue in DynamoDB, on sosw's tables and attribute names.
 
 Every read is proportional to what is used: ``Limit = n`` to fetch n tasks, ``Limit = 1`` for the newest (or oldest)
-queue position, COUNT queries for counts, one position query per batch of new tasks. Every state change is
+queue position, COUNT queries for counts, one position query per batch of new tasks. A read that needs only a task's
+place in the queue asks for those attributes alone (``ProjectionExpression``); the queue is fetched in pages of at
+most ``FETCH_PAGE`` items, handed on one task at a time. Every read asks DynamoDB what it cost
+(``ReturnConsumedCapacity``) and adds it to ``TaskStore.read_units``. Every state change is
 conditional, so two writers never both win and nothing creates a ghost item; a lost race comes back as a result
 (``False``, ``claimed=False``, ``accepted=False``), never as an exception. Moves between tables (archive, retry,
 requeue) are single transactions, so a task is never in two tables or in none.
@@ -74,6 +77,16 @@ BATCH_WRITE_SIZE = 25
 TRANSACTION_TASKS = 50
 """Tasks moved per TransactWriteItems call when requeueing: two actions each, 100 actions is DynamoDB's maximum.
 Fewer when their items add up to more than DynamoDB's 4 MB per transaction (``transaction_batches``)."""
+
+FETCH_PAGE = 100
+"""The most items one Query of the queue asks for (``Limit``). ``iter_next_tasks`` hands them on one at a time and
+lets each go, so a fetch holds at most one page of payloads (DynamoDB's 1 MB page usually holds fewer), whatever its
+budget."""
+
+POSITION_ATTRIBUTES = ("task_id", "labourer_id", "greenfield", "created_at")
+"""What a read of a task's place in the queue needs: the greenfield index's keys (to read on from it) and
+``created_at`` (its age). On an index that projects every attribute, asking for these alone costs the same read units
+(DynamoDB charges the whole index entry read) but carries none of the payload over the network or into memory."""
 
 MAX_PAYLOAD_BYTES = 390_000
 """A DynamoDB item holds at most 400 KB; the payload must leave room for the task's other attributes."""
@@ -326,6 +339,12 @@ class Task:
         value = self.attributes.get("greenfield", self.greenfield)
         return value if isinstance(value, int | float) else self.greenfield
 
+    def position(self) -> Task:
+        """This task without its payload and other attributes: only ``POSITION_ATTRIBUTES`` (as stored), enough to
+        read on from it in the queue (``iter_next_tasks(after=...)``) and to tell its age."""
+        raw = self.raw if self.raw is not None else self.to_item()
+        return Task.from_item({name: raw[name] for name in POSITION_ATTRIBUTES if name in raw})
+
     def to_item(self) -> Item:
         """The task as a low-level item: every attribute, with the dataclass fields taking precedence (a stored
         number equal to its field is kept exactly as stored). A task read from DynamoDB keeps what it stored: no
@@ -490,6 +509,15 @@ def claim_result_bytes(task: Task) -> int:
     return len(text.encode())
 
 
+_POSITION_PROJECTION = ", ".join(POSITION_ATTRIBUTES)
+
+
+def _queue_key(task: Task) -> Item:
+    """Where ``task`` stands in the greenfield index, as an ``ExclusiveStartKey`` to read on from it."""
+    raw = task.raw or task.to_item()
+    return {name: raw[name] for name in ("task_id", "labourer_id", "greenfield")}
+
+
 def _report_fields(kind: str, values: Mapping[str, Any] | str | None) -> dict[str, Any]:
     """``stat_<k>`` / ``result_<k>`` attributes from a completion's stats or result (a dict or a JSON-object text)."""
     if values is None:
@@ -574,6 +602,9 @@ class TaskStore:
         self._sleep = sleep
         self._max_write_attempts = max_write_attempts
         self._max_backoff = max_backoff
+        self.read_units = 0.0
+        """The read capacity units DynamoDB reported for every read made through this store so far (each asks with
+        ``ReturnConsumedCapacity``); ``take_read_units`` reads and resets it."""
 
     @classmethod
     def for_config(
@@ -587,6 +618,11 @@ class TaskStore:
             step=config.greenfield_task_step,
             clock=clock,
         )
+
+    def take_read_units(self) -> float:
+        """The read units consumed since the last call (or since the store was made), and start counting again."""
+        units, self.read_units = self.read_units, 0.0
+        return units
 
     @property
     def tables(self) -> Tables:
@@ -663,24 +699,37 @@ class TaskStore:
     def next_tasks(self, labourer_id: str, count: int, *, start: int | float, after: Task | None = None) -> list[Task]:
         """The ``count`` oldest tasks available to a run that started at ``start`` (``greenfield < start``), oldest
         first; with ``after``, those that come after that task in the queue. Reads at most ``count`` items. The index
-        is eventually consistent: only ``claim`` decides who runs a task."""
+        is eventually consistent: only ``claim`` decides who runs a task. Holds them all: to go through many large
+        tasks, use ``iter_next_tasks``."""
+        return list(self.iter_next_tasks(labourer_id, count, start=start, after=after))
+
+    def iter_next_tasks(
+        self, labourer_id: str, count: int, *, start: int | float, after: Task | None = None, page: int = FETCH_PAGE
+    ) -> Iterator[Task]:
+        """``next_tasks`` one task at a time: whole items (payloads included), read in pages of at most ``page``
+        items. Each item is let go once handed on, so a caller that keeps only what it needs of each task (a claim
+        item, a ``Task.position``) holds at most one page of payloads, whatever ``count``."""
         if count <= 0:
-            return []
+            return
         query: dict[str, Any] = {
             **self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)}),
             "ScanIndexForward": True,
         }
         if after is not None:
-            raw = after.raw or after.to_item()
-            query["ExclusiveStartKey"] = {name: raw[name] for name in ("task_id", "labourer_id", "greenfield")}
-        tasks: list[Task] = []
-        while len(tasks) < count:
-            page = self._client.query(**query, Limit=count - len(tasks))
-            tasks.extend(Task.from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return tasks[:count]
+            query["ExclusiveStartKey"] = _queue_key(after)
+        left = count
+        while left > 0:
+            response = self._read("query", **query, Limit=min(left, max(page, 1)))
+            last_key = response.get("LastEvaluatedKey")
+            items: list[Item] = response.pop("Items", [])
+            del response
+            items.reverse()  # handed on oldest first, each dropped from the page as it goes
+            while items and left > 0:
+                left -= 1
+                yield Task.from_item(items.pop())
+            if last_key is None:
+                return
+            query["ExclusiveStartKey"] = last_key
 
     def queue_length(self, labourer_id: str, *, start: float | None = None) -> int:
         """How many tasks are queued (``greenfield < start``, default now). A COUNT query: reads every queued item's
@@ -693,11 +742,13 @@ class TaskStore:
         """The head (next to be taken, lowest greenfield) and the tail (newest position) of the labourer's queue
         (``greenfield < start``); ``(None, None)`` when it is empty. Two ``Limit=1`` queries: one item read each,
         whatever the queue's length (one for an empty queue); with ``head=False`` only the tail's (the head comes back
-        ``None``)."""
+        ``None``). Each end is read as its ``POSITION_ATTRIBUTES`` only (no payload)."""
         query = self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)})
         ends: list[Task | None] = [] if head else [None]
         for forward in (True, False) if head else (False,):
-            items = self._client.query(**query, ScanIndexForward=forward, Limit=1).get("Items", [])
+            items = self._read(
+                "query", **query, ScanIndexForward=forward, Limit=1, ProjectionExpression=_POSITION_PROJECTION
+            ).get("Items", [])
             ends.append(Task.from_item(items[0]) if items else None)
             if not items:  # an empty queue has no tail either
                 return None, None
@@ -940,7 +991,8 @@ class TaskStore:
         now = self._clock() if now is None else now
         if limit <= 0:
             return []
-        page = self._client.query(
+        page = self._read(
+            "query",
             TableName=self._tables.retry,
             IndexName=self._tables.retry_index,
             KeyConditionExpression="labourer_id = :labourer AND desired_launch_time <= :now",
@@ -1005,7 +1057,7 @@ class TaskStore:
     def _end_position(self, labourer_id: str, now: float, *, newest: bool) -> int | None:
         """The newest (or oldest) queued greenfield below ``now``, or ``None`` for an empty queue. Reads one item."""
         query = self._greenfield_query(labourer_id, "greenfield < :now", {":now": _n(now)})
-        page = self._client.query(**query, ScanIndexForward=not newest, Limit=1)
+        page = self._read("query", **query, ScanIndexForward=not newest, Limit=1, ProjectionExpression="greenfield")
         items = page.get("Items", [])
         return int(from_attribute_value(items[0]["greenfield"])) if items else None
 
@@ -1018,7 +1070,7 @@ class TaskStore:
     def _pages(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
         query = dict(query)
         while True:
-            page = self._client.query(**query)
+            page = self._read("query", **query)
             yield page
             if "LastEvaluatedKey" not in page:
                 return
@@ -1034,8 +1086,14 @@ class TaskStore:
                 return tasks[:limit]
         return tasks
 
+    def _read(self, operation: str, **request: Any) -> dict[str, Any]:
+        """One read (``query`` or ``get_item``), its consumed capacity added to ``read_units``."""
+        response: dict[str, Any] = getattr(self._client, operation)(**request, ReturnConsumedCapacity="TOTAL")
+        self.read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
+        return response
+
     def _get(self, table: str, key: Item) -> Task | None:
-        response = self._client.get_item(TableName=table, Key=key, ConsistentRead=True)
+        response = self._read("get_item", TableName=table, Key=key, ConsistentRead=True)
         item = response.get("Item")
         return Task.from_item(item) if item else None
 

@@ -55,20 +55,22 @@ HEALTH_BLOCKED = "HealthBlocked"
 QUEUE_DEPTH = "QueueDepth"
 OLDEST_QUEUED_AGE = "OldestQueuedAgeSeconds"
 DEAD_TASKS = "DeadTasks"
+READ_CAPACITY_UNITS = "ReadCapacityUnits"
 
 
 @dataclass(frozen=True)
 class MetricSpec:
     """One metric: its name, unit, which step emits it, and what it means.
 
-    ``per_labourer`` says what the ``Labourer``-dimension metric means; ``total`` what the metric without dimension
-    means (``None``: not emitted without dimension); ``statistic`` is the one to read it with.
+    ``per_labourer`` says what the ``Labourer``-dimension metric means (``None``: a metric of the whole run only);
+    ``total`` what the metric without dimension means (``None``: not emitted without dimension); ``statistic`` is the
+    one to read it with.
     """
 
     name: str
     unit: MetricUnit
     source: str
-    per_labourer: str
+    per_labourer: str | None
     total: str | None = None
     statistic: str = "Sum"
 
@@ -109,6 +111,13 @@ METRICS: tuple[MetricSpec, ...] = (
         statistic="Maximum",
     ),
     MetricSpec(
+        READ_CAPACITY_UNITS,
+        MetricUnit.Count,
+        "Summarize",
+        None,
+        total="read capacity units the run's task reads consumed (ComputeEcology and FetchGreenfieldTasks)",
+    ),
+    MetricSpec(
         DEAD_TASKS,
         MetricUnit.Count,
         "Scavenger",
@@ -127,9 +136,11 @@ def metric_names() -> frozenset[str]:
 
 
 def dimension_sets(name: str) -> frozenset[tuple[str, ...]]:
-    """The dimension sets metric ``name`` is emitted with: ``("Labourer",)`` and, for the totals, ``()``."""
+    """The dimension sets metric ``name`` is emitted with: ``("Labourer",)`` unless it is the run's only, and, for
+    the totals, ``()``."""
     spec = _SPECS[name]
-    return frozenset({(LABOURER,), ()} if spec.total is not None else {(LABOURER,)})
+    sets = {(LABOURER,)} if spec.per_labourer is not None else set()
+    return frozenset(sets | {()} if spec.total is not None else sets)
 
 
 def namespace() -> str:
@@ -166,13 +177,17 @@ def labourer_values(line: Mapping[str, Any], *, cap: int) -> dict[str, float]:
     return {name: float(value) for name, value in values.items()}
 
 
-def run_values(lines: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+def run_values(lines: Mapping[str, Mapping[str, float]], report: Mapping[str, Any]) -> dict[str, float]:
     """The deployment-wide values of one run from every labourer's ``labourer_values``: labourers blocked by health
-    (a count), the oldest queued age (the max over labourers; 0 when nothing waits)."""
-    return {
+    (a count), the oldest queued age (the max over labourers; 0 when nothing waits), and the read capacity units the
+    run consumed (when ``report`` has them)."""
+    values = {
         HEALTH_BLOCKED: float(sum(values[HEALTH_BLOCKED] for values in lines.values())),
         OLDEST_QUEUED_AGE: max((values.get(OLDEST_QUEUED_AGE, 0.0) for values in lines.values()), default=0.0),
     }
+    if "read_units" in report:
+        values[READ_CAPACITY_UNITS] = float(report["read_units"]["total"])
+    return values
 
 
 def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int]) -> None:
@@ -185,7 +200,7 @@ def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int]) -> None:
     }
     for labourer_id, values in lines.items():
         _flush(values, labourer_id=str(labourer_id), total=False, execution=execution)
-    _flush(run_values(lines), labourer_id=None, total=True, execution=execution)
+    _flush(run_values(lines, report), labourer_id=None, total=True, execution=execution)
 
 
 def emit_dead_tasks(labourer_id: str, count: int, *, execution: str | None = None) -> None:

@@ -347,3 +347,34 @@ def test_the_tracking_part_runs_feelings_and_target_tracking_on_the_same_databas
     figures = tracking_figures(runs)
     assert figures["target 60"]["worst_cpu"] == 20 + 7 * allowed[2]
     assert figures["target 60"]["worst_cpu_ratio"] == round((20 + 7 * allowed[2]) / 90, 2)
+
+
+def test_the_reads_part_shows_units_growing_with_item_size_and_the_fetch_holding_a_page() -> None:
+    from benchmarks.reads import READS_HEADERS, measure_reads, reads_rows
+
+    small, large = measure_reads(100, 30), measure_reads(60_000, 30)
+
+    # 30 small items fit in one 4 KB block per request; 30 of 60 KB are 15 blocks each, half a unit a block
+    assert small.total_units < 5
+    assert large.fetch_units >= 30 * 15 / 2
+    assert large.compute_ecology_units == small.compute_ecology_units == 0.5  # nothing running: one empty COUNT
+    # the one list holds the 1.8 MB of payloads; the shipped fetch about one 1 MB page of them
+    assert large.whole_list_peak_bytes > 30 * 60_000
+    assert large.paged_peak_bytes < large.whole_list_peak_bytes
+    assert len(reads_rows([small, large])[1]) == len(READS_HEADERS)
+
+
+def test_the_labourers_part_measures_calls_state_and_history_per_config_size() -> None:
+    from benchmarks.labourers import SWEEP_HEADERS, run_point, sweep_rows
+
+    small, large = run_point(20), run_point(60)
+
+    # one in twenty labourers has 6 tasks and a cap of 4, and datapoints (one in ten has them): healthy
+    assert (small.labourers, small.busy, large.busy) == (20, 1, 3)
+    assert (small.invoked, large.invoked) == (4, 12)
+    # three distinct metrics a labourer, at most 500 a GetMetricData call
+    assert (small.metric_calls, large.metric_calls) == (1, 1)
+    # the state grows with the labourers by their report lines only: well under a kilobyte each
+    assert large.largest_state_bytes < 60 * 200
+    assert large.history_events < small.history_events * 3  # only busy labourers enter the Map
+    assert len(sweep_rows([small, large])[1]) == len(SWEEP_HEADERS)

@@ -316,3 +316,93 @@ def test_moto_reads_express_executions_as_aws_does_not_and_the_embedded_stack_re
         "list": f"StateMachineTypeNotSupported: {TYPE_NOT_SUPPORTED}",
         "sync on standard": f"StateMachineTypeNotSupported: {TYPE_NOT_SUPPORTED}",
     }
+
+
+def _index_table(client: Any) -> None:
+    client.create_table(
+        TableName="q",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "n", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_n",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(10):  # ten items of 10,000 + 12 bytes (names 'id' 'pk' 'n' 'blob', values 'iN' 'p' N blob)
+        client.put_item(
+            TableName="q",
+            Item={"id": {"S": f"i{n}"}, "pk": {"S": "p"}, "n": {"N": str(n)}, "blob": {"S": "x" * 10_000}},
+        )
+
+
+ITEM_BYTES = len("id") + 2 + len("pk") + 1 + len("n") + 2 + len("blob") + 10_000
+"""One item of ``_index_table`` as DynamoDB sizes it (a one-digit number counted as 2 bytes)."""
+
+
+def test_moto_answers_a_constant_capacity_and_the_embedded_stack_charges_the_items_read_as_dynamodb_does() -> None:
+    import math
+
+    import boto3
+    from moto import mock_aws
+
+    from foreman.local.moto_patches import consumed_read_capacity
+
+    query = {
+        "TableName": "q",
+        "IndexName": "by_n",
+        "KeyConditionExpression": "pk = :p AND n < :n",
+        "ExpressionAttributeValues": {":p": {"S": "p"}, ":n": {"N": "10"}},
+        "ReturnConsumedCapacity": "TOTAL",
+    }
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _index_table(client)
+        assert client.query(**query)["ConsumedCapacity"]["CapacityUnits"] == 1.0  # stock moto: 1.0, whatever it read
+
+        with consumed_read_capacity():
+            whole = client.query(**query)["ConsumedCapacity"]
+            projected = client.query(**query, ProjectionExpression="id")["ConsumedCapacity"]
+            counted = client.query(**query, Select="COUNT")["ConsumedCapacity"]
+            values = {**query["ExpressionAttributeValues"], ":none": {"S": "none"}}
+            filtered = client.query(**{**query, "ExpressionAttributeValues": values}, FilterExpression="id = :none")
+            limited = client.query(**query, Limit=3)["ConsumedCapacity"]
+            empty = client.query(**{**query, "ExpressionAttributeValues": {":p": {"S": "nobody"}, ":n": {"N": "1"}}})
+            by_index = client.query(**{**query, "ReturnConsumedCapacity": "INDEXES"})["ConsumedCapacity"]
+            strong = client.get_item(
+                TableName="q",
+                Key={"id": {"S": "i1"}},
+                ConsistentRead=True,
+                ProjectionExpression="id",
+                ReturnConsumedCapacity="TOTAL",
+            )
+            missing = client.get_item(TableName="q", Key={"id": {"S": "none"}}, ReturnConsumedCapacity="TOTAL")
+            batch = client.batch_get_item(
+                RequestItems={"q": {"Keys": [{"id": {"S": "i1"}}, {"id": {"S": "i2"}}], "ConsistentRead": True}},
+                ReturnConsumedCapacity="TOTAL",
+            )
+            scan = client.scan(TableName="q", ReturnConsumedCapacity="TOTAL", ConsistentRead=True)["ConsumedCapacity"]
+
+    # A Query sums the sizes of the items it read, rounds up to 4 KB; a global secondary index reads at half price
+    ten = math.ceil(10 * ITEM_BYTES / 4096) / 2
+    assert whole["CapacityUnits"] == ten == 12.5
+    assert projected["CapacityUnits"] == ten  # a projection reads the same items
+    assert counted["CapacityUnits"] == ten  # so does COUNT
+    assert (filtered["Count"], filtered["ScannedCount"], filtered["ConsumedCapacity"]["CapacityUnits"]) == (0, 10, ten)
+    assert limited["CapacityUnits"] == math.ceil(3 * ITEM_BYTES / 4096) / 2
+    assert empty["ConsumedCapacity"]["CapacityUnits"] == 0.5  # reading nothing costs one 4 KB block
+    assert by_index["GlobalSecondaryIndexes"] == {"by_n": {"CapacityUnits": ten, "ReadCapacityUnits": ten}}
+    assert by_index["Table"]["CapacityUnits"] == 0.0
+    # GetItem: one item rounded up (a projection changes nothing), strongly consistent at full price
+    assert strong["Item"] == {"id": {"S": "i1"}}
+    assert strong["ConsumedCapacity"]["CapacityUnits"] == math.ceil(ITEM_BYTES / 4096) == 3
+    assert missing["ConsumedCapacity"]["CapacityUnits"] == 0.5
+    assert batch["ConsumedCapacity"] == [{"TableName": "q", "CapacityUnits": 6.0, "ReadCapacityUnits": 6.0}]
+    assert scan["CapacityUnits"] == math.ceil(10 * ITEM_BYTES / 4096)  # a consistent Scan of the table

@@ -54,6 +54,7 @@ def _known_run() -> dict[str, Any]:
                 ],
             },
         ],
+        "read_units": {"ComputeEcology": 1.5, "FetchGreenfieldTasks": 12.5},
     }  # fmt: skip
     return summarize(state)
 
@@ -108,15 +109,19 @@ def test_the_deployment_wide_blob_counts_blocked_labourers_and_takes_the_oldest_
     telemetry.emit_run_report(_known_run(), CAPS)
 
     total = _by_labourer(emf_blobs(capsys.readouterr().out))[None]
-    assert total.values == {"HealthBlocked": 1, "OldestQueuedAgeSeconds": 3900}
-    assert total.units == {"HealthBlocked": "Count", "OldestQueuedAgeSeconds": "Seconds"}
+    assert total.values == {"HealthBlocked": 1, "OldestQueuedAgeSeconds": 3900, "ReadCapacityUnits": 14}
+    assert total.units == {"HealthBlocked": "Count", "OldestQueuedAgeSeconds": "Seconds", "ReadCapacityUnits": "Count"}
 
 
 def test_units_are_the_declared_ones(capsys: pytest.CaptureFixture[str]) -> None:
     telemetry.emit_run_report(_known_run(), CAPS)
 
     units = _by_labourer(emf_blobs(capsys.readouterr().out))["worker-a"].units
-    assert units == {spec.name: spec.unit.value for spec in telemetry.METRICS if spec.source == "Summarize"}
+    assert units == {
+        spec.name: spec.unit.value
+        for spec in telemetry.METRICS
+        if spec.source == "Summarize" and spec.per_labourer is not None
+    }
     assert units["HealthStatus"] == "None"
     assert units["OldestQueuedAgeSeconds"] == "Seconds"
 

@@ -124,7 +124,12 @@ def test_a_run_prints_the_metrics_of_its_outcome(
     released = by_labourer["worker-c"].values
     assert (released["Invoked"], released["Released"], released["QueueDepth"]) == (0, 2, 2)
     assert by_labourer[None].dimension_sets == [()]
-    assert by_labourer[None].values == {"HealthBlocked": 1, "OldestQueuedAgeSeconds": 100}
+    assert by_labourer[None].values == {
+        "HealthBlocked": 1,
+        "OldestQueuedAgeSeconds": 100,
+        "ReadCapacityUnits": execution.output["read_units"]["total"],
+    }
+    assert execution.output["read_units"]["total"] > 0
     # and the execution's output carries the same queue readings
     lines = execution.output["labourers"]
     assert lines["worker-b"]["blocked_by_health"] is True

@@ -1,0 +1,138 @@
+"""What a run reads, by the size of its tasks: the read units grow with the items' size; the fetch's memory does not.
+
+For each payload size: a fresh embedded stack (whose DynamoDB charges reads as DynamoDB does,
+``moto_patches.consumed_read_capacity``), one labourer whose cap takes the whole queue, ``tasks`` queued tasks with
+payloads of that size. First the fetch's peak memory, measured with ``tracemalloc`` in this process on the same
+queue: the budget read into one list (how FetchGreenfieldTasks read it before, ``TaskStore.next_tasks``) against
+FetchGreenfieldTasks as shipped (``run.fetch_greenfield_tasks``: pages of at most ``FETCH_PAGE``, each task let go
+once checked). Then one Orchestrator run, and the read units it reports (``read_units`` of its output).
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from dataclasses import asdict, dataclass
+from typing import Any
+
+LABOURER = "reads-labourer"
+
+
+@dataclass(frozen=True)
+class ReadsPoint:
+    """One payload size: the run's read units by step, and the fetch's peak memory both ways."""
+
+    payload_bytes: int
+    tasks: int
+    compute_ecology_units: float
+    fetch_units: float
+    total_units: float
+    whole_list_peak_bytes: int
+    paged_peak_bytes: int
+
+    @property
+    def memory_ratio(self) -> float:
+        """Paged over whole list: the share of the old fetch's peak memory the shipped fetch needs."""
+        return self.paged_peak_bytes / self.whole_list_peak_bytes
+
+    def figures(self) -> dict[str, Any]:
+        return {**asdict(self), "paged_over_whole_list": round(self.memory_ratio, 3)}
+
+
+def fetch_peaks(store: Any, tasks: int) -> tuple[int, int]:
+    """Peak traced memory (bytes) of reading ``tasks`` queued tasks of ``LABOURER`` into one list, then of
+    FetchGreenfieldTasks taking them."""
+    from foreman_core.greenfield import RunMarkers
+    from foreman_core.run import fetch_greenfield_tasks
+
+    now = time.time() + 1
+    state = {
+        "run": {"execution": "bench", "start": int(now), "now": now},
+        "config": {
+            "task_config": {"labourers": {LABOURER: {"arn": "arn:bench", "max_simultaneous_invocations": tasks}}},
+            "max_tasks_per_execution": tasks,
+        },
+        "labourers": [
+            {
+                "labourer_id": LABOURER,
+                "desired": tasks,
+                "markers": RunMarkers.at(now, duration=900, cooldown=300).to_dict(),
+            }
+        ],
+    }
+    tracemalloc.start()
+    try:
+        everything = store.next_tasks(LABOURER, tasks, start=int(now))
+        whole = tracemalloc.get_traced_memory()[1]
+        if len(everything) != tasks:
+            raise RuntimeError(f"read {len(everything)} of {tasks} tasks")
+        del everything
+        tracemalloc.reset_peak()
+        (entry,) = fetch_greenfield_tasks(state, store=store)["labourers"]
+        paged = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    if len(entry["tasks"]) != tasks:
+        raise RuntimeError(f"the fetch took {len(entry['tasks'])} of {tasks} tasks: {entry['set_aside']}")
+    return whole, paged
+
+
+def measure_reads(payload_bytes: int, tasks: int) -> ReadsPoint:
+    """The fetch's memory and one run's read units for ``tasks`` tasks of ``payload_bytes`` of payload each."""
+    from foreman.local.stack import EmbeddedStack
+    from foreman_core.config import Tables
+    from foreman_core.task_store import TaskStore
+
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{LABOURER}"
+    with EmbeddedStack(parameters={"LabourerArns": arn, "LogLevel": "ERROR"}) as stack:
+        stack.add_function(LABOURER, lambda event, context: {"ok": True})
+        labourers = {LABOURER: {"arn": arn, "max_simultaneous_invocations": tasks}}
+        stack.put_config({"task_config": {"labourers": labourers}, "max_tasks_per_execution": tasks})
+        store = TaskStore(stack.client("dynamodb"), Tables())
+        store.create_tasks(LABOURER, [{"blob": "x" * payload_bytes} for _ in range(tasks)])
+        whole, paged = fetch_peaks(store, tasks)
+        output = stack.run().output
+        (line,) = output["labourers"]
+        if line["invoked"] != tasks:
+            raise RuntimeError(f"the run invoked {line['invoked']} of {tasks} tasks: {line}")
+        units = output["read_units"]
+        return ReadsPoint(
+            payload_bytes=payload_bytes,
+            tasks=tasks,
+            compute_ecology_units=units["ComputeEcology"],
+            fetch_units=units["FetchGreenfieldTasks"],
+            total_units=units["total"],
+            whole_list_peak_bytes=whole,
+            paged_peak_bytes=paged,
+        )
+
+
+READS_HEADERS = [
+    "payload",
+    "tasks/run",
+    "RCU ComputeEcology",
+    "RCU FetchGreenfieldTasks",
+    "RCU per run",
+    "RCU per task",
+    "fetch memory: one list",
+    "paged (shipped)",
+    "paged/one list",
+]
+
+
+def reads_rows(points: list[ReadsPoint]) -> list[list[str]]:
+    """One row per payload size."""
+    return [
+        [
+            f"{point.payload_bytes / 1000:,.0f} KB",
+            f"{point.tasks:,}",
+            f"{point.compute_ecology_units:g}",
+            f"{point.fetch_units:g}",
+            f"{point.total_units:g}",
+            f"{point.total_units / point.tasks:.2f}",
+            f"{point.whole_list_peak_bytes / 1e6:,.1f} MB",
+            f"{point.paged_peak_bytes / 1e6:,.1f} MB",
+            f"{point.memory_ratio:.2f}",
+        ]
+        for point in points
+    ]
