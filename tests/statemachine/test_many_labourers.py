@@ -17,8 +17,6 @@ from foreman_core.run_limits import STATE_BYTES_TARGET
 from foreman_core.task_store import TaskStore
 from tests.statemachine.conftest import FakeLabourer, both_orchestrator_types, report_for
 
-pytestmark = both_orchestrator_types
-
 LABOURERS = 1000
 BUSY = 50
 CAP = 4
@@ -43,6 +41,7 @@ name = labourer_name
 metrics = health_metrics
 
 
+@both_orchestrator_types
 def test_a_thousand_labourers_with_fifty_busy_run_in_a_small_state(
     stack: EmbeddedStack, store: TaskStore, orchestrator_type: str
 ) -> None:
@@ -99,6 +98,7 @@ def test_a_thousand_labourers_with_fifty_busy_run_in_a_small_state(
         assert execution.events < LABOURERS * EVENTS_PER_LABOURER
 
 
+@both_orchestrator_types
 def test_a_run_whose_tasks_would_not_fit_a_state_takes_what_fits_and_defers_the_rest(
     stack: EmbeddedStack, store: TaskStore
 ) -> None:
@@ -123,3 +123,37 @@ def test_a_run_whose_tasks_would_not_fit_a_state_takes_what_fits_and_defers_the_
     second = stack.run()
     assert report_for(second.output, name(1))["invoked"] == line["invoked"]
     assert len({event["task_id"] for event in fake.events}) == 2 * line["invoked"]
+
+
+def test_the_scavenger_runs_over_hundreds_of_labourers_in_a_small_state(stack: EmbeddedStack, store: TaskStore) -> None:
+    # Given 300 labourers (each Map iteration carried the whole config before: from about 200 labourers on, every
+    # Scavenger run failed), three of them with a task that completed and one whose task expired
+    fakes = {number: FakeLabourer() for number in (0, 150, 299)}
+    labourers = {}
+    for number in range(300):
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name(number)}"
+        if number in fakes:
+            arn = stack.add_function(name(number), fakes[number])
+        labourers[name(number)] = {"arn": arn, "max_simultaneous_invocations": 2, "duration": 60, "cooldown": 0,
+                                   "health_metrics": metrics(number, no_data_status=4)}  # fmt: skip
+    stack.put_config({"task_config": {"labourers": labourers}})
+    now = time.time()
+    for number in fakes:
+        store.create_tasks(name(number), [{"n": 1}, {"n": 2}])
+    assert stack.run({"now": now}).output["totals"]["invoked"] == 6
+    for fake in fakes.values():
+        first, _ = sorted(fake.task_ids)
+        store.mark_completed(first)  # the other one runs on, and expires
+
+    execution = stack.run({"now": now + 120}, state_machine="ScavengerArn")
+
+    # Then each of the three archived its completed task and retried its expired one; the other 297 did nothing
+    lines = {line["labourer_id"]: line for line in execution.output["labourers"]}
+    assert len(lines) == 300
+    for number in fakes:
+        assert (lines[name(number)]["archived"], lines[name(number)]["retried"]) == (1, 1)
+    idle = [line for labourer_id, line in lines.items() if labourer_id not in {name(n) for n in fakes}]
+    assert all(line == {"labourer_id": line["labourer_id"]} for line in idle)  # zero fields are left out
+    largest = execution.largest_state_bytes(compact=True)
+    print(f"\nScavenger over 300 labourers: largest state {largest:,} bytes, {execution.events} history events")
+    assert largest < 32 * 1024
