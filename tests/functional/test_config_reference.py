@@ -22,6 +22,8 @@ from foreman_core.config_source import (
 )
 from tests.fixtures.seed_config import SEED_CONFIG
 
+pytestmark = pytest.mark.usefixtures("empty_config_cache")
+
 PARAMETER = "/foreman/orchestrator_config"
 
 
@@ -33,13 +35,6 @@ def with_cap(cap: int) -> dict[str, Any]:
 
 def cap_of(config: Any) -> int:
     return int(config.labourer("some_function").max_simultaneous_invocations)
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

@@ -56,9 +56,15 @@ def orchestrator_type() -> str:
 
 
 @pytest.fixture
-def stack(orchestrator_type: str) -> Iterator[EmbeddedStack]:
+def labourer_arns() -> str:
+    """The stack's ``LabourerArns`` (a module may override it, e.g. with a name prefix for many labourers)."""
+    return LABOURER_ARNS
+
+
+@pytest.fixture
+def stack(orchestrator_type: str, labourer_arns: str) -> Iterator[EmbeddedStack]:
     """Foreman deployed from template.yaml on in-process moto, Lambda steps running the real handlers."""
-    parameters = {"LabourerArns": LABOURER_ARNS, "LogLevel": "WARNING", "OrchestratorType": orchestrator_type}
+    parameters = {"LabourerArns": labourer_arns, "LogLevel": "WARNING", "OrchestratorType": orchestrator_type}
     with EmbeddedStack(parameters=parameters) as embedded:
         yield embedded
 

@@ -4,14 +4,13 @@ Map iteration, and a run that meets a limit takes what fits and defers the rest 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from benchmarks.labourers import FLEET_ARNS, health_metrics, labourer_name, seed_health
 from foreman.local.deployer import ACCOUNT, REGION
 from foreman.local.stack import STATE_LIMIT_BYTES, EmbeddedStack
-from foreman_core.config import DEFAULT_COEFFICIENTS, Tables
+from foreman_core.config import DEFAULT_COEFFICIENTS
 from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVENTS_PER_TASK
 from foreman_core.run_limits import STATE_BYTES_TARGET
 from foreman_core.task_store import TaskStore
@@ -26,15 +25,8 @@ CPU_STATUS = {10.0: 4, 40.0: 3, 70.0: 2}
 
 
 @pytest.fixture
-def stack(orchestrator_type: str) -> Iterator[EmbeddedStack]:
-    parameters = {"LabourerArns": FLEET_ARNS, "LogLevel": "WARNING", "OrchestratorType": orchestrator_type}
-    with EmbeddedStack(parameters=parameters) as embedded:
-        yield embedded
-
-
-@pytest.fixture
-def store(stack: EmbeddedStack) -> TaskStore:
-    return TaskStore(stack.client("dynamodb"), Tables())
+def labourer_arns() -> str:
+    return FLEET_ARNS
 
 
 name = labourer_name
