@@ -30,7 +30,9 @@ CPU_STATUS = {10.0: 4, 40.0: 3, 70.0: 2}
 @pytest.fixture
 def stack(orchestrator_type: str) -> Iterator[EmbeddedStack]:
     parameters = {"LabourerArns": FLEET_ARNS, "LogLevel": "WARNING", "OrchestratorType": orchestrator_type}
-    with EmbeddedStack(parameters=parameters) as embedded:
+    # a config of 1,000 labourers (~800 KB) fits neither an SSM parameter (8 KB) nor a DynamoDB item (400 KB)
+    with EmbeddedStack(parameters={**parameters, "ConfigBucketName": "foreman-config"}) as embedded:
+        embedded.create_config_bucket()
         yield embedded
 
 
