@@ -1,5 +1,5 @@
 """A config too large for SSM or a DynamoDB item lives in S3: the real template deployed with ConfigBucketName, the
-Orchestrator and the Scavenger reading a config of 500 labourers (~470 KB) from a versioned bucket (issue 15)."""
+Orchestrator and the Scavenger reading a config of 500 labourers (~450 KB) from a versioned bucket (issue 15)."""
 
 from __future__ import annotations
 
