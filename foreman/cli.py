@@ -856,7 +856,7 @@ def _connection_arguments(group: argparse._ArgumentGroup) -> None:
 def _connection_options() -> argparse.ArgumentParser:
     """Only how to reach AWS: for a command that reads one named location and no stack."""
     parent = argparse.ArgumentParser(add_help=False)
-    _connection_arguments(parent.add_argument_group("how to reach AWS (for an ssm: or dynamodb: location)"))
+    _connection_arguments(parent.add_argument_group("how to reach AWS (for an ssm:, dynamodb: or s3: location)"))
     return parent
 
 

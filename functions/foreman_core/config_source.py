@@ -164,6 +164,11 @@ class S3Location:
                 raise ConfigSourceError(f"{self.location}: bucket {self.bucket!r} not found") from None
             if version is not None and code in ("NoSuchVersion", "InvalidArgument"):
                 raise ConfigSourceError(f"{self.location}: version {version} of the object not found") from None
+            if code == "AccessDenied":  # the functions may not ListBucket, so S3 answers this for a missing key too
+                raise ConfigSourceError(
+                    f"{self.location}: access denied: no object {self.key!r} in bucket {self.bucket!r}, or this role "
+                    "may not read it (the template grants s3:GetObject on exactly ConfigBucketName/ConfigObjectKey)"
+                ) from None
             raise ConfigSourceError(f"{self.location}: cannot read the object: {_error_text(error)}") from error
         except BotoCoreError as error:
             raise ConfigSourceError(f"{self.location}: cannot reach S3: {error}") from error

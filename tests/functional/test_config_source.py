@@ -405,3 +405,14 @@ def test_a_reference_keeps_the_version_s_type_through_json() -> None:
         reference = ConfigReference("s3:b/k", "f" * 64, version=version, labourers=2)
         assert ConfigReference.from_dict(json.loads(json.dumps(reference.to_dict()))) == reference
     assert "version" not in ConfigReference("ssm:/p", "f" * 64).to_dict()
+
+
+def test_s3_access_denied_says_the_object_may_be_missing_or_not_granted() -> None:
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def get_object(self, **request: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+
+    with pytest.raises(ConfigSourceError, match=r"access denied: no object .* or this role may not read it"):
+        load_raw_config(S3_LOCATION, session_or_clients={"s3": Denied()})
