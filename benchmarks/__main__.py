@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "sweep_runs": 3,
     "overlap_executions": 10,
     "cost_tasks": (23, 450),
-    "express_largest": 1500,
+    "express_largest": 1250,
     "tracking_minutes": 60,
     "reads_tasks": 200,
     "reads_payloads": (1_000, 10_000, 100_000),

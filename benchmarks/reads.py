@@ -42,23 +42,19 @@ class ReadsPoint:
 def fetch_peaks(store: Any, tasks: int) -> tuple[int, int]:
     """Peak traced memory (bytes) of reading ``tasks`` queued tasks of ``LABOURER`` into one list, then of
     FetchGreenfieldTasks taking them."""
-    from foreman_core.greenfield import RunMarkers
+    from foreman_core.config import parse_config
     from foreman_core.run import fetch_greenfield_tasks
 
     now = time.time() + 1
+    raw = {
+        "task_config": {"labourers": {LABOURER: {"arn": "arn:bench", "max_simultaneous_invocations": tasks}}},
+        "max_tasks_per_execution": tasks,
+    }
+    config = parse_config(raw, orchestrator_type="EXPRESS")
     state = {
         "run": {"execution": "bench", "start": int(now), "now": now},
-        "config": {
-            "task_config": {"labourers": {LABOURER: {"arn": "arn:bench", "max_simultaneous_invocations": tasks}}},
-            "max_tasks_per_execution": tasks,
-        },
-        "labourers": [
-            {
-                "labourer_id": LABOURER,
-                "desired": tasks,
-                "markers": RunMarkers.at(now, duration=900, cooldown=300).to_dict(),
-            }
-        ],
+        "config": {"location": "memory:", "sha256": config.fingerprint(), "orchestrator_type": "EXPRESS"},
+        "report": {LABOURER: {"status": 4, "desired": tasks}},
     }
     tracemalloc.start()
     try:
@@ -68,12 +64,13 @@ def fetch_peaks(store: Any, tasks: int) -> tuple[int, int]:
             raise RuntimeError(f"read {len(everything)} of {tasks} tasks")
         del everything
         tracemalloc.reset_peak()
-        (entry,) = fetch_greenfield_tasks(state, store=store)["labourers"]
+        fetched = fetch_greenfield_tasks(state, config, store=store)
         paged = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    if len(entry["tasks"]) != tasks:
-        raise RuntimeError(f"the fetch took {len(entry['tasks'])} of {tasks} tasks: {entry['set_aside']}")
+    taken = sum(len(entry["tasks"]) for entry in fetched["invocations"])
+    if taken != tasks:
+        raise RuntimeError(f"the fetch took {taken} of {tasks} tasks: {fetched['report']}")
     return whole, paged
 
 
@@ -92,9 +89,9 @@ def measure_reads(payload_bytes: int, tasks: int) -> ReadsPoint:
         store.create_tasks(LABOURER, [{"blob": "x" * payload_bytes} for _ in range(tasks)])
         whole, paged = fetch_peaks(store, tasks)
         output = stack.run().output
-        (line,) = output["labourers"]
-        if line["invoked"] != tasks:
-            raise RuntimeError(f"the run invoked {line['invoked']} of {tasks} tasks: {line}")
+        (line,) = output["labourers"].values()
+        if line.get("invoked", 0) != tasks:
+            raise RuntimeError(f"the run invoked {line.get('invoked', 0)} of {tasks} tasks: {line}")
         units = output["read_units"]
         return ReadsPoint(
             payload_bytes=payload_bytes,

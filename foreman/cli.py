@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -605,15 +606,28 @@ def _error_counts(errors: dict[str, int]) -> str:
     return ", ".join(f"{name} x{count}" for name, count in sorted(errors.items()))
 
 
+SHOWN_LABOURERS = 20
+"""Up to this many labourers, ``summary_table`` shows every one; above it, the idle ones are counted by status."""
+
+IDLE_FIELDS = frozenset({"status", "desired", "set_by"})
+"""A report line with no field beyond these: nothing queued, running, fetched or done (zero fields are left out)."""
+
+
 def summary_table(output: dict[str, Any]) -> str:
     """The Orchestrator's output as a table: one row per labourer, then the totals. ``errors`` names the errors of
-    the released and failed tasks, so a ``released`` count always comes with its reason."""
+    the released and failed tasks, so a ``released`` count always comes with its reason. Above
+    ``SHOWN_LABOURERS`` labourers, the idle ones (nothing queued, running, fetched or done) are one line of counts."""
     from foreman_core.config import STATUS_NAMES
 
     headers = ["labourer", "status", "set by", "running", "desired", "fetched", "invoked", "skipped", "released",
                "failed", "set aside", "deferred", "errors"]  # fmt: skip
     rows: list[list[Any]] = []
-    for labourer_id, line in report_lines(output):
+    lines = report_lines(output)
+    idle: Counter[int] = Counter()
+    if len(lines) > SHOWN_LABOURERS:  # a large deployment: the labourers with nothing queued, running or done, counted
+        idle = Counter(line["status"] for _, line in lines if set(line) <= IDLE_FIELDS)
+        lines = [(labourer_id, line) for labourer_id, line in lines if not set(line) <= IDLE_FIELDS]
+    for labourer_id, line in lines:
         status = f"{line['status']} {STATUS_NAMES.get(line['status'], '?')}"
         rows.append(
             [labourer_id, status, line.get("set_by") or "-", line.get("running", 0), line.get("desired", 0),
@@ -627,7 +641,13 @@ def summary_table(output: dict[str, Any]) -> str:
          totals.get("skipped", 0), totals.get("released", 0), totals.get("failed", 0), totals.get("set_aside", 0),
          totals.get("deferred", 0), ""]
     )  # fmt: skip
-    return format_table(headers, rows, left=3, text=[len(headers) - 1])
+    table = format_table(headers, rows, left=3, text=[len(headers) - 1])
+    if idle:
+        by_status = ", ".join(
+            f"{count} at {status} {STATUS_NAMES.get(status, '?')}" for status, count in sorted(idle.items())
+        )
+        table += f"\n({sum(idle.values())} more labourers with nothing queued, running or done: {by_status})"
+    return table
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from foreman.config_store import store_config
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
+    HISTORY_EVENT_LIMIT,
     async_lambda_invocations,
     atomic_dynamodb,
     backend_execution,
@@ -122,12 +123,14 @@ class EmbeddedStack:
 
     ``parameters`` override the template's Parameters (``LabourerArns`` defaults to every function of the local
     account and region).
-    ``fast`` skips the sleeps of Retry intervals and Wait states.
+    ``fast`` skips the sleeps of Retry intervals and Wait states. ``history_events``: where a Standard execution's
+    history ends (25,000 as on AWS; a test may lower it to meet the limit in a fraction of the time).
     """
 
     parameters: Mapping[str, Any] = field(default_factory=dict)
     template: str = TEMPLATE
     fast: bool = True
+    history_events: int = HISTORY_EVENT_LIMIT
     runtime: LambdaRuntime = field(default_factory=LambdaRuntime)
     deployment: Deployment = field(init=False)
     _exit: ExitStack = field(init=False, default_factory=ExitStack)
@@ -144,7 +147,7 @@ class EmbeddedStack:
         try:
             self._exit.enter_context(environment({}, unset=endpoints))
             self._exit.enter_context(mock_aws(config=MOTO_CONFIG))  # type: ignore[call-overload]
-            self._exit.enter_context(emulation(self.runtime, fast=self.fast))
+            self._exit.enter_context(emulation(self.runtime, fast=self.fast, history_events=self.history_events))
             self.deployment = deploy(self.template, self.client, self.runtime, self.parameters)
         except BaseException:
             self._exit.close()
@@ -302,9 +305,10 @@ def environment(values: Mapping[str, str], *, unset: tuple[str, ...] = ()) -> It
 
 
 @contextmanager
-def emulation(runtime: LambdaRuntime, *, fast: bool) -> Iterator[None]:
+def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTORY_EVENT_LIMIT) -> Iterator[None]:
     """Everything that makes moto behave as AWS does for Foreman (``moto_patches``), and real handlers behind
-    Lambda. ``fast`` also skips the sleeps of Retry intervals and Wait states."""
+    Lambda. ``fast`` also skips the sleeps of Retry intervals and Wait states; ``history_events`` is where a Standard
+    execution's history ends."""
     with ExitStack() as stack:
         for patch in (
             runtime.patched(),
@@ -317,7 +321,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool) -> Iterator[None]:
             transaction_size_limit(),
             ssm_parameter_size_limit(),
             consumed_read_capacity(),
-            history_limit(),
+            history_limit(history_events),
             express_workflows(),
         ):
             stack.enter_context(patch)

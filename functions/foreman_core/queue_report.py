@@ -53,26 +53,6 @@ def estimate_depth(head: int, tail: int, step: int) -> int:
     return max((tail - head) // step + 1, 1)
 
 
-UNREAD: Any = object()
-"""``measure_queue(head=UNREAD)``: the caller has not read the queue's head, so ``measure_queue`` reads it."""
-
-
-def measure_queue(
-    store: TaskStore,
-    labourer_id: str,
-    *,
-    start: float,
-    now: float,
-    step: int,
-    exact: bool = False,
-    head: Task | None = UNREAD,
-) -> QueueReport:
-    """The labourer's queue (``greenfield < start``) as seen at ``now``: two ``Limit=1`` queries (one for an empty
-    queue), plus a COUNT query over the whole queue when ``exact``. ``head``: the queue's head as the caller already
-    read it (``None`` for an empty queue), which saves one of the two queries."""
-    return read_queue(store, labourer_id, start=start, now=now, step=step, exact=exact, head=head).report
-
-
 @dataclass(frozen=True)
 class QueueRead:
     """What ``read_queue`` read: the report, and the queue's two ends as read (``None``: empty, or not known)."""
@@ -90,14 +70,10 @@ def read_queue(
     now: float,
     step: int,
     exact: bool = False,
-    head: Task | None = UNREAD,
 ) -> QueueRead:
-    """``measure_queue``, with the ends it read, so the caller can take the head without reading it again and
-    know where the queue ended."""
-    if head is UNREAD:
-        head, tail = store.queue_ends(labourer_id, start=start)
-    else:
-        tail = None if head is None else store.queue_ends(labourer_id, start=start, head=False)[1]
+    """The labourer's queue (``greenfield < start``) as seen at ``now``, and its two ends as read: two ``Limit=1``
+    queries (one for an empty queue), plus a COUNT query over the whole queue when ``exact``."""
+    head, tail = store.queue_ends(labourer_id, start=start)
     if head is None:
         return QueueRead(QueueReport(depth=0, exact=True, oldest_age_seconds=0.0), None, None)
     well_formed = "created_at" in head.attributes and "created_at" not in head.malformed

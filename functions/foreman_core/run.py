@@ -2,9 +2,11 @@
 
 The state machine (``statemachine/orchestrator.asl.json``) calls these in order, one per state of the same name:
 ``load_config`` -> ``compute_ecology`` -> ``fetch_greenfield_tasks`` -> (InvokeLabourers, in ASL) -> ``summarize``.
-Each takes the previous step's output (plain JSON) and returns the next; handlers only add AWS clients. The state
-stays small: the config travels in its canonical form, tasks travel as their id with the greenfield and attempts the
-fetch saw (``task_store.claim_item``; the claim returns the payload).
+Each takes the previous step's output (plain JSON) and the run's config, and returns the next; handlers only add AWS
+clients and read the config back from the state's reference (``config_source.load_pinned``). The state does not
+grow with the config: it carries the config's reference, a short report line per labourer, and tasks as their id with
+the greenfield and attempts the fetch saw (``task_store.claim_item``; the claim returns the payload), for the
+labourers with tasks only (``run_limits`` keeps it within its limits).
 """
 
 from __future__ import annotations
@@ -186,55 +188,14 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     reference = ConfigReference.from_dict(state["config"])
     limits = run_limits.RunLimits.of(reference.orchestrator_type, config.max_tasks_per_execution)
     report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
-    tails: dict[str, Task] = {}
-    wants: dict[str, int] = {}
-    for labourer in config.labourers:  # every queue first: the budget goes to labourers with tasks to take
-        line = report[labourer.id]
-        read = read_queue(
-            store,
-            labourer.id,
-            start=start,
-            now=now,
-            step=config.greenfield_task_step,
-            exact=config.exact_queue_depth,
-        )
-        queue = read.report
-        if queue.depth:  # a left-out queue is an empty one; depth_exact only when counted
-            line["queue"] = {"depth": queue.depth, "oldest_age_seconds": queue.to_dict()["oldest_age_seconds"]}
-            if queue.exact:
-                line["queue"]["depth_exact"] = True
-        if _blocked_by_health(config, labourer.max_simultaneous_invocations, line["status"], queue.depth):
-            line["blocked_by_health"] = True
-        if read.tail is not None:
-            tails[labourer.id] = read.tail
-        wants[labourer.id] = min(int(line.get("desired", 0)), queue.depth)
+    wants, tails = _read_queues(config, report, store, start=start, now=now)
     budget = grant(wants, limits, seed=start)
     takes = {
         labourer_id: _take_tasks(store, labourer_id, wanted, markers_of(config, labourer_id, start))
         for labourer_id, wanted in budget.items()
         if wanted > 0
     }  # fmt: skip
-    # A queue's depth is an estimate that counts too few when positions are packed (retried tasks put back at the
-    # head): labourers that got all they were granted, wanted more and did not reach the tail read share what the
-    # run's limits have left.
-    more = {
-        labourer_id: int(report[labourer_id].get("desired", 0)) - len(taken.tasks)
-        for labourer_id, taken in takes.items()
-        if taken.filled
-        and int(report[labourer_id].get("desired", 0)) > len(taken.tasks)
-        and not _reached(taken.last, tails.get(labourer_id))
-    }
-    tasks_taken = sum(len(taken.tasks) for taken in takes.values())
-    busy = sum(1 for taken in takes.values() if taken.tasks)
-    room = min(limits.tasks, limits.most_tasks(busy)) - tasks_taken
-    if more and room > 0:
-        for labourer_id, extra in share_budget(more, room, seed=start).items():
-            if extra > 0:
-                markers = markers_of(config, labourer_id, start)
-                takes[labourer_id].extend(
-                    _take_tasks(store, labourer_id, extra, markers, after=takes[labourer_id].last)
-                )
-                budget[labourer_id] += extra
+    _take_more(config, report, store, takes=takes, tails=tails, budget=budget, limits=limits, start=start)
     invocations: list[dict[str, Any]] = []
     unlisted = REPORTED_SET_ASIDE
     for labourer in config.labourers:
@@ -376,6 +337,70 @@ def _count_set_aside(line: Mapping[str, Any]) -> int:
 def _reached(last: Task | None, tail: Task | None) -> bool:
     """Whether a take that stopped at ``last`` read the queue to the ``tail`` read before it (``None``: not known)."""
     return last is not None and tail is not None and last.task_id == tail.task_id
+
+
+def _read_queues(
+    config: OrchestratorConfig, report: dict[str, dict[str, Any]], store: TaskStore, *, start: int, now: float
+) -> tuple[dict[str, int], dict[str, Task]]:
+    """Every labourer's queue, first (so the budget goes to labourers with tasks to take): its line gains ``queue``
+    (left out when empty; ``depth_exact`` only when counted) and ``blocked_by_health``. Returns what each wants
+    (``min(desired, depth)``) and each queue's tail as read (positions only)."""
+    tails: dict[str, Task] = {}
+    wants: dict[str, int] = {}
+    for labourer in config.labourers:
+        line = report[labourer.id]
+        read = read_queue(
+            store,
+            labourer.id,
+            start=start,
+            now=now,
+            step=config.greenfield_task_step,
+            exact=config.exact_queue_depth,
+        )
+        queue = read.report
+        if queue.depth:  # a left-out queue is an empty one; depth_exact only when counted
+            line["queue"] = {"depth": queue.depth, "oldest_age_seconds": queue.to_dict()["oldest_age_seconds"]}
+            if queue.exact:
+                line["queue"]["depth_exact"] = True
+        if _blocked_by_health(config, labourer.max_simultaneous_invocations, line["status"], queue.depth):
+            line["blocked_by_health"] = True
+        if read.tail is not None:
+            tails[labourer.id] = read.tail
+        wants[labourer.id] = min(int(line.get("desired", 0)), queue.depth)
+    return wants, tails
+
+
+def _take_more(
+    config: OrchestratorConfig,
+    report: Mapping[str, Mapping[str, Any]],
+    store: TaskStore,
+    *,
+    takes: dict[str, _Taken],
+    tails: Mapping[str, Task],
+    budget: dict[str, int],
+    limits: run_limits.RunLimits,
+    start: int,
+) -> None:
+    """A queue's depth is an estimate that counts too few when positions are packed (retried tasks put back at the
+    head): labourers that got all they were granted, wanted more and did not reach the tail read share what the
+    run's limits have left (``takes`` and ``budget`` grow in place)."""
+    more = {
+        labourer_id: int(report[labourer_id].get("desired", 0)) - len(taken.tasks)
+        for labourer_id, taken in takes.items()
+        if taken.filled
+        and int(report[labourer_id].get("desired", 0)) > len(taken.tasks)
+        and not _reached(taken.last, tails.get(labourer_id))
+    }
+    tasks_taken = sum(len(taken.tasks) for taken in takes.values())
+    busy = sum(1 for taken in takes.values() if taken.tasks)
+    room = min(limits.tasks, limits.most_tasks(busy)) - tasks_taken
+    if not more or room <= 0:
+        return
+    for labourer_id, extra in share_budget(more, room, seed=start).items():
+        if extra > 0:
+            markers = markers_of(config, labourer_id, start)
+            takes[labourer_id].extend(_take_tasks(store, labourer_id, extra, markers, after=takes[labourer_id].last))
+            budget[labourer_id] += extra
 
 
 def _claim_values(config: OrchestratorConfig, start: int) -> dict[str, str]:

@@ -6,8 +6,11 @@ workflow type (the template's ``OrchestratorType``, which LoadConfig reads as ``
   grows with the tasks is InvokeLabourers' output (every task's claim item and its outcome, beside the fetched
   items): measured on the embedded stack at about 122 bytes per task with Foreman's 32-character task ids (2,000
   tasks: 244,041 bytes, 93% of 256 KiB = 262,144, since the claim carries the greenfield and attempts it was fetched
-  with). So at most ``EXPRESS_MOST_TASKS`` = 1,500 tasks (about 183,000 bytes, 70%), which leaves room for labourers'
-  entries and longer (sosw-made, 36-character) task ids. Time does not bind first: the embedded stack, slower than
+  with). InvokeLabourers' result now replaces the claim items, and a run keeps its largest state within
+  ``run_limits.STATE_BYTES_TARGET`` (200,000 bytes) counting every outcome at its longest (a failed release naming
+  its error): about 151 bytes a task with Foreman's ids, 155 with sosw's 36-character ones. So at most
+  ``EXPRESS_MOST_TASKS`` = 1,250 tasks (about 194,000 bytes at that worst case), so that a run at the bound is
+  not cut by ``run_limits.trim``. Time does not bind first: the embedded stack, slower than
   AWS, billed 40-71 s of the 300 for 2,000 tasks at a Map concurrency of 40. The default, ``EXPRESS_DEFAULT_TASKS``
   = 1,000, keeps over half of the state free. docs/cost.md has the figures.
 """
@@ -25,9 +28,9 @@ STANDARD = "STANDARD"
 EXPRESS = "EXPRESS"
 ORCHESTRATOR_TYPES = (STANDARD, EXPRESS)
 
-EXPRESS_MOST_TASKS = 1500
-"""The most tasks an Express run may take: its largest state (measured, about 122 bytes a task) stays at 70% of
-256 KiB."""
+EXPRESS_MOST_TASKS = 1250
+"""The most tasks an Express run may take: its largest state, every outcome at its longest (about 155 bytes a
+task), stays within the 200,000 bytes a run keeps its state to (``run_limits.STATE_BYTES_TARGET``)."""
 EXPRESS_DEFAULT_TASKS = 1000
 """An Express run's default budget: half the state left free."""
 
@@ -50,8 +53,8 @@ def why_bounded(orchestrator_type: str) -> str:
     """What the bound protects, for the error a config above it gets."""
     if orchestrator_type == EXPRESS:
         return (
-            "an Express run carries every task and outcome in one state, measured at about 122 bytes a task, "
-            "and a state may hold 256 KiB"
+            "an Express run carries every task's outcome in one state, up to about 155 bytes a task, "
+            "and a run keeps a state within 200,000 of the 256 KiB it may hold"
         )
     return (
         f"a task can add {EVENTS_PER_TASK} events to the execution's history (every claim, invoke and release "

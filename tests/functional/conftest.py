@@ -24,6 +24,16 @@ def client() -> Iterator[Any]:
 
 
 @pytest.fixture
+def empty_config_cache() -> Iterator[None]:
+    """``config_source``'s caches empty before and after the test (a config read by one test is not another's)."""
+    from foreman_core.config_source import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     """A clock the test moves by hand."""
     return FakeClock()

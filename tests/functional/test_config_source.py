@@ -31,6 +31,8 @@ from foreman_core.config_source import (
 )
 from tests.fixtures.seed_config import SEED_CONFIG
 
+pytestmark = pytest.mark.usefixtures("empty_config_cache")
+
 SEED_JSON = Path(__file__).parent.parent / "fixtures" / "seed_config.json"
 PARAMETER = "/foreman/orchestrator_config"
 CONFIG_TABLE = "config"
@@ -60,13 +62,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

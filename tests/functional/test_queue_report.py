@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from foreman_core.queue_report import QueueReport, estimate_depth, measure_queue
+from foreman_core.queue_report import QueueReport, estimate_depth, read_queue
 from foreman_core.task_store import TaskStore
 from tests.builders import T0, FakeClock, attach_meter, markers_at, payloads
 
@@ -16,7 +16,7 @@ STEP = 1000
 
 
 def test_an_empty_queue_is_depth_0_and_age_0(store: TaskStore) -> None:
-    assert measure_queue(store, LAB, start=T0, now=T0, step=STEP) == QueueReport(0, True, 0.0)
+    assert read_queue(store, LAB, start=T0, now=T0, step=STEP).report == QueueReport(0, True, 0.0)
 
 
 def test_the_estimate_is_exact_for_a_queue_created_in_batches_and_drained_from_the_head(
@@ -31,7 +31,7 @@ def test_the_estimate_is_exact_for_a_queue_created_in_batches_and_drained_from_t
         assert store.claim(task.task_id, LAB, run).claimed
 
     # When the queue is measured
-    report = measure_queue(store, LAB, start=run.start, now=clock.now, step=STEP)
+    report = read_queue(store, LAB, start=run.start, now=clock.now, step=STEP).report
 
     # Then the estimate counts the 20 left, and the age is the head's: the second batch's first task, 180 s old
     assert report.depth == 20 == store.queue_length(LAB, start=run.start)
@@ -45,7 +45,7 @@ def test_the_estimate_reads_two_items_whatever_the_queues_length(
     store.create_tasks(LAB, payloads(300))
     meter = attach_meter(client)
 
-    report = measure_queue(store, LAB, start=clock.now + 1, now=clock.now, step=STEP)
+    report = read_queue(store, LAB, start=clock.now + 1, now=clock.now, step=STEP).report
 
     assert report.depth == 300
     assert meter.calls == {"Query": 2}
@@ -57,7 +57,7 @@ def test_the_exact_count_reads_the_whole_queue(client: Any, store: TaskStore, cl
     store.create_tasks(LAB, payloads(300))
     meter = attach_meter(client)
 
-    report = measure_queue(store, LAB, start=clock.now + 1, now=clock.now, step=STEP, exact=True)
+    report = read_queue(store, LAB, start=clock.now + 1, now=clock.now, step=STEP, exact=True).report
 
     assert (report.depth, report.exact) == (300, True)
     assert meter.scanned["Query"] == 2 + 300  # the two ends, then every queued item for the COUNT
@@ -73,8 +73,8 @@ def test_retried_tasks_packed_ahead_of_the_head_are_undercounted_by_the_estimate
     clock.advance(1)
     assert len(store.requeue_due_retries(LAB)) == 3
 
-    estimate = measure_queue(store, LAB, start=clock.now, now=clock.now, step=STEP)
-    exact = measure_queue(store, LAB, start=clock.now, now=clock.now, step=STEP, exact=True)
+    estimate = read_queue(store, LAB, start=clock.now, now=clock.now, step=STEP).report
+    exact = read_queue(store, LAB, start=clock.now, now=clock.now, step=STEP, exact=True).report
 
     # Then the estimate sees the span of the 5 plus 3/1000 of a step: 5; the count says 8
     assert (estimate.depth, exact.depth) == (5, 8)

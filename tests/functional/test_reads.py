@@ -9,7 +9,7 @@ from typing import Any
 
 from foreman.local.moto_patches import consumed_read_capacity
 from foreman_core.config import parse_config
-from foreman_core.queue_report import measure_queue
+from foreman_core.queue_report import read_queue
 from foreman_core.run import fetch_greenfield_tasks
 from foreman_core.task_store import FETCH_PAGE, POSITION_ATTRIBUTES, TaskStore
 from tests.builders import FakeClock, attach_meter, payloads
@@ -42,7 +42,7 @@ def test_reads_of_a_queue_position_ask_for_the_position_only(client: Any, store:
 
     store.create_task(LAB, {"n": 1})  # reads the newest position first
     head, tail = store.queue_ends(LAB, start=clock.now + 1)
-    measure_queue(store, LAB, start=clock.now + 1, now=clock.now, step=1000)
+    read_queue(store, LAB, start=clock.now + 1, now=clock.now, step=1000)
 
     queries = [request for operation, request in meter.requests if operation == "Query"]
     assert len(queries) == 5  # create_task's newest position, the two ends, twice

@@ -333,4 +333,4 @@ def test_every_step_accepts_the_largest_budget_of_its_workflow_type(
 
     assert report_for(run.output, "worker-a")["invoked"] == 3
     assert scavenge.status == "SUCCEEDED"  # the Scavenger reads the same config back
-    assert most == (1500 if orchestrator_type == "EXPRESS" else 479)
+    assert most == (1250 if orchestrator_type == "EXPRESS" else 479)

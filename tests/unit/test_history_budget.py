@@ -91,10 +91,10 @@ def test_an_express_orchestrator_has_no_history_limit_but_a_state_size_bound() -
     assert parse_config({"task_config": labourers, "max_tasks_per_execution": 1200}, orchestrator_type=express)
     # but not above what the 256 KiB state holds
     with pytest.raises(ConfigError) as refused:
-        parse_config({"task_config": labourers, "max_tasks_per_execution": 1501}, orchestrator_type=express)
+        parse_config({"task_config": labourers, "max_tasks_per_execution": 1251}, orchestrator_type=express)
     ((path, reason),) = refused.value.problems
     assert path == "max_tasks_per_execution"
-    assert reason.startswith("at most 1500 (OrchestratorType EXPRESS), got 1501")
+    assert reason.startswith("at most 1250 (OrchestratorType EXPRESS), got 1251")
     assert "256 KiB" in reason
 
 

@@ -131,9 +131,8 @@ def test_item_3_the_cli_refuses_before_anything_is_written(tmp_path: Path, capsy
 
 
 def _summary(**line: Any) -> dict[str, Any]:
-    base = {"labourer_id": "reports", "status": 4, "set_by": None, "running": 0, "desired": 2, "fetched": 2,
-            "invoked": 0, "skipped": 0, "released": 2, "failed": 0, "set_aside": [], "errors": {}}  # fmt: skip
-    return {"labourers": [{**base, **line}], "totals": {"desired": 2, "fetched": 2, "released": 2}}
+    base = {"status": 4, "desired": 2, "fetched": 2, "released": 2}  # a line leaves out its zero fields
+    return {"labourers": {"reports": {**base, **line}}, "totals": {"desired": 2, "fetched": 2, "released": 2}}
 
 
 def test_item_4_the_run_table_names_the_errors_of_released_tasks() -> None:
@@ -143,6 +142,19 @@ def test_item_4_the_run_table_names_the_errors_of_released_tasks() -> None:
     assert header.split()[-1] == "errors"
     assert row.endswith("Lambda.ResourceNotFoundException x2")
     assert cli.summary_table(_summary(released=0)).splitlines()[1].endswith("-")
+
+
+def test_a_large_deployments_idle_labourers_are_one_line_of_counts() -> None:
+    idle = {f"idle-{n}": {"status": 4, "desired": 2} for n in range(30)}
+    blind = {f"blind-{n}": {"status": 0, "set_by": "cpu"} for n in range(5)}
+    output = {"labourers": {**idle, **blind, **_summary()["labourers"]}, "totals": {}}
+
+    lines = cli.summary_table(output).splitlines()
+
+    assert [line.split()[0] for line in lines[1:-1]] == ["reports", "total"]
+    assert lines[-1] == "(35 more labourers with nothing queued, running or done: 5 at 0 Bad, 30 at 4 High)"
+    few = {"labourers": {**dict(list(idle.items())[:5]), **_summary()["labourers"]}, "totals": {}}
+    assert len(cli.summary_table(few).splitlines()) == 1 + 6 + 1  # up to 20 labourers, every one is shown
 
 
 # ---------------------------------------------------------------------------------------------------------------------
