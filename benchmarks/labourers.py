@@ -112,8 +112,10 @@ def run_point(labourers: int) -> SweepPoint:
     """One measured Orchestrator run over ``labourers`` labourers on a fresh stack."""
     busy = [number for number in range(labourers) if number % 20 == 0]
     quiet = contextlib.redirect_stdout(io.StringIO())  # Summarize prints its EMF metrics; the tables own stdout
-    parameters = {"LabourerArns": FLEET_ARNS, "LogLevel": "ERROR"}
+    # the config in S3: 100 labourers' (~80 KB) already fits neither an SSM parameter (8 KB) nor, at 1,000, an item
+    parameters = {"LabourerArns": FLEET_ARNS, "LogLevel": "ERROR", "ConfigBucketName": "foreman-config"}
     with quiet, EmbeddedStack(parameters=parameters) as stack:
+        stack.create_config_bucket()
         seed_health(stack, {number: 10.0 for number in range(labourers) if number % 10 == 0})
         config = {}
         for number in range(labourers):
@@ -126,7 +128,7 @@ def run_point(labourers: int) -> SweepPoint:
         store = TaskStore(mark_harness(stack.client("dynamodb")), Tables())
         for number in busy:
             store.create_tasks(labourer_name(number), [{"n": n} for n in range(TASKS_EACH)])
-        for service in ("stepfunctions", "lambda", "cloudwatch", "ssm"):
+        for service in ("stepfunctions", "lambda", "cloudwatch", "ssm", "s3"):
             mark_harness(stack.client(service))
         meter = ApiMeter(task_functions=[labourer_name(number) for number in busy], tasks_table=Tables().tasks)
         began = time.perf_counter()

@@ -767,7 +767,8 @@ def _warn_if_no_labourers(config: OrchestratorConfig) -> None:
 
 def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
     """Validate a config as LoadConfig will (its tables must be the deployment's), then store it where the deployed
-    LoadConfig reads it (SSM parameter or sosw's table)."""
+    LoadConfig reads it (SSM parameter, sosw's table or S3 object), if it fits there (``config_store``)."""
+    from foreman.config_store import ConfigTooLargeError, store_config
     from foreman_core import run_limits
     from foreman_core.config import ConfigError, check_deployment_tables, parse_config
 
@@ -791,15 +792,12 @@ def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
     if problems:
         raise CliError(f"{where}: {ConfigError(problems)}; nothing was stored")
     text = json.dumps(raw)
-    if location.startswith("ssm:"):
-        name = location[len("ssm:") :]
-        _aws(lambda: target.client("ssm").put_parameter(Name=name, Value=text, Type="String", Overwrite=True), target)
-    elif location.startswith("dynamodb:"):
-        table, env, config_name = [*location[len("dynamodb:") :].split("/", 2), "", ""][:3]
-        item = {"env": {"S": env}, "config_name": {"S": config_name}, "config_value": {"S": text}}
-        _aws(lambda: target.client("dynamodb").put_item(TableName=table, Item=item), target)
-    else:
-        raise CliError(f"cannot store a config at {location}: only ssm: and dynamodb: locations", EXIT_USAGE)
+    try:  # a config too large for the place is refused before any call
+        _aws(lambda: store_config(target.client, location, text), target)
+    except ConfigTooLargeError as error:
+        raise CliError(f"{where}: {error}; nothing was stored") from None
+    except ValueError as error:
+        raise CliError(str(error), EXIT_USAGE) from None
     out.write(f"stored {where} at {location}: {len(config.labourers)} labourers\n")
     return EXIT_OK
 
@@ -878,7 +876,7 @@ def _connection_arguments(group: argparse._ArgumentGroup) -> None:
 def _connection_options() -> argparse.ArgumentParser:
     """Only how to reach AWS: for a command that reads one named location and no stack."""
     parent = argparse.ArgumentParser(add_help=False)
-    _connection_arguments(parent.add_argument_group("how to reach AWS (for an ssm: or dynamodb: location)"))
+    _connection_arguments(parent.add_argument_group("how to reach AWS (for an ssm:, dynamodb: or s3: location)"))
     return parent
 
 

@@ -220,9 +220,10 @@ def serve(options: ServeOptions, out: TextIO) -> int:
     import boto3
 
     from foreman.cli import CliError
+    from foreman.config_store import ConfigTooLargeError, store_config
     from foreman.local.deployer import REGION
     from foreman.local.function_logs import function_output
-    from foreman.local.stack import quiet_moto, serving, store_config
+    from foreman.local.stack import quiet_moto, serving
     from foreman_core.config import parse_config
 
     try:
@@ -301,7 +302,10 @@ def serve(options: ServeOptions, out: TextIO) -> int:
 
             register_example_labourers(example_config(), add_example, complete)
         if raw is not None:
-            store_config(client, str(deployment.outputs["ConfigLocation"]), json.dumps(raw))
+            try:
+                store_config(client, str(deployment.outputs["ConfigLocation"]), json.dumps(raw))
+            except ConfigTooLargeError as error:
+                raise ServeError(f"--config {options.config_path}: {error}") from None
         if user_config is None and config is not None:
             _publish_simulated_metrics(config, client, stop)
 

@@ -33,6 +33,11 @@ moto is pinned (``moto==5.2.5``) because these are not public API. ``PATCHED_INT
   one whose items add up to more than 4 MB with ``ValidationException``. ``transaction_size_limit`` refuses it too,
   counting a Put as its item and a Delete, Update or ConditionCheck as the stored item it touches (moto's own
   ``Item.size()``), so a batch that would fail on AWS fails here.
+- ``SimpleSystemManagerBackend.put_parameter``: moto stores an SSM parameter value of any length, in whatever tier it
+  is given (``Intelligent-Tiering`` kept as such); Parameter Store refuses a value over 4,096 characters in the
+  Standard tier and over 8,192 in the Advanced tier (``ValidationException``), and with ``Intelligent-Tiering``
+  makes the parameter Advanced only when its value is over 4,096 characters. ``ssm_parameter_size_limit`` does
+  the same, so a config too large for SSM fails here as it would on AWS.
 - ``ExecutionWorker._get_evaluation_environment`` and ``EventManager.add_event``: moto lets an execution's history
   grow without end; a Standard execution on AWS fails when it reaches 25,000 events, event 25,000 being its
   ``ExecutionFailed`` (``States.Runtime``, "The execution reached the maximum number of history events (25000).").
@@ -122,6 +127,8 @@ PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
     *(("moto.dynamodb.models.table", f"Table.{name}") for name in ("query", "scan", "get_item")),
     *(("moto.dynamodb.responses", f"DynamoHandler.{name}") for name in ("query", "scan", "get_item", "batch_get_item")),
     ("moto.dynamodb.models.dynamo_type", "DynamoType.to_regular_json"),
+    ("moto.ssm.models", "SimpleSystemManagerBackend.put_parameter"),
+    ("moto.ssm.exceptions", "ValidationException"),
 )
 
 
@@ -388,6 +395,51 @@ def transaction_size_limit() -> Iterator[None]:
         original(self, transact_items)
 
     with mock.patch.object(DynamoDBBackend, "transact_write_items", transact_write_items):
+        yield
+
+
+SSM_VALUE_LIMITS = {"Standard": 4096, "Advanced": 8192}
+"""The longest SSM parameter value of each tier, in characters."""
+
+SSM_STANDARD_TOO_LONG = (
+    "Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter "
+    "value, upgrade the parameter to use the advanced-parameter tier. For more information, see "
+    "https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html"
+)
+"""Parameter Store's message (a ``ValidationException``) for a Standard parameter value over 4,096 characters."""
+
+SSM_ADVANCED_TOO_LONG = "Advanced tier parameters support a maximum parameter value of 8192 characters."
+"""The message for an Advanced parameter value over 8,192 characters (worded as the Standard tier's)."""
+
+
+def ssm_tier(requested: str | None, previous: str | None, default: str, value: str) -> str:
+    """The tier Parameter Store gives a parameter: the one requested, else the parameter's own, else the account's
+    default; ``Intelligent-Tiering`` is Advanced when the value is over 4,096 characters or the parameter already
+    is Advanced (a parameter never goes back to Standard), Standard otherwise."""
+    tier = requested or previous or default
+    if tier == "Intelligent-Tiering":
+        return "Advanced" if len(value) > SSM_VALUE_LIMITS["Standard"] or previous == "Advanced" else "Standard"
+    return tier
+
+
+@contextmanager
+def ssm_parameter_size_limit() -> Iterator[None]:
+    """Refuse an SSM parameter value longer than its tier holds, and resolve ``Intelligent-Tiering``, as AWS does."""
+    from moto.ssm.exceptions import ValidationException
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    original = SimpleSystemManagerBackend.put_parameter
+
+    def put_parameter(self: Any, name: str, description: str, value: str, *args: Any, **kwargs: Any) -> Any:
+        # moto's ParameterDict finds a name through __getitem__/__contains__ only (its .get misses it)
+        versions = self._parameters[name] if name in self._parameters else []  # noqa: SIM401
+        previous = versions[-1].tier if versions else None
+        tier = ssm_tier(kwargs.get("tier"), previous, self.default_parameter_tier, value or "")
+        if value and len(value) > SSM_VALUE_LIMITS.get(tier, SSM_VALUE_LIMITS["Advanced"]):
+            raise ValidationException(SSM_STANDARD_TOO_LONG if tier == "Standard" else SSM_ADVANCED_TOO_LONG)
+        return original(self, name, description, value, *args, **{**kwargs, "tier": tier})
+
+    with mock.patch.object(SimpleSystemManagerBackend, "put_parameter", put_parameter):
         yield
 
 

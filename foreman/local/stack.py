@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 
+from foreman.config_store import store_config
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
@@ -34,6 +35,7 @@ from foreman.local.moto_patches import (
     named_executions,
     no_waits,
     reused_clients,
+    ssm_parameter_size_limit,
     stable_heap_keys,
     strict_runtime_errors,
     transaction_size_limit,
@@ -177,9 +179,23 @@ class EmbeddedStack:
     # -- setting the stage ----------------------------------------------------------------------------------------
 
     def put_config(self, config: Mapping[str, Any] | str) -> None:
-        """Store the orchestrator config where the deployed LoadConfig reads it (the SSM parameter by default)."""
+        """Store the orchestrator config where the deployed LoadConfig reads it (the SSM parameter by default; the S3
+        object when deployed with ConfigBucketName: ``create_config_bucket`` first). A config too large for the
+        place raises ``config_store.ConfigTooLargeError``, as ``foreman config put`` does on AWS."""
         text = config if isinstance(config, str) else json.dumps(config)
         store_config(self.client, str(self.outputs["ConfigLocation"]), text)
+
+    def create_config_bucket(self, *, versioned: bool = True) -> str:
+        """Create the bucket the deployment's ``ConfigBucketName`` names, as a user does before deploying with it
+        (the template reads the config there but does not own the bucket); ``versioned`` enables versioning, so a
+        run reads back the version its LoadConfig read. Returns the bucket's name."""
+        bucket = str(self.parameter_values.get("ConfigBucketName") or "")
+        if not bucket:
+            raise ValueError("this stack was deployed without ConfigBucketName: its config is not in S3")
+        self.client("s3").create_bucket(Bucket=bucket)
+        if versioned:
+            self.client("s3").put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        return bucket
 
     def add_function(self, name: str, handler: Handler, *, timeout: int = 60) -> str:
         """Create a Lambda function ``name`` whose code is the Python callable ``handler``; returns its ARN."""
@@ -270,18 +286,6 @@ class EmbeddedStack:
         return self.wait(self.start(state_machine, execution_input))
 
 
-def store_config(client: Callable[[str], Any], location: str, text: str) -> None:
-    """Store config ``text`` at ``location`` (``ssm:<parameter>`` or ``dynamodb:<table>/<env>/<name>``, sosw's config
-    table) through ``client(service)``."""
-    if location.startswith("ssm:"):
-        client("ssm").put_parameter(Name=location[4:], Value=text, Type="String", Overwrite=True)
-        return
-    table, env, name = location[len("dynamodb:") :].split("/", 2)
-    client("dynamodb").put_item(
-        TableName=table, Item={"env": {"S": env}, "config_name": {"S": name}, "config_value": {"S": text}}
-    )
-
-
 @contextmanager
 def environment(values: Mapping[str, str], *, unset: tuple[str, ...] = ()) -> Iterator[None]:
     """Set ``values`` and remove ``unset`` in ``os.environ`` for the block; afterwards every name is as it was."""
@@ -315,6 +319,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTO
             stable_heap_keys(),
             strict_runtime_errors(),
             transaction_size_limit(),
+            ssm_parameter_size_limit(),
             consumed_read_capacity(),
             history_limit(history_events),
             express_workflows(),

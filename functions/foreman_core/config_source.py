@@ -8,7 +8,10 @@ A *location* string names the config (the deployment passes it, e.g. in an envir
   SecureString) whose value is the JSON;
 - ``dynamodb:<table>/<env>/<config_name>``, e.g. ``dynamodb:config/production/sosw_orchestrator_config``: a row of
   sosw's config table (hash key ``env``, range key ``config_name``, the JSON in the string attribute
-  ``config_value``), so an existing sosw deployment's config can be read where it already is.
+  ``config_value``), so an existing sosw deployment's config can be read where it already is;
+- ``s3:<bucket>/<key>``, e.g. ``s3:my-bucket/foreman/orchestrator_config.json``: an S3 object holding the JSON, for a
+  config too large for the others (an SSM parameter value holds 4 KB, 8 KB in the Advanced tier; a DynamoDB item
+  400 KB). In a versioned bucket, a run reads back the very version its LoadConfig read.
 
 ``load_config`` parses what it reads with ``parse_config`` and keeps the result for ``ttl`` seconds (60 by
 default) per location, per process: in a warm Lambda container an edited config is picked up within a minute. A
@@ -44,6 +47,7 @@ LOCATION_FORMS = (
     "<path>.json",
     "ssm:<parameter name>",
     "dynamodb:<table>/<env>/<config_name>",
+    "s3:<bucket>/<key>",
 )
 """The accepted forms of a location string."""
 
@@ -51,7 +55,10 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 """``s3:``, ``https:``...: a plain path never starts like this (a one-letter drive such as ``C:`` does not match)."""
 
 ClientFactory = Callable[[str], Any]
-"""Returns a boto3 low-level client for a service name (``"ssm"``, ``"dynamodb"``)."""
+"""Returns a boto3 low-level client for a service name (``"ssm"``, ``"dynamodb"``, ``"s3"``)."""
+
+Version = int | str
+"""What identifies one stored version of a config: an SSM parameter's version number, an S3 object's VersionId."""
 
 
 class ConfigSourceError(ValueError):
@@ -130,7 +137,50 @@ class DynamoDbLocation:
         return str(value["S"])
 
 
-ConfigLocation = FileLocation | SsmLocation | DynamoDbLocation
+@dataclass(frozen=True)
+class S3Location:
+    """An S3 object holding the JSON. In a versioned bucket its VersionId is the version a run reads back; an
+    unversioned object (or one written while versioning was suspended: VersionId ``null``) has none."""
+
+    location: str
+    bucket: str
+    key: str
+
+    def read(self, clients: ClientFactory) -> str:
+        return self.read_version(clients)[0]
+
+    def read_version(self, clients: ClientFactory, version: str | None = None) -> tuple[str, str | None]:
+        """The object's text and its VersionId; with ``version``, that version of the object (GetObject VersionId,
+        which needs ``s3:GetObjectVersion``)."""
+        request = {"Bucket": self.bucket, "Key": self.key, **({} if version is None else {"VersionId": version})}
+        try:
+            response = clients("s3").get_object(**request)
+            body = response["Body"].read()
+        except ClientError as error:
+            code = _error_code(error)
+            if code in ("NoSuchKey", "404"):
+                raise ConfigSourceError(f"{self.location}: no object {self.key!r} in bucket {self.bucket!r}") from None
+            if code == "NoSuchBucket":
+                raise ConfigSourceError(f"{self.location}: bucket {self.bucket!r} not found") from None
+            if version is not None and code in ("NoSuchVersion", "InvalidArgument"):
+                raise ConfigSourceError(f"{self.location}: version {version} of the object not found") from None
+            if code == "AccessDenied":  # the functions may not ListBucket, so S3 answers this for a missing key too
+                raise ConfigSourceError(
+                    f"{self.location}: access denied: no object {self.key!r} in bucket {self.bucket!r}, or this role "
+                    "may not read it (the template grants s3:GetObject on exactly ConfigBucketName/ConfigObjectKey)"
+                ) from None
+            raise ConfigSourceError(f"{self.location}: cannot read the object: {_error_text(error)}") from error
+        except BotoCoreError as error:
+            raise ConfigSourceError(f"{self.location}: cannot reach S3: {error}") from error
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigSourceError(f"{self.location}: the object is not UTF-8 text: {error}") from None
+        found = response.get("VersionId")
+        return text, None if found in (None, "", "null") else str(found)
+
+
+ConfigLocation = FileLocation | SsmLocation | DynamoDbLocation | S3Location
 
 
 def parse_location(location: str) -> ConfigLocation:
@@ -141,7 +191,11 @@ def parse_location(location: str) -> ConfigLocation:
         return FileLocation(location, Path(rest.removeprefix("//")))
     if scheme == "ssm" and rest:
         return SsmLocation(location, rest)
-    if scheme == "dynamodb":
+    if scheme == "s3":
+        bucket, _, key = rest.removeprefix("//").partition("/")
+        if bucket and key:
+            return S3Location(location, bucket, key)
+    elif scheme == "dynamodb":
         table, env, config_name = [*rest.split("/", 2), "", ""][:3]
         if table and env and config_name:
             return DynamoDbLocation(location, table, env, config_name)
@@ -149,7 +203,8 @@ def parse_location(location: str) -> ConfigLocation:
         return FileLocation(location, Path(text))
     raise ConfigSourceError(
         f"unrecognised config location {location!r}; expected one of: {', '.join(LOCATION_FORMS)} "
-        "(e.g. 'ssm:/foreman/orchestrator_config' or 'dynamodb:config/production/sosw_orchestrator_config')"
+        "(e.g. 'ssm:/foreman/orchestrator_config', 'dynamodb:config/production/sosw_orchestrator_config' or "
+        "'s3:my-bucket/foreman/orchestrator_config.json')"
     )
 
 
@@ -179,14 +234,15 @@ def _parsed_json(location: str, text: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ConfigReference:
     """What a run's state carries in place of the config: where it was read, which orchestrator type parsed it, its
-    fingerprint (``OrchestratorConfig.fingerprint``) and, for an SSM parameter, the version read. Every step after
+    fingerprint (``OrchestratorConfig.fingerprint``) and the version read: an SSM parameter's number (an int), a
+    versioned S3 object's VersionId (a string), none for the others. Every step after
     LoadConfig gets the same config back from it (``load_pinned``), so a state stays the same size whatever the
     config holds. ``labourers`` is for people reading the state."""
 
     location: str
     sha256: str
     orchestrator_type: str = STANDARD
-    version: int | None = None
+    version: Version | None = None
     labourers: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -211,14 +267,15 @@ class ConfigReference:
             location=data["location"],
             sha256=str(data["sha256"]),
             orchestrator_type=str(data.get("orchestrator_type", STANDARD)),
-            version=None if version is None else int(version),
+            version=None if version is None else version if isinstance(version, str) else int(version),
             labourers=int(data.get("labourers", 0)),
         )
 
 
 class ConfigChangedError(ConfigSourceError):
     """The config at a run's location is no longer the one its LoadConfig read, and that one cannot be read back
-    (only an SSM parameter keeps its old versions). The run stops; the next one reads the new config."""
+    (only an SSM parameter and an object in a versioned S3 bucket keep their old versions). The run stops; the next
+    one reads the new config."""
 
 
 @dataclass(frozen=True)
@@ -283,10 +340,11 @@ def load_pinned(reference: ConfigReference, *, tables: Tables | None = None, cli
     """The config ``reference`` names, exactly: the steps after LoadConfig call this with the reference in the state.
 
     Kept in this process by fingerprint (a warm function reads nothing); otherwise the location is read again, and
-    if it changed meanwhile, an SSM parameter's version is read back. ``tables`` must be what LoadConfig parsed
-    with (the deployment's: every function has the same). Raises ``ConfigChangedError`` when the config was edited
-    since LoadConfig read it and its old text is gone (a file or a sosw config table row), ``ConfigSourceError`` /
-    ``ConfigError`` as ``load_config`` does.
+    if it changed meanwhile, the version LoadConfig read is read back (an SSM parameter's, a versioned S3 object's).
+    ``tables`` must be what LoadConfig parsed with (the deployment's: every function has the same). Raises
+    ``ConfigChangedError`` when the config was edited since LoadConfig read it and its old text is gone (a file, a
+    sosw config table row, an unversioned S3 object), ``ConfigSourceError`` / ``ConfigError`` as ``load_config``
+    does.
     """
     key = (reference.sha256, tables)
     if key in _pinned:
@@ -308,13 +366,16 @@ def load_pinned(reference: ConfigReference, *, tables: Tables | None = None, cli
 
 
 def _read_config(
-    location: str, tables: Tables | None, clients: Any, orchestrator_type: str, *, version: int | None = None
-) -> tuple[OrchestratorConfig, int | None]:
+    location: str, tables: Tables | None, clients: Any, orchestrator_type: str, *, version: Version | None = None
+) -> tuple[OrchestratorConfig, Version | None]:
     """Read, parse and remember (by fingerprint, for ``load_pinned``) the config at ``location``."""
     source = parse_location(location)
     factory = _client_factory(clients)
+    found: Version | None = None
     if isinstance(source, SsmLocation):
-        text, version = source.read_version(factory, version)
+        text, found = source.read_version(factory, None if version is None else int(version))
+    elif isinstance(source, S3Location):
+        text, found = source.read_version(factory, None if version is None else str(version))
     else:
         text = source.read(factory)
     config = parse_config(_parsed_json(location, text), tables=tables, orchestrator_type=orchestrator_type)
@@ -322,7 +383,7 @@ def _read_config(
     _pinned.move_to_end((config.fingerprint(), tables))
     while len(_pinned) > PINNED_KEPT:
         _pinned.popitem(last=False)
-    return config, version
+    return config, found
 
 
 def clear_cache() -> None:

@@ -13,6 +13,10 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
+ITEM_BYTES = 400 * 1024
+"""The largest item DynamoDB stores (400 KB, names and values counted as above); PutItem refuses a larger one
+(``ValidationException``: "Item size has exceeded the maximum allowed size")."""
+
 TRANSACTION_BYTES = 4 * 1024 * 1024
 """TransactWriteItems refuses a transaction whose items add up to more than 4 MB (``ValidationException``)."""
 

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from benchmarks.labourers import health_metrics
 from foreman import cli
 from foreman.local.stack import PROJECT_ROOT
 from foreman_core.config import Tables
@@ -480,6 +481,86 @@ def test_config_put_refuses_what_the_deployment_may_not_invoke(
     assert "nothing was stored" in err
     stored = _client(endpoint, "ssm").get_parameter(Name="/foreman/orchestrator_config")["Parameter"]["Value"]
     assert json.loads(stored) == CONFIG
+
+
+def with_labourers(count: int, *, metrics: bool = False) -> dict[str, Any]:
+    """The example config with ``count`` more labourers like its ``thumbnails`` (about 140 characters each; ~940
+    with ``metrics``: three health metrics each)."""
+    config = json.loads(json.dumps(CONFIG))
+    labourers = config["task_config"]["labourers"]
+    for number in range(count):
+        labourers[f"more-{number:04d}"] = {**labourers["thumbnails"], "max_simultaneous_invocations": 1}
+        if metrics:
+            labourers[f"more-{number:04d}"]["health_metrics"] = health_metrics(number)
+    return config
+
+
+def test_config_put_stores_a_config_over_4_kb_in_an_advanced_parameter(
+    capsys: pytest.CaptureFixture[str], endpoint: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(with_labourers(30)))
+    assert 4096 < len(json.dumps(with_labourers(30))) <= 8192
+
+    code, _out, err = run_cli(capsys, "config", "put", "--endpoint-url", endpoint, str(path))
+
+    assert code == 0, err
+    ssm = _client(endpoint, "ssm")
+    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": ["/foreman/orchestrator_config"]}])
+    assert described["Parameters"][0]["Tier"] == "Advanced"  # Intelligent-Tiering: Advanced only when needed
+    stored = ssm.get_parameter(Name="/foreman/orchestrator_config")["Parameter"]["Value"]
+    assert json.loads(stored) == with_labourers(30)
+
+
+def test_config_put_refuses_a_config_too_large_for_ssm_or_a_dynamodb_item_before_any_call(
+    capsys: pytest.CaptureFixture[str], endpoint: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(with_labourers(60)))
+    size = len(json.dumps(with_labourers(60)))
+
+    code, out, err = run_cli(capsys, "config", "put", "--endpoint-url", endpoint, str(path))
+
+    assert (code, out) == (1, "")
+    assert f"the config is {size:,} characters of JSON; an SSM parameter value holds at most 8,192" in err
+    assert "ConfigBucketName" in err
+    assert "ConfigTableName, up to 400 KB" in err
+    assert "nothing was stored" in err
+    stored = _client(endpoint, "ssm").get_parameter(Name="/foreman/orchestrator_config")["Parameter"]["Value"]
+    assert json.loads(stored) == CONFIG
+
+    # and a row of sosw's config table holds 400 KB: refused before any call (this endpoint has no such table)
+    path.write_text(json.dumps(with_labourers(600, metrics=True)))  # ~560 KB
+    location = "dynamodb:no-such-table/production/sosw_orchestrator_config"
+    code, out, err = run_cli(
+        capsys, "config", "put", "--endpoint-url", endpoint, "--config-location", location, str(path)
+    )
+    assert (code, out) == (1, "")
+    assert "a DynamoDB item holds at most 409,600 (400 KB)" in err
+    assert "ConfigBucketName" in err
+    assert "ResourceNotFoundException" not in err
+
+
+def test_config_put_stores_a_large_config_in_s3_and_the_next_run_reads_it(
+    capsys: pytest.CaptureFixture[str], endpoint: str, tmp_path: Path
+) -> None:
+    s3 = _client(endpoint, "s3")
+    s3.create_bucket(Bucket="cli-configs")
+    s3.put_bucket_versioning(Bucket="cli-configs", VersioningConfiguration={"Status": "Enabled"})
+    large = with_labourers(60)
+    large["task_config"]["labourers"]["thumbnails"]["max_simultaneous_invocations"] = 2
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(large))
+    location = "s3:cli-configs/foreman/orchestrator_config.json"
+
+    code, out, err = run_cli(
+        capsys, "config", "put", "--endpoint-url", endpoint, "--config-location", location, str(path)
+    )
+
+    assert code == 0, err
+    assert out == f"stored {path} at {location}: 63 labourers\n"
+    body = s3.get_object(Bucket="cli-configs", Key="foreman/orchestrator_config.json")["Body"].read()
+    assert json.loads(body) == large
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""config_source on moto: a config read from a file, SSM or sosw's DynamoDB config table, cached for a TTL."""
+"""config_source on moto: a config read from a file, SSM, sosw's DynamoDB config table or S3, cached for a TTL."""
 
 from __future__ import annotations
 
@@ -15,12 +15,17 @@ from moto import mock_aws
 from foreman_core import config_source
 from foreman_core.config import ConfigError, Tables
 from foreman_core.config_source import (
+    ConfigChangedError,
+    ConfigReference,
     ConfigSourceError,
     DynamoDbLocation,
     FileLocation,
+    S3Location,
     SsmLocation,
     clear_cache,
     load_config,
+    load_for_run,
+    load_pinned,
     load_raw_config,
     parse_location,
 )
@@ -31,7 +36,13 @@ pytestmark = pytest.mark.usefixtures("empty_config_cache")
 SEED_JSON = Path(__file__).parent.parent / "fixtures" / "seed_config.json"
 PARAMETER = "/foreman/orchestrator_config"
 CONFIG_TABLE = "config"
-LISTED_FORMS = "expected one of: file:<path>, <path>.json, ssm:<parameter name>, dynamodb:<table>/<env>/<config_name>"
+LISTED_FORMS = (
+    "expected one of: file:<path>, <path>.json, ssm:<parameter name>, dynamodb:<table>/<env>/<config_name>, "
+    "s3:<bucket>/<key>"
+)
+BUCKET = "foreman-config"
+KEY = "foreman/orchestrator_config.json"
+S3_LOCATION = f"s3:{BUCKET}/{KEY}"
 
 
 def with_cap(cap: int) -> dict[str, Any]:
@@ -99,6 +110,8 @@ def put_config_row(client: Any, value: str, *, env: str = "production", name: st
             "dynamodb:config/production/a/b",
             DynamoDbLocation("dynamodb:config/production/a/b", "config", "production", "a/b"),
         ),
+        (S3_LOCATION, S3Location(S3_LOCATION, BUCKET, KEY)),
+        ("s3://bucket/config.json", S3Location("s3://bucket/config.json", "bucket", "config.json")),
     ],
 )
 def test_location_forms(location: str, expected: object) -> None:
@@ -109,7 +122,8 @@ def test_location_forms(location: str, expected: object) -> None:
     "location",
     [
         "",
-        "s3://bucket/config.json",
+        "s3:bucket",
+        "s3:/config.json",
         "ssm:",
         "file:",
         "dynamodb:config/production",
@@ -309,3 +323,91 @@ def test_ttl_zero_reads_every_time(tmp_path: Path) -> None:
     assert cap_of(str(path), ttl=0) == 1
     path.write_text(json.dumps(with_cap(2)))
     assert cap_of(str(path), ttl=0) == 2
+
+
+# ---- S3 ---------------------------------------------------------------------------------------------------------
+
+
+def s3_bucket(*, versioned: bool) -> Any:
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    if versioned:
+        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return client
+
+
+def put_object(client: Any, raw: dict[str, Any]) -> None:
+    client.put_object(Bucket=BUCKET, Key=KEY, Body=json.dumps(raw).encode())
+
+
+@pytest.mark.parametrize("versioned", [True, False])
+def test_s3_object(aws: None, versioned: bool) -> None:
+    client = s3_bucket(versioned=versioned)
+    put_object(client, with_cap(7))
+
+    config, reference = load_for_run(S3_LOCATION)
+
+    assert config.labourer("some_function").max_simultaneous_invocations == 7
+    latest = client.head_object(Bucket=BUCKET, Key=KEY).get("VersionId")
+    assert reference.version == (latest if versioned else None)
+    assert isinstance(reference.version, str) if versioned else reference.version is None
+
+
+def test_s3_missing_object_and_bucket(aws: None) -> None:
+    with pytest.raises(ConfigSourceError, match="bucket 'foreman-config' not found"):
+        load_raw_config(S3_LOCATION)
+    s3_bucket(versioned=False)
+    with pytest.raises(ConfigSourceError, match=f"no object '{KEY}' in bucket 'foreman-config'"):
+        load_raw_config(S3_LOCATION)
+
+
+def test_s3_object_with_invalid_json(aws: None) -> None:
+    s3_bucket(versioned=False).put_object(Bucket=BUCKET, Key=KEY, Body=b"{nope")
+    with pytest.raises(ConfigSourceError, match=f"^{re.escape(S3_LOCATION)}: invalid JSON at line 1 column 2"):
+        load_raw_config(S3_LOCATION)
+
+
+def test_a_run_reads_back_the_s3_version_its_load_config_read_after_the_object_changed(aws: None) -> None:
+    # Given a run whose LoadConfig read version 1 of a versioned object, then the object was replaced
+    client = s3_bucket(versioned=True)
+    put_object(client, with_cap(2))
+    _, reference = load_for_run(S3_LOCATION, ttl=0)
+    put_object(client, with_cap(9))
+    clear_cache()  # a cold container: nothing kept by fingerprint
+
+    # Then a later step, reading by the reference in the state, gets version 1 back, not the new object
+    pinned = load_pinned(ConfigReference.from_dict(json.loads(json.dumps(reference.to_dict()))))
+
+    assert pinned.fingerprint() == reference.sha256
+    assert pinned.labourer("some_function").max_simultaneous_invocations == 2
+    assert load_config(S3_LOCATION, ttl=0).labourer("some_function").max_simultaneous_invocations == 9
+
+
+def test_a_changed_unversioned_s3_object_stops_the_run(aws: None) -> None:
+    client = s3_bucket(versioned=False)
+    put_object(client, with_cap(2))
+    _, reference = load_for_run(S3_LOCATION, ttl=0)
+    assert reference.version is None
+    put_object(client, with_cap(9))
+    clear_cache()
+
+    with pytest.raises(ConfigChangedError, match="changed after this run's LoadConfig read it"):
+        load_pinned(reference)
+
+
+def test_a_reference_keeps_the_version_s_type_through_json() -> None:
+    for version in (3, "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY", None):
+        reference = ConfigReference("s3:b/k", "f" * 64, version=version, labourers=2)
+        assert ConfigReference.from_dict(json.loads(json.dumps(reference.to_dict()))) == reference
+    assert "version" not in ConfigReference("ssm:/p", "f" * 64).to_dict()
+
+
+def test_s3_access_denied_says_the_object_may_be_missing_or_not_granted() -> None:
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def get_object(self, **request: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+
+    with pytest.raises(ConfigSourceError, match=r"access denied: no object .* or this role may not read it"):
+        load_raw_config(S3_LOCATION, session_or_clients={"s3": Denied()})

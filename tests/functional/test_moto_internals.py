@@ -115,6 +115,39 @@ def test_moto_accepts_a_transaction_over_4_mb_and_the_embedded_stack_refuses_it_
             client.transact_write_items(TransactItems=deletes[:10])  # 3.9 MB: within the limit
 
 
+def test_moto_stores_an_ssm_value_of_any_length_and_the_embedded_stack_refuses_it_as_parameter_store_does() -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from foreman.local.moto_patches import SSM_ADVANCED_TOO_LONG, SSM_STANDARD_TOO_LONG, ssm_parameter_size_limit
+
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        ssm.put_parameter(Name="/p", Value="x" * 9000, Type="String")  # stock moto: 9,000 characters, Standard
+        kept = ssm.put_parameter(Name="/q", Value="x" * 5000, Type="String", Tier="Intelligent-Tiering")
+        assert kept["Tier"] == "Intelligent-Tiering"  # stock moto keeps the word; AWS answers Standard or Advanced
+
+        with ssm_parameter_size_limit():
+            for tier, length, message in (
+                ("Standard", 4097, SSM_STANDARD_TOO_LONG),
+                (None, 4097, SSM_STANDARD_TOO_LONG),  # the account's default tier: Standard
+                ("Advanced", 8193, SSM_ADVANCED_TOO_LONG),
+                ("Intelligent-Tiering", 8193, SSM_ADVANCED_TOO_LONG),
+            ):
+                with pytest.raises(ClientError) as refused:
+                    ssm.put_parameter(Name="/r", Value="x" * length, Type="String", **({"Tier": tier} if tier else {}))
+                assert refused.value.response["Error"]["Code"] == "ValidationException"
+                assert refused.value.response["Error"]["Message"] == message
+            small = ssm.put_parameter(Name="/r", Value="x" * 4096, Type="String", Tier="Intelligent-Tiering")
+            large = ssm.put_parameter(
+                Name="/r", Value="x" * 8192, Type="String", Tier="Intelligent-Tiering", Overwrite=True
+            )
+            again = ssm.put_parameter(Name="/r", Value="x", Type="String", Tier="Intelligent-Tiering", Overwrite=True)
+        assert (small["Tier"], large["Tier"], again["Tier"]) == ("Standard", "Advanced", "Advanced")
+        assert len(ssm.get_parameter(Name="/r:2")["Parameter"]["Value"]) == 8192
+
+
 MAP_OF_PASSES = {
     "StartAt": "Each",
     "States": {

@@ -62,10 +62,21 @@ def labourer_arns() -> str:
 
 
 @pytest.fixture
-def stack(orchestrator_type: str, labourer_arns: str) -> Iterator[EmbeddedStack]:
+def config_bucket() -> str | None:
+    """The stack's ``ConfigBucketName``: ``None`` keeps the config in SSM; a module with large configs names a
+    bucket (created versioned) instead."""
+    return None
+
+
+@pytest.fixture
+def stack(orchestrator_type: str, labourer_arns: str, config_bucket: str | None) -> Iterator[EmbeddedStack]:
     """Foreman deployed from template.yaml on in-process moto, Lambda steps running the real handlers."""
     parameters = {"LabourerArns": labourer_arns, "LogLevel": "WARNING", "OrchestratorType": orchestrator_type}
+    if config_bucket is not None:
+        parameters["ConfigBucketName"] = config_bucket
     with EmbeddedStack(parameters=parameters) as embedded:
+        if config_bucket is not None:
+            embedded.create_config_bucket()
         yield embedded
 
 

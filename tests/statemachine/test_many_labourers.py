@@ -32,6 +32,12 @@ def labourer_arns() -> str:
     return FLEET_ARNS
 
 
+@pytest.fixture
+def config_bucket() -> str:
+    """A config of 1,000 labourers (~900 KB) fits neither an SSM parameter (8 KB) nor a DynamoDB item (400 KB)."""
+    return "foreman-config"
+
+
 name = labourer_name
 metrics = health_metrics
 
@@ -163,8 +169,9 @@ def small_history(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedStack]:
     """A stack whose Standard executions end at ``SMALL_HISTORY`` events, and a FetchGreenfieldTasks (in this
     process) that sizes runs for that history."""
     monkeypatch.setattr(run_limits, "HISTORY_EVENT_LIMIT", SMALL_HISTORY)
-    parameters = {"LabourerArns": FLEET_ARNS, "LogLevel": "WARNING"}
+    parameters = {"LabourerArns": FLEET_ARNS, "LogLevel": "WARNING", "ConfigBucketName": "foreman-config"}
     with EmbeddedStack(parameters=parameters, history_events=SMALL_HISTORY) as embedded:
+        embedded.create_config_bucket()
         yield embedded
 
 

@@ -304,3 +304,40 @@ def test_alarms_and_dashboard_read_only_metrics_that_an_express_orchestrator_emi
             named.add(resource["Properties"]["MetricName"])
     assert "ExecutionsTimedOut" in named  # a run stopped at 300 s shows
     assert named <= STATES_METRICS_OF_EXPRESS  # nothing that needs an execution's history
+
+
+def _config_read(parameters: dict[str, str]) -> tuple[str, str, list[dict[str, Any]]]:
+    """With these parameters: LoadConfig's CONFIG_LOCATION, the ConfigLocation output, ConfigReadPolicy's statements."""
+
+    class _NoClients:
+        def __call__(self, service: str) -> Any:
+            raise AssertionError("resolving the template makes no AWS call")
+
+    deployment = Deployment(str(ROOT / "template.yaml"), clients=_NoClients(), parameters=parameters)
+    resources = TEMPLATE["Resources"]
+    variables = resources["LoadConfigFunction"]["Properties"]["Environment"]["Variables"]
+    document = resources["ConfigReadPolicy"]["Properties"]["PolicyDocument"]
+    return (
+        deployment.resolve(variables["CONFIG_LOCATION"]),
+        deployment.resolve(TEMPLATE["Outputs"]["ConfigLocation"]["Value"]),
+        deployment.resolve(document["Statement"]),
+    )
+
+
+def test_the_config_is_read_from_s3_then_the_config_table_then_ssm_with_exactly_that_permission() -> None:
+    region_account = "us-east-1:123456789012"  # the local deployer's region and account
+    table = {"ConfigTableName": "config", "ConfigEnv": "dev", "ConfigName": "orchestrator"}
+    bucket = {"ConfigBucketName": "my-configs", "ConfigObjectKey": "foreman/big.json"}
+    cases = [
+        ({}, "ssm:/foreman/orchestrator_config", ["ssm:GetParameter"],
+         f"arn:aws:ssm:{region_account}:parameter/foreman/orchestrator_config"),
+        (table, "dynamodb:config/dev/orchestrator", ["dynamodb:GetItem"],
+         f"arn:aws:dynamodb:{region_account}:table/config"),
+        ({**table, **bucket}, "s3:my-configs/foreman/big.json", ["s3:GetObject", "s3:GetObjectVersion"],
+         "arn:aws:s3:::my-configs/foreman/big.json"),
+    ]  # fmt: skip
+    for parameters, location, actions, resource in cases:
+        environment, output, statements = _config_read({"LabourerArns": f"{ARN_PREFIX}a", **parameters})
+        assert environment == output == location
+        assert [(_actions(s), s["Resource"]) for s in statements] == [(actions, resource)], parameters
+    assert TEMPLATE["Parameters"]["ConfigBucketName"]["Default"] == ""
