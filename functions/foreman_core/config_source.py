@@ -13,7 +13,7 @@ A *location* string names the config (the deployment passes it, e.g. in an envir
   config too large for the others (an SSM parameter value holds 4 KB, 8 KB in the Advanced tier; a DynamoDB item
   400 KB). In a versioned bucket, a run reads back the very version its LoadConfig read.
 
-``load_config`` parses what it reads with ``parse_config`` and keeps the result for ``ttl`` seconds (60 by
+``load_for_run`` parses what it reads with ``parse_config`` and keeps the result for ``ttl`` seconds (60 by
 default) per location, per process: in a warm Lambda container an edited config is picked up within a minute. A
 failed read is never cached and never hidden behind an older copy: it raises, and the next call reads again.
 
@@ -294,27 +294,6 @@ fingerprint, so these never expire; the oldest is forgotten first."""
 _pinned: OrderedDict[tuple[str, Tables | None], OrchestratorConfig] = OrderedDict()
 
 
-def load_config(
-    location: str,
-    *,
-    tables: Tables | None = None,
-    ttl: float = DEFAULT_TTL,
-    clock: Callable[[], float] = time.monotonic,
-    clients: Any = None,
-    orchestrator_type: str = STANDARD,
-) -> OrchestratorConfig:
-    """The validated config at ``location``, read again once ``ttl`` seconds have passed since the last read.
-
-    ``tables`` are the table names used where the config names none (see ``parse_config``). ``clock`` measures
-    the age of the cached copy (inject a fake one in tests); ``ttl=0`` reads every time. ``clients`` is passed to
-    ``load_raw_config``; ``orchestrator_type`` to ``parse_config``. Raises ``ConfigSourceError`` if the config
-    cannot be read and ``ConfigError`` if it is not valid; neither is cached.
-    """
-    return load_for_run(
-        location, tables=tables, ttl=ttl, clock=clock, clients=clients, orchestrator_type=orchestrator_type
-    )[0]
-
-
 def load_for_run(
     location: str,
     *,
@@ -324,7 +303,14 @@ def load_for_run(
     clients: Any = None,
     orchestrator_type: str = STANDARD,
 ) -> tuple[OrchestratorConfig, ConfigReference]:
-    """``load_config``, with the reference a run's state carries instead of the config (LoadConfig's output)."""
+    """The validated config at ``location``, read again once ``ttl`` seconds have passed since the last read, and the
+    reference a run's state carries instead of it (LoadConfig's output).
+
+    ``tables`` are the table names used where the config names none (see ``parse_config``). ``clock`` measures
+    the age of the cached copy (inject a fake one in tests); ``ttl=0`` reads every time. ``clients`` is passed to
+    ``load_raw_config``; ``orchestrator_type`` to ``parse_config``. Raises ``ConfigSourceError`` if the config
+    cannot be read and ``ConfigError`` if it is not valid; neither is cached.
+    """
     key = (location, tables, orchestrator_type)
     now = clock()
     cached = _cache.get(key)
@@ -343,7 +329,7 @@ def load_pinned(reference: ConfigReference, *, tables: Tables | None = None, cli
     if it changed meanwhile, the version LoadConfig read is read back (an SSM parameter's, a versioned S3 object's).
     ``tables`` must be what LoadConfig parsed with (the deployment's: every function has the same). Raises
     ``ConfigChangedError`` when the config was edited since LoadConfig read it and its old text is gone (a file, a
-    sosw config table row, an unversioned S3 object), ``ConfigSourceError`` / ``ConfigError`` as ``load_config``
+    sosw config table row, an unversioned S3 object), ``ConfigSourceError`` / ``ConfigError`` as ``load_for_run``
     does.
     """
     key = (reference.sha256, tables)
@@ -387,7 +373,7 @@ def _read_config(
 
 
 def clear_cache() -> None:
-    """Forget every cached config, so the next ``load_config`` or ``load_pinned`` reads its location again."""
+    """Forget every cached config, so the next ``load_for_run`` or ``load_pinned`` reads its location again."""
     _cache.clear()
     _pinned.clear()
 

@@ -23,7 +23,6 @@ from foreman_core.config_source import (
     S3Location,
     SsmLocation,
     clear_cache,
-    load_config,
     load_for_run,
     load_pinned,
     load_raw_config,
@@ -50,6 +49,11 @@ def with_cap(cap: int) -> dict[str, Any]:
     raw = json.loads(json.dumps(SEED_CONFIG))
     raw["task_config"]["labourers"]["some_function"]["max_simultaneous_invocations"] = cap
     return raw
+
+
+def load_config(location: str, **kwargs: Any) -> Any:
+    """The config ``load_for_run`` reads (the reference aside)."""
+    return load_for_run(location, **kwargs)[0]
 
 
 def cap_of(location: str, **kwargs: Any) -> int:
