@@ -36,6 +36,7 @@ READ_UNIT = 0.125 / 1_000_000
 WRITE_UNITS_PER_TASK = 3
 WRITE_UNITS_PER_RUN = 2  # the lease: take and give back
 READ_UNITS_PER_RUN = 5
+"""A run's read units where a run did not report them (its ``read_units``: the measured runs do)."""
 GB = 1024**3
 
 EXPRESS_SECONDS = 300
@@ -57,6 +58,8 @@ class CostRun:
     billed_mb: int
     largest_state_bytes: int
     seconds: float
+    read_units: float = READ_UNITS_PER_RUN
+    """The read capacity units the run reported (``read_units.total``: as DynamoDB charges them)."""
 
     @property
     def step_functions(self) -> float:
@@ -76,7 +79,7 @@ class CostRun:
         """What is the same for both types: the Lambda steps and DynamoDB."""
         lambda_steps = LAMBDA_STEPS_PER_RUN * (LAMBDA_REQUEST + LAMBDA_STEP_SECONDS * LAMBDA_STEP_GB * LAMBDA_GB_SECOND)
         writes = (WRITE_UNITS_PER_TASK * self.tasks + WRITE_UNITS_PER_RUN) * WRITE_UNIT
-        return lambda_steps + writes + READ_UNITS_PER_RUN * READ_UNIT
+        return lambda_steps + writes + self.read_units * READ_UNIT
 
     def per_million_tasks(self, cost: float) -> float:
         return cost * 1_000_000 / self.tasks
@@ -146,6 +149,7 @@ def measure(orchestrator_type: str, tasks: int) -> CostRun:
             billed_mb=billed_mb,
             largest_state_bytes=execution.largest_state_bytes(),
             seconds=seconds,
+            read_units=float(execution.output.get("read_units", {}).get("total", READ_UNITS_PER_RUN)),
         )
 
 
