@@ -609,15 +609,13 @@ def _error_counts(errors: dict[str, int]) -> str:
 SHOWN_LABOURERS = 20
 """Up to this many labourers, ``summary_table`` shows every one; above it, the idle ones are counted by status."""
 
-IDLE_FIELDS = frozenset({"status", "desired", "set_by"})
-"""A report line with no field beyond these: nothing queued, running, fetched or done (zero fields are left out)."""
-
 
 def summary_table(output: dict[str, Any]) -> str:
     """The Orchestrator's output as a table: one row per labourer, then the totals. ``errors`` names the errors of
     the released and failed tasks, so a ``released`` count always comes with its reason. Above
     ``SHOWN_LABOURERS`` labourers, the idle ones (nothing queued, running, fetched or done) are one line of counts."""
     from foreman_core.config import STATUS_NAMES
+    from foreman_core.run import is_idle
 
     headers = ["labourer", "status", "set by", "running", "desired", "fetched", "invoked", "skipped", "released",
                "failed", "set aside", "deferred", "errors"]  # fmt: skip
@@ -625,8 +623,8 @@ def summary_table(output: dict[str, Any]) -> str:
     lines = report_lines(output)
     idle: Counter[int] = Counter()
     if len(lines) > SHOWN_LABOURERS:  # a large deployment: the labourers with nothing queued, running or done, counted
-        idle = Counter(line["status"] for _, line in lines if set(line) <= IDLE_FIELDS)
-        lines = [(labourer_id, line) for labourer_id, line in lines if not set(line) <= IDLE_FIELDS]
+        idle = Counter(line["status"] for _, line in lines if is_idle(line))
+        lines = [(labourer_id, line) for labourer_id, line in lines if not is_idle(line)]
     for labourer_id, line in lines:
         status = f"{line['status']} {STATUS_NAMES.get(line['status'], '?')}"
         rows.append(

@@ -187,6 +187,10 @@ class OrchestratorConfig:
     exact_queue_depth: bool = False
     """Count every queued task for the ``QueueDepth`` metric (reads the whole queue on every run) instead of the
     two-item estimate from the queue's first and last positions. See ``foreman_core.queue_report``."""
+    idle_labourer_metrics: bool = True
+    """Emit every labourer's metrics every run; ``False``: only for a labourer that is not idle in the run (it has
+    tasks queued, running, fetched or done), so a large, mostly idle deployment pays for far fewer custom metrics
+    (CloudWatch bills a metric for the hours it receives data). See ``run.is_idle``."""
 
     def labourer(self, labourer_id: str) -> Labourer:
         """The labourer with this id; ``KeyError`` naming the known ids if there is none."""
@@ -232,6 +236,7 @@ class OrchestratorConfig:
             "invocation_number_coefficient": {str(status): float(c) for status, c in sorted(self.coefficients.items())},
             "max_tasks_per_execution": self.max_tasks_per_execution,
             "exact_queue_depth": self.exact_queue_depth,
+            "idle_labourer_metrics": self.idle_labourer_metrics,
         }
 
 
@@ -344,6 +349,7 @@ _TOP_KEYS = (
     "max_simultaneous_invocations",
     "max_tasks_per_execution",
     "exact_queue_depth",
+    "idle_labourer_metrics",
 )
 _TOP_IGNORED = (
     "init_clients",
@@ -665,6 +671,7 @@ class _Parser:
             coefficients={**config.coefficients, **self.coefficients(raw, "")},
             max_tasks_per_execution=self.task_budget(raw),
             exact_queue_depth=self.flag(raw, "exact_queue_depth", "", default=False),
+            idle_labourer_metrics=self.flag(raw, "idle_labourer_metrics", "", default=True),
         )
 
     def task_budget(self, raw: Mapping[Any, Any]) -> int:

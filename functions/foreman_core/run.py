@@ -310,6 +310,15 @@ def compact_line(line: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+IDLE_FIELDS = frozenset({"status", "desired", "set_by"})
+"""A report line with no field beyond these: its labourer had nothing queued, running, fetched or done in the run."""
+
+
+def is_idle(line: Mapping[str, Any]) -> bool:
+    """Whether a report line's labourer was idle in the run (``IDLE_FIELDS``: zero fields are left out)."""
+    return set(line) <= IDLE_FIELDS
+
+
 def line_value(line: Mapping[str, Any], key: str) -> Any:
     """A report line's field, with what a left-out field means: 0 for a count, ``[]`` for ``set_aside``, ``{}`` for
     ``errors``, an empty queue for ``queue``, ``None`` for ``set_by``, ``target_tracking`` and ``labourer_error``,

@@ -190,15 +190,21 @@ def run_values(lines: Mapping[str, Mapping[str, float]], report: Mapping[str, An
     return values
 
 
-def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int]) -> None:
+def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int], *, idle: bool = True) -> None:
     """Print the EMF blobs of one Orchestrator run (Summarize's report): one per labourer, then the deployment-wide
-    one. Each carries the execution ARN as metadata. ``caps``: each labourer's ``max_simultaneous_invocations``."""
+    one. Each carries the execution ARN as metadata. ``caps``: each labourer's ``max_simultaneous_invocations``.
+    ``idle=False`` (the config's ``idle_labourer_metrics``) leaves out the blobs of labourers idle in the run
+    (``run.is_idle``); the deployment-wide one still counts every labourer."""
+    from foreman_core.run import is_idle
+
     execution = report.get("execution")
     lines = {
         labourer_id: labourer_values(line, cap=caps.get(labourer_id, 0))
         for labourer_id, line in report["labourers"].items()
     }
     for labourer_id, values in lines.items():
+        if not idle and is_idle(report["labourers"][labourer_id]):
+            continue
         _flush(values, labourer_id=str(labourer_id), total=False, execution=execution)
     _flush(run_values(lines, report), labourer_id=None, total=True, execution=execution)
 

@@ -32,7 +32,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         config = load_pinned(ConfigReference.from_dict(event["config"]), tables=deployed_tables(), clients=clients)
         caps = {labourer.id: labourer.max_simultaneous_invocations for labourer in config.labourers}
-        telemetry.emit_run_report(report, caps)
+        telemetry.emit_run_report(report, caps, idle=config.idle_labourer_metrics)
     except Exception:  # the tasks are invoked and the report is right: a metrics fault must not fail the run
         logger.exception("metrics not emitted")
     return report

@@ -257,3 +257,15 @@ def test_execution_of() -> None:
     assert telemetry.execution_of({"run": {"execution": "b"}}) == "b"
     assert telemetry.execution_of({"run": {}}) is None
     assert telemetry.execution_of(["not", "a", "mapping"]) is None
+
+
+def test_without_idle_labourer_metrics_only_busy_labourers_get_blobs(capsys: pytest.CaptureFixture[str]) -> None:
+    # worker-c is idle in the run (nothing queued, running, fetched or done); worker-b has tasks queued, blocked
+    report = _known_run()
+    report["labourers"]["worker-c"] = {"status": 4, "desired": 8}
+
+    telemetry.emit_run_report(report, CAPS, idle=False)
+
+    by_labourer = _by_labourer(emf_blobs(capsys.readouterr().out))
+    assert set(by_labourer) == {"worker-a", "worker-b", None}
+    assert by_labourer[None].values["HealthBlocked"] == 1  # the deployment-wide blob still counts every labourer

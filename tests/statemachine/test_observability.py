@@ -136,6 +136,24 @@ def test_a_run_prints_the_metrics_of_its_outcome(
     assert lines["worker-a"]["queue"] == {"depth": 5, "oldest_age_seconds": 100}
 
 
+def test_with_idle_labourer_metrics_off_a_run_prints_metrics_for_its_busy_labourers_only(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given two labourers, one with tasks and one with none, and a config that leaves out idle labourers' metrics
+    names = ("worker-a", "worker-b")
+    labourers = {name: labourer_config(stack.add_function(name, FakeLabourer()), 2) for name in names}
+    stack.put_config({"task_config": {"labourers": labourers}, "idle_labourer_metrics": False})
+    _store(stack, time.time()).create_tasks("worker-a", [{"n": 1}])
+
+    output = stack.run().output
+
+    # Then Summarize prints worker-a's blob and the deployment-wide one; worker-b, idle, costs no custom metric
+    assert output["labourers"]["worker-b"] == {"status": 4, "desired": 2}
+    by_labourer = {blob.dimension("Labourer"): blob for blob in emf_blobs(capsys.readouterr().out)}
+    assert set(by_labourer) == {"worker-a", None}
+    assert by_labourer["worker-a"].values["Invoked"] == 1
+
+
 def test_every_log_line_of_the_steps_names_the_execution(
     stack: EmbeddedStack, step_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
