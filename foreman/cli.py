@@ -196,12 +196,14 @@ def _missing_tables(target: Target, tables: Tables) -> list[str]:
     """Which of ``tables`` (tasks, closed, retry) DynamoDB does not know."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from foreman_core.aws_errors import error_code
+
     missing = []
     for name in dict.fromkeys((tables.tasks, tables.closed, tables.retry)):
         try:
             target.client("dynamodb").describe_table(TableName=name)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 missing.append(name)
         except BotoCoreError:
             return []

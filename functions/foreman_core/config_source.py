@@ -36,6 +36,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from foreman_core.aws_errors import error_code
 from foreman_core.config import OrchestratorConfig, Tables, loads_json, parse_config
 from foreman_core.task_budget import STANDARD
 
@@ -97,7 +98,7 @@ class SsmLocation:
         try:
             response = clients("ssm").get_parameter(Name=name, WithDecryption=True)
         except ClientError as error:
-            if _error_code(error) in ("ParameterNotFound", "ParameterVersionNotFound"):
+            if error_code(error) in ("ParameterNotFound", "ParameterVersionNotFound"):
                 what = "parameter" if version is None else f"version {version} of the parameter"
                 raise ConfigSourceError(f"{self.location}: {what} not found") from None
             raise ConfigSourceError(f"{self.location}: cannot read the parameter: {_error_text(error)}") from error
@@ -121,7 +122,7 @@ class DynamoDbLocation:
         try:
             response = clients("dynamodb").get_item(TableName=self.table, Key=key, ConsistentRead=True)
         except ClientError as error:
-            if _error_code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 raise ConfigSourceError(f"{self.location}: table {self.table!r} not found") from None
             raise ConfigSourceError(f"{self.location}: cannot read the item: {_error_text(error)}") from error
         except BotoCoreError as error:
@@ -157,7 +158,7 @@ class S3Location:
             response = clients("s3").get_object(**request)
             body = response["Body"].read()
         except ClientError as error:
-            code = _error_code(error)
+            code = error_code(error)
             if code in ("NoSuchKey", "404"):
                 raise ConfigSourceError(f"{self.location}: no object {self.key!r} in bucket {self.bucket!r}") from None
             if code == "NoSuchBucket":
@@ -398,10 +399,6 @@ def _client_from_mapping(clients: Mapping[str, Any], service: str) -> Any:
     if service not in clients:
         raise ConfigSourceError(f"no {service!r} client given (have: {', '.join(clients) or 'none'})")
     return clients[service]
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _error_text(error: ClientError) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foreman_core.aws_errors import condition_failed
 from foreman_core.config import Labourer
 from foreman_core.metrics import FetchedValue
 from foreman_core.target_tracking import ControllerState, Decision, Reading, TargetTracking, initial_state, step
@@ -126,7 +127,7 @@ class ControllerStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             return from_item(error.response.get("Item") or item)
         return None

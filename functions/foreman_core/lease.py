@@ -22,6 +22,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foreman_core.aws_errors import condition_failed
+
 LEASE_KEY = "orchestrator-lease"
 """The lease item's ``pk`` in the coordination table."""
 
@@ -73,7 +75,7 @@ def take(client: Any, table: str, *, execution: str, now: float, seconds: int) -
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         item = error.response.get("Item") or {}
         holder = item.get("execution", {}).get("S")
@@ -94,7 +96,7 @@ def give_back(client: Any, table: str, *, execution: str) -> bool:
             ExpressionAttributeValues={":execution": {"S": execution}},
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True

@@ -28,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from foreman_core.aws_errors import error_code
 from foreman_core.config import MetricQuery
 
 MAX_QUERIES_PER_CALL = 500
@@ -251,7 +252,7 @@ def _may_be_one_querys_fault(exc: Exception) -> bool:
     rather than from something that fails every call alike (throttling, access, the network)."""
     if isinstance(exc, (BotoCoreError, ConnectionError, TimeoutError)):
         return False
-    return not (isinstance(exc, ClientError) and _error_code(exc) in CALL_WIDE_ERROR_CODES)
+    return not (isinstance(exc, ClientError) and error_code(exc) in CALL_WIDE_ERROR_CODES)
 
 
 def _call_with_retries(client: Any, request: dict[str, Any], sleep: Callable[[float], None]) -> dict[str, Any]:
@@ -261,17 +262,13 @@ def _call_with_retries(client: Any, request: dict[str, Any], sleep: Callable[[fl
         try:
             response: dict[str, Any] = client.get_metric_data(**request)
         except ClientError as exc:
-            if _error_code(exc) not in THROTTLING_ERROR_CODES or attempt >= MAX_THROTTLING_RETRIES:
+            if error_code(exc) not in THROTTLING_ERROR_CODES or attempt >= MAX_THROTTLING_RETRIES:
                 raise
             ceiling = BACKOFF_BASE_SECONDS * 2**attempt
             sleep(random.uniform(ceiling / 2, ceiling))
             attempt += 1
         else:
             return response
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "") or "")
 
 
 def _describe_exception(exc: Exception) -> str:

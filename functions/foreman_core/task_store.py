@@ -34,6 +34,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foreman_core.aws_errors import condition_failed, error_code
 from foreman_core.config import OrchestratorConfig, Tables
 from foreman_core.greenfield import (
     GREENFIELD_INVOCATION_DELTA,
@@ -95,7 +96,6 @@ DEFAULT_DURATION = 900
 DEFAULT_COOLDOWN = 300
 """sosw's labourer defaults, used only when ``locate`` is given no markers."""
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 _TRANSACTION_CANCELLED = "TransactionCanceledException"
 _RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict", "None"})
 
@@ -540,13 +540,9 @@ def _require_id(value: str | None, name: str, *, optional: bool = False) -> None
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
 
 
-def _error_code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
 def _lost_race(err: ClientError) -> bool:
     """A transaction cancelled only because a condition failed or another transaction touched the same items."""
-    if _error_code(err) != _TRANSACTION_CANCELLED:
+    if error_code(err) != _TRANSACTION_CANCELLED:
         return False
     reasons = err.response.get("CancellationReasons") or []
     codes = {str(reason.get("Code", "None")) for reason in reasons}
@@ -859,7 +855,7 @@ class TaskStore:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as err:
-            if _error_code(err) == _CONDITION_FAILED:
+            if condition_failed(err):
                 return ClaimResult(claimed=False, task_id=task_id, invoked=markers.invoked)
             raise
         before = Task.from_item(response["Attributes"])
@@ -886,7 +882,7 @@ class TaskStore:
                 ExpressionAttributeValues=release_values(previous_greenfield, previous_attempts, markers),
             )
         except ClientError as err:
-            if _error_code(err) == _CONDITION_FAILED:
+            if condition_failed(err):
                 return False
             raise
         return True
@@ -1101,7 +1097,7 @@ class TaskStore:
         try:
             self._client.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(task_id)")
         except ClientError as err:
-            if _error_code(err) == _CONDITION_FAILED:
+            if condition_failed(err):
                 raise TaskExistsError(f"task {task_id} already exists in {table}; nothing was written") from err
             raise
 
@@ -1202,7 +1198,7 @@ class TaskStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as err:
-            if _error_code(err) != _CONDITION_FAILED:
+            if not condition_failed(err):
                 raise
             item = err.response.get("Item")
             if item:
