@@ -617,7 +617,7 @@ def summary_table(output: dict[str, Any]) -> str:
     the released and failed tasks, so a ``released`` count always comes with its reason. Above
     ``SHOWN_LABOURERS`` labourers, the idle ones (nothing queued, running, fetched or done) are one line of counts."""
     from foreman_core.config import STATUS_NAMES
-    from foreman_core.run import is_idle
+    from foreman_core.report_line import is_idle, set_aside_count
 
     headers = ["labourer", "status", "set by", "running", "desired", "fetched", "invoked", "skipped", "released",
                "failed", "set aside", "deferred", "errors"]  # fmt: skip
@@ -632,7 +632,7 @@ def summary_table(output: dict[str, Any]) -> str:
         rows.append(
             [labourer_id, status, line.get("set_by") or "-", line.get("running", 0), line.get("desired", 0),
              line.get("fetched", 0), line.get("invoked", 0), line.get("skipped", 0), line.get("released", 0),
-             line.get("failed", 0), len(line.get("set_aside", [])) + line.get("set_aside_more", 0),
+             line.get("failed", 0), set_aside_count(line),
              line.get("deferred", 0), _error_counts(line.get("errors") or {}) or "-"]
         )  # fmt: skip
     totals = output.get("totals", {})

@@ -190,7 +190,7 @@ class OrchestratorConfig:
     idle_labourer_metrics: bool = True
     """Emit every labourer's metrics every run; ``False``: only for a labourer that is not idle in the run (it has
     tasks queued, running, fetched or done), so a large, mostly idle deployment pays for far fewer custom metrics
-    (CloudWatch bills a metric for the hours it receives data). See ``run.is_idle``."""
+    (CloudWatch bills a metric for the hours it receives data). See ``report_line.is_idle``."""
 
     def labourer(self, labourer_id: str) -> Labourer:
         """The labourer with this id; ``KeyError`` naming the known ids if there is none."""

@@ -33,6 +33,7 @@ from foreman_core.labourer_arns import LabourerArns
 from foreman_core.lease import LeaseOutcome
 from foreman_core.metrics import fetch_metric_values
 from foreman_core.queue_report import read_queue
+from foreman_core.report_line import compact_line, queue_field, set_aside_count
 from foreman_core.task_store import Task, TaskStore, claim_item
 from foreman_core.task_validation import stored_task_problem
 
@@ -279,7 +280,7 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
     for line in report.values():
         for key in TOTALLED:
             totals[key] += int(line.get(key, 0))
-        totals["set_aside"] += _count_set_aside(line)
+        totals["set_aside"] += set_aside_count(line)
     summary: dict[str, Any] = {
         "execution": state["run"].get("execution"),
         "start": state["run"]["start"],
@@ -298,49 +299,6 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
 
 TOTALLED = ("desired", "fetched", "invoked", "skipped", "released", "failed", "deferred")
 """The counts of a report line that ``totals`` adds up (with ``set_aside``)."""
-
-ALWAYS_REPORTED = ("status",)
-"""The fields every report line has; the others are left out when they are zero or empty."""
-
-
-def compact_line(line: Mapping[str, Any]) -> dict[str, Any]:
-    """``line`` without its zero and empty fields (``ALWAYS_REPORTED`` stays)."""
-    return {
-        key: value for key, value in line.items() if key in ALWAYS_REPORTED or value not in (0, None, [], {}, False)
-    }
-
-
-IDLE_FIELDS = frozenset({"status", "desired", "set_by"})
-"""A report line with no field beyond these: its labourer had nothing queued, running, fetched or done in the run."""
-
-
-def is_idle(line: Mapping[str, Any]) -> bool:
-    """Whether a report line's labourer was idle in the run (``IDLE_FIELDS``: zero fields are left out)."""
-    return set(line) <= IDLE_FIELDS
-
-
-def line_value(line: Mapping[str, Any], key: str) -> Any:
-    """A report line's field, with what a left-out field means: 0 for a count, ``[]`` for ``set_aside``, ``{}`` for
-    ``errors``, an empty queue for ``queue``, ``None`` for ``set_by``, ``target_tracking`` and ``labourer_error``,
-    ``False`` for ``blocked_by_health``."""
-    if key in line:
-        return line[key]
-    return LEFT_OUT.get(key, 0)
-
-
-LEFT_OUT: dict[str, Any] = {
-    "set_aside": [],
-    "errors": {},
-    "queue": {"depth": 0, "oldest_age_seconds": 0.0},
-    "set_by": None,
-    "target_tracking": None,
-    "labourer_error": None,
-    "blocked_by_health": False,
-}
-
-
-def _count_set_aside(line: Mapping[str, Any]) -> int:
-    return len(line.get("set_aside", [])) + int(line.get("set_aside_more", 0))
 
 
 def _reached(last: Task | None, tail: Task | None) -> bool:
@@ -367,10 +325,7 @@ def _read_queues(
             exact=config.exact_queue_depth,
         )
         queue = read.report
-        if queue.depth:  # a left-out queue is an empty one; depth_exact only when counted
-            line["queue"] = {"depth": queue.depth, "oldest_age_seconds": queue.to_dict()["oldest_age_seconds"]}
-            if queue.exact:
-                line["queue"]["depth_exact"] = True
+        line["queue"] = queue_field(queue)
         if _blocked_by_health(config, labourer.max_simultaneous_invocations, line["status"], queue.depth):
             line["blocked_by_health"] = True
         if read.tail is not None:

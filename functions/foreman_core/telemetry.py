@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from foreman_core.report_line import is_idle, line_value, set_aside_count
+
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 DEFAULT_NAMESPACE = "Foreman"
 
@@ -158,13 +160,13 @@ def labourer_values(line: Mapping[str, Any], *, cap: int) -> dict[str, float]:
     The oldest queued age is left out when the head task had no ``created_at`` to tell it from: a missing datapoint,
     never a made-up one.
     """
-    queue = line.get("queue") or {"depth": 0, "oldest_age_seconds": 0.0}
+    queue = line_value(line, "queue")
     values = {
         INVOKED: line.get("invoked", 0),
         SKIPPED: line.get("skipped", 0),
         RELEASED: line.get("released", 0),
         FAILED: line.get("failed", 0),
-        SET_ASIDE: len(line.get("set_aside", [])) + line.get("set_aside_more", 0),
+        SET_ASIDE: set_aside_count(line),
         RUNNING: line.get("running", 0),
         DESIRED: line.get("desired", 0),
         CAP: cap,
@@ -194,9 +196,7 @@ def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int], *, idle:
     """Print the EMF blobs of one Orchestrator run (Summarize's report): one per labourer, then the deployment-wide
     one. Each carries the execution ARN as metadata. ``caps``: each labourer's ``max_simultaneous_invocations``.
     ``idle=False`` (the config's ``idle_labourer_metrics``) leaves out the blobs of labourers idle in the run
-    (``run.is_idle``); the deployment-wide one still counts every labourer."""
-    from foreman_core.run import is_idle
-
+    (``report_line.is_idle``); the deployment-wide one still counts every labourer."""
     execution = report.get("execution")
     lines = {
         labourer_id: labourer_values(line, cap=caps.get(labourer_id, 0))

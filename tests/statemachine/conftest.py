@@ -14,7 +14,8 @@ import pytest
 from foreman.local.deployer import ACCOUNT, REGION
 from foreman.local.stack import EmbeddedStack
 from foreman_core.config import Tables
-from foreman_core.run import LEFT_OUT, TOTALLED, line_value
+from foreman_core.report_line import LEFT_OUT, line_value
+from foreman_core.run import TOTALLED
 from foreman_core.task_store import TaskStore
 
 LABOURER_NAMES = ("worker-a", "worker-b", "worker-c", "worker-d")
@@ -141,7 +142,7 @@ def hold_after_fetch(stack: EmbeddedStack, executions: int) -> None:
 
 def report_for(output: dict[str, Any], labourer_id: str) -> dict[str, Any]:
     """One labourer's line of the Orchestrator's output, with its id, every left-out field at what leaving it out
-    means (``run.line_value``), and ``busy``: the lease's holder when the run found it held by another."""
+    means (``report_line.line_value``), and ``busy``: the lease's holder when the run found it held by another."""
     if labourer_id not in output["labourers"]:
         raise AssertionError(f"no report for {labourer_id}: {output}")
     line = output["labourers"][labourer_id]

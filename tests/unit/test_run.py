@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from foreman_core import task_budget
 from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVENTS_PER_TASK, HISTORY_EVENT_LIMIT
-from foreman_core.run import REPORTED_CAUSE_CHARS, compact_line, grant, line_value, share_budget, summarize
+from foreman_core.report_line import compact_line, line_value
+from foreman_core.run import REPORTED_CAUSE_CHARS, grant, share_budget, summarize
 from foreman_core.run_limits import STATE_BYTES_TARGET, RunLimits, state_bytes_estimate
 
 
