@@ -567,10 +567,7 @@ def run_problems(output: dict[str, Any]) -> list[str]:
 def report_lines(output: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """``(labourer id, line)`` of an Orchestrator run's output (``labourers`` maps ids to lines, each without its
     zero and empty fields) in the report's order."""
-    labourers = output.get("labourers") or {}
-    if isinstance(labourers, list):  # a Scavenger run's output: a list of lines with their ids
-        return [(str(line.get("labourer_id")), line) for line in labourers]
-    return list(labourers.items())
+    return list((output.get("labourers") or {}).items())
 
 
 def _time_text(epoch: Any) -> str:
