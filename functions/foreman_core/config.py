@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import Any
 
 from foreman_core import task_budget
-from foreman_core.greenfield import GREENFIELD_INVOCATION_DELTA, GREENFIELD_TASK_STEP
+from foreman_core.greenfield import GREENFIELD_INVOCATION_DELTA, GREENFIELD_TASK_STEP, RunMarkers
 from foreman_core.history_budget import DEFAULT_MAX_TASKS_PER_EXECUTION
 from foreman_core.target_tracking import Direction, TargetTracking
 
@@ -215,6 +215,16 @@ class OrchestratorConfig:
     def _fingerprint(self) -> str:
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def markers(self, labourer_id: str, start: int) -> RunMarkers:
+        """The labourer's greenfield markers for a run that started at ``start``: every step of a run, and the
+        Scavenger, compute the same from the config alone (``start``, ``invoked = start +
+        greenfield_invocation_delta`` are the same for every labourer; ``expired`` follows its duration and
+        cooldown)."""
+        labourer = self.labourer(labourer_id)
+        return RunMarkers.at(
+            start, duration=labourer.duration, cooldown=labourer.cooldown, delta=self.greenfield_invocation_delta
+        )
 
     def coefficient(self, status: int) -> float:
         """The share of the cap that ``status`` allows."""

@@ -78,15 +78,6 @@ def load_config(
     }
 
 
-def markers_of(config: OrchestratorConfig, labourer_id: str, start: int) -> RunMarkers:
-    """The labourer's greenfield markers for a run that started at ``start``: the same in every step and in the
-    Scavenger, from the config alone."""
-    labourer = config.labourer(labourer_id)
-    return RunMarkers.at(
-        start, duration=labourer.duration, cooldown=labourer.cooldown, delta=config.greenfield_invocation_delta
-    )
-
-
 def deployment_problems(
     config: OrchestratorConfig, deployment: Tables, labourer_arns: LabourerArns | None
 ) -> list[tuple[str, str]]:
@@ -134,7 +125,7 @@ def compute_ecology(
     stored = controllers.load(tracked) if controllers is not None and tracked and not busy else {}
     report: dict[str, dict[str, Any]] = {}
     for labourer in config.labourers:
-        markers = markers_of(config, labourer.id, start)
+        markers = config.markers(labourer.id, start)
         health = assess(labourer, values)
         if observe is not None:
             observe(labourer.id, health)
@@ -192,7 +183,7 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     wants, tails = _read_queues(config, report, store, start=start, now=now)
     budget = grant(wants, limits, seed=start)
     takes = {
-        labourer_id: _take_tasks(store, labourer_id, wanted, markers_of(config, labourer_id, start))
+        labourer_id: _take_tasks(store, labourer_id, wanted, config.markers(labourer_id, start))
         for labourer_id, wanted in budget.items()
         if wanted > 0
     }  # fmt: skip
@@ -362,7 +353,7 @@ def _take_more(
         return
     for labourer_id, extra in share_budget(more, room, seed=start).items():
         if extra > 0:
-            markers = markers_of(config, labourer_id, start)
+            markers = config.markers(labourer_id, start)
             takes[labourer_id].extend(_take_tasks(store, labourer_id, extra, markers, after=takes[labourer_id].last))
             budget[labourer_id] += extra
 

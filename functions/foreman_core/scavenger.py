@@ -368,15 +368,9 @@ def scavenge_labourer(
     The run's ``now`` is the clock of every write (``closed_at``, ``desired_launch_time``), so a replayed or
     simulated run (``now`` in the execution input) is consistent.
     """
-    labourer_id = state["labourer"]
-    labourer = config.labourer(labourer_id)
+    labourer = config.labourer(state["labourer"])
     now = float(state["run"]["now"])
-    run_markers = RunMarkers.at(
-        int(state["run"]["start"]),
-        duration=labourer.duration,
-        cooldown=labourer.cooldown,
-        delta=config.greenfield_invocation_delta,
-    )
+    run_markers = config.markers(labourer.id, int(state["run"]["start"]))
     store = TaskStore.for_config(client, config, clock=lambda: now)
     scavenger = Scavenger(store, notifier=notifier, lambda_client=lambda_client, limits=limits)
     report = scavenger.scavenge(labourer, run_markers, now=now).to_dict()
