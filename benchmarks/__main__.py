@@ -32,6 +32,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -334,17 +335,20 @@ def render_cost(cost: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(
-    args: argparse.Namespace,
-    comparison: dict[str, Any],
-    points: Sequence[Any],
-    overlap: tuple[Any, Any] | None = None,
-    *,
-    cost: dict[str, Any] | None = None,
-    tracking: dict[str, Any] | None = None,
-    reads: Sequence[Any] = (),
-    fleet: Sequence[Any] = (),
-) -> str:
+@dataclass
+class Parts:
+    """What each part of the benchmark measured (an empty or ``None`` part was skipped)."""
+
+    comparison: dict[str, Any]
+    points: Sequence[Any] = ()
+    overlap: tuple[Any, Any] | None = None
+    cost: dict[str, Any] | None = None
+    tracking: dict[str, Any] | None = None
+    reads: Sequence[Any] = ()
+    fleet: Sequence[Any] = ()
+
+
+def render(args: argparse.Namespace, parts: Parts) -> str:
     """Every table and note, as printed."""
     from benchmarks.report import (
         DEPTH_HEADERS,
@@ -355,6 +359,8 @@ def render(
         render_table,
     )
 
+    comparison, points, overlap = parts.comparison, parts.points, parts.overlap
+    cost, tracking, reads, fleet = parts.cost, parts.tracking, parts.reads, parts.fleet
     versions = _versions()
     sosw, foreman = comparison["sosw"], comparison["foreman"]
     lines = [
@@ -461,14 +467,8 @@ def render(
 def document(
     args: argparse.Namespace,
     argv: Sequence[str],
-    comparison: dict[str, Any],
-    points: Sequence[Any],
+    parts: Parts,
     *,
-    overlap: tuple[Any, Any] | None = None,
-    cost: dict[str, Any] | None = None,
-    tracking: dict[str, Any] | None = None,
-    reads: Sequence[Any] = (),
-    fleet: Sequence[Any] = (),
     started: datetime.datetime,
     seconds: float,
     load: Sequence[float] = (),
@@ -476,6 +476,8 @@ def document(
     """Every figure as plain data, with what produced it."""
     from benchmarks.report import EMULATOR_NOTE, comparison_document
 
+    comparison, points, overlap = parts.comparison, parts.points, parts.overlap
+    cost, tracking, reads, fleet = parts.cost, parts.tracking, parts.reads, parts.fleet
     return {
         "benchmark": "Foreman vs sosw",
         "command": " ".join(["python -m benchmarks", *argv]),
@@ -568,21 +570,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             tracking = run_tracking(args.tracking_minutes, progress=_progress)
     seconds = time.perf_counter() - began
     load.append(_load_average())
-    print(render(args, comparison, points, overlap, cost=cost, tracking=tracking, reads=reads, fleet=fleet))
-    figures = document(
-        args,
-        arguments,
-        comparison,
-        points,
-        overlap=overlap,
-        cost=cost,
-        tracking=tracking,
-        reads=reads,
-        fleet=fleet,
-        started=started,
-        seconds=seconds,
-        load=load,
-    )
+    parts = Parts(comparison, points, overlap, cost=cost, tracking=tracking, reads=reads, fleet=fleet)
+    print(render(args, parts))
+    figures = document(args, arguments, parts, started=started, seconds=seconds, load=load)
     path = write_json(figures, args.output)
     print(
         f"\nFigures written to {path} (whole benchmark: {seconds:.0f} s; "
