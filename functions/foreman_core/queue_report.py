@@ -55,10 +55,10 @@ def estimate_depth(head: int, tail: int, step: int) -> int:
 
 @dataclass(frozen=True)
 class QueueRead:
-    """What ``read_queue`` read: the report, and the queue's two ends as read (``None``: empty, or not known)."""
+    """What ``read_queue`` read: the report, and the queue's tail as read (``None``: empty, or not known), where a
+    take that reaches it has read the whole queue."""
 
     report: QueueReport
-    head: Task | None
     tail: Task | None
 
 
@@ -71,17 +71,17 @@ def read_queue(
     step: int,
     exact: bool = False,
 ) -> QueueRead:
-    """The labourer's queue (``greenfield < start``) as seen at ``now``, and its two ends as read: two ``Limit=1``
+    """The labourer's queue (``greenfield < start``) as seen at ``now``, and its tail as read: two ``Limit=1``
     queries (one for an empty queue), plus a COUNT query over the whole queue when ``exact``."""
     head, tail = store.queue_ends(labourer_id, start=start)
     if head is None:
-        return QueueRead(QueueReport(depth=0, exact=True, oldest_age_seconds=0.0), None, None)
+        return QueueRead(QueueReport(depth=0, exact=True, oldest_age_seconds=0.0), None)
     well_formed = "created_at" in head.attributes and "created_at" not in head.malformed
     age = max(now - head.created_at, 0.0) if well_formed else None
     if exact:
         depth = store.queue_length(labourer_id, start=start)
-        return QueueRead(QueueReport(depth=max(depth, 1), exact=True, oldest_age_seconds=age), head, tail)
+        return QueueRead(QueueReport(depth=max(depth, 1), exact=True, oldest_age_seconds=age), tail)
     if tail is None:  # the index moved between the two reads: the head is all we know of
-        return QueueRead(QueueReport(depth=1, exact=False, oldest_age_seconds=age), head, None)
+        return QueueRead(QueueReport(depth=1, exact=False, oldest_age_seconds=age), None)
     depth = estimate_depth(head.greenfield, tail.greenfield, step)
-    return QueueRead(QueueReport(depth=depth, exact=False, oldest_age_seconds=age), head, tail)
+    return QueueRead(QueueReport(depth=depth, exact=False, oldest_age_seconds=age), tail)
