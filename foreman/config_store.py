@@ -19,6 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from foreman_core.config_source import (
+    ConfigSourceError,
+    DynamoDbLocation,
+    FileLocation,
+    S3Location,
+    SsmLocation,
+    parse_location,
+)
 from foreman_core.item_size import ITEM_BYTES, item_bytes
 
 SSM_STANDARD_CHARACTERS = 4096
@@ -41,29 +49,14 @@ class ConfigTooLargeError(ValueError):
     """The config does not fit where it would be stored; nothing was stored."""
 
 
-def config_item(env: str, config_name: str, text: str) -> dict[str, Any]:
-    """The row of sosw's config table holding ``text`` (hash ``env``, range ``config_name``, ``config_value``)."""
-    return {"env": {"S": env}, "config_name": {"S": config_name}, "config_value": {"S": text}}
+def config_item(row: DynamoDbLocation, text: str) -> dict[str, Any]:
+    """The row of sosw's config table holding ``text`` (its key, and the JSON in ``config_value``)."""
+    return {**row.item_key(), "config_value": {"S": text}}
 
 
 def size_problem(location: str, text: str) -> str | None:
     """Why ``text`` cannot be stored at ``location`` because of its size, or None when it fits."""
-    if location.startswith("ssm:"):
-        if len(text) <= SSM_ADVANCED_CHARACTERS:
-            return None
-        return (
-            f"the config is {len(text):,} characters of JSON; an SSM parameter value holds at most "
-            f"{SSM_ADVANCED_CHARACTERS:,} (Advanced tier; {SSM_STANDARD_CHARACTERS:,} in the Standard tier). "
-            f"{IN_S3}, or in sosw's config table (ConfigTableName, up to {ITEM_BYTES // 1024} KB)"
-        )
-    if location.startswith("dynamodb:"):
-        size = item_bytes(config_item(*_row_key(location)[1:], text))
-        if size <= ITEM_BYTES:
-            return None
-        return (
-            f"the config's row would be {size:,} bytes; a DynamoDB item holds at most {ITEM_BYTES:,} (400 KB). {IN_S3}"
-        )
-    return None
+    return _size_problem(_writable(location), text)
 
 
 def store_config(client: Callable[[str], Any], location: str, text: str) -> None:
@@ -71,24 +64,45 @@ def store_config(client: Callable[[str], Any], location: str, text: str) -> None
     Intelligent-Tiering), PutItem in sosw's config table, or PutObject (``application/json``). Raises
     ``ConfigTooLargeError`` before any call when it would not fit, ``ValueError`` for a location it cannot write,
     and the client's own errors (``ClientError``...) as they come."""
-    problem = size_problem(location, text)
+    target = _writable(location)
+    problem = _size_problem(target, text)
     if problem:
         raise ConfigTooLargeError(f"cannot store the config at {location}: {problem}")
-    scheme, _, rest = location.partition(":")
-    if scheme == "ssm" and rest:
-        client("ssm").put_parameter(Name=rest, Value=text, Type="String", Overwrite=True, Tier=SSM_TIER)
-    elif scheme == "dynamodb":
-        table, env, config_name = _row_key(location)
-        client("dynamodb").put_item(TableName=table, Item=config_item(env, config_name, text))
-    elif scheme == "s3" and "/" in rest.removeprefix("//"):
-        bucket, _, key = rest.removeprefix("//").partition("/")
-        client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="application/json")
+    if isinstance(target, SsmLocation):
+        client("ssm").put_parameter(Name=target.name, Value=text, Type="String", Overwrite=True, Tier=SSM_TIER)
+    elif isinstance(target, DynamoDbLocation):
+        client("dynamodb").put_item(TableName=target.table, Item=config_item(target, text))
     else:
+        client("s3").put_object(
+            Bucket=target.bucket, Key=target.key, Body=text.encode("utf-8"), ContentType="application/json"
+        )
+
+
+def _writable(location: str) -> SsmLocation | DynamoDbLocation | S3Location:
+    """The AWS place ``location`` names (``config_source.parse_location``); ``ValueError`` for any other."""
+    try:
+        target = parse_location(location)
+    except ConfigSourceError as error:
+        raise ValueError(f"cannot store a config at {location}: {error}") from None
+    if isinstance(target, FileLocation):
         raise ValueError(f"cannot store a config at {location}: only ssm:, dynamodb: and s3: locations")
+    return target
 
 
-def _row_key(location: str) -> tuple[str, str, str]:
-    table, env, config_name = [*location[len("dynamodb:") :].split("/", 2), "", ""][:3]
-    if not (table and env and config_name):
-        raise ValueError(f"cannot store a config at {location}: expected dynamodb:<table>/<env>/<config_name>")
-    return table, env, config_name
+def _size_problem(target: SsmLocation | DynamoDbLocation | S3Location, text: str) -> str | None:
+    if isinstance(target, SsmLocation):
+        if len(text) <= SSM_ADVANCED_CHARACTERS:
+            return None
+        return (
+            f"the config is {len(text):,} characters of JSON; an SSM parameter value holds at most "
+            f"{SSM_ADVANCED_CHARACTERS:,} (Advanced tier; {SSM_STANDARD_CHARACTERS:,} in the Standard tier). "
+            f"{IN_S3}, or in sosw's config table (ConfigTableName, up to {ITEM_BYTES // 1024} KB)"
+        )
+    if isinstance(target, DynamoDbLocation):
+        size = item_bytes(config_item(target, text))
+        if size <= ITEM_BYTES:
+            return None
+        return (
+            f"the config's row would be {size:,} bytes; a DynamoDB item holds at most {ITEM_BYTES:,} (400 KB). {IN_S3}"
+        )
+    return None

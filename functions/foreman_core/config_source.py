@@ -117,10 +117,13 @@ class DynamoDbLocation:
     env: str
     config_name: str
 
+    def item_key(self) -> dict[str, dict[str, str]]:
+        """The row's key in the table."""
+        return {"env": {"S": self.env}, "config_name": {"S": self.config_name}}
+
     def read(self, clients: ClientFactory) -> str:
-        key = {"env": {"S": self.env}, "config_name": {"S": self.config_name}}
         try:
-            response = clients("dynamodb").get_item(TableName=self.table, Key=key, ConsistentRead=True)
+            response = clients("dynamodb").get_item(TableName=self.table, Key=self.item_key(), ConsistentRead=True)
         except ClientError as error:
             if error_code(error) == "ResourceNotFoundException":
                 raise ConfigSourceError(f"{self.location}: table {self.table!r} not found") from None
