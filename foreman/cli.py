@@ -778,8 +778,9 @@ def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
     try:  # what LoadConfig checks on every run: a config it would refuse is not stored
         config = parse_config(raw, tables=target.tables(), orchestrator_type=target.orchestrator_type())
         check_deployment_tables(config, target.tables())
-        if run_limits.config_problems(config):
-            raise ConfigError(run_limits.config_problems(config))
+        problems = run_limits.config_problems(config)  # what LoadConfig refuses besides the config's own problems
+        if problems:
+            raise ConfigError(problems)
     except ConfigError as error:
         raise CliError(f"{where}: {error}; nothing was stored (LoadConfig would refuse it on every run)") from None
     _warn_if_no_labourers(config)
