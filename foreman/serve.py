@@ -17,6 +17,7 @@ reaches stderr, each line prefixed by the function's name (``foreman.local.funct
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import re
@@ -103,9 +104,12 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
         threading.Thread(target=_exit_after, args=(STOP_SECONDS,), name="stop", daemon=True).start()
 
     previous = signal.signal(signal.SIGTERM, handle)
+    # SIGUSR1 writes every thread's stack to stderr: what to look at if a stop ever hangs
+    faulthandler.register(signal.SIGUSR1, file=sys.__stderr__ or sys.stderr, all_threads=True)
     try:
         yield
     finally:
+        faulthandler.unregister(signal.SIGUSR1)
         signal.signal(signal.SIGTERM, previous)
 
 

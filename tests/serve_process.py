@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,8 +68,13 @@ def served(*arguments: str, stderr: Path, timeout: float = 90.0) -> Iterator[Ser
         try:
             code = process.wait(timeout=20)
         except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # its threads' stacks, to stderr (foreman.serve), for the report
+            time.sleep(1)
             process.kill()
             process.wait()
-            raise
+            raise AssertionError(
+                f"foreman local serve did not stop within 20 s of SIGTERM; its stderr, with every thread's stack "
+                f"at the end:\n{stderr.read_text()[-20_000:]}"
+            ) from None
         assert code == 0, stderr.read_text()  # SIGTERM stops it cleanly
         assert len(lines) == 1, lines  # stdout carried the JSON line and nothing else
