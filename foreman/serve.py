@@ -337,12 +337,29 @@ def serve(options: ServeOptions, out: TextIO) -> int:
         out.flush()
         _say_where(line)
         try:
-            stop.wait(options.for_seconds)
+            _wait_for(stop, options.for_seconds)
         except KeyboardInterrupt:
             pass
         finally:
             stop.set()
     return 0
+
+
+SIGNAL_POLL_SECONDS = 0.5
+"""How often the main thread wakes while it waits, so a signal another thread received gets handled."""
+
+
+def _wait_for(stop: threading.Event, seconds: float | None) -> None:
+    """Wait until ``stop`` is set or ``seconds`` have passed (``None``: for ever), waking every
+    ``SIGNAL_POLL_SECONDS``. Python runs a signal's handler in the main thread only when that thread runs bytecode:
+    a SIGTERM the kernel delivered to another of the server's threads would otherwise wait for ever behind a wait
+    with no timeout (seen: SIGTERM ignored for 20 s, the main thread in ``Event.wait()``)."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not stop.is_set():
+        left = SIGNAL_POLL_SECONDS if deadline is None else min(SIGNAL_POLL_SECONDS, deadline - time.monotonic())
+        if left <= 0:
+            return
+        stop.wait(left)
 
 
 def _say_where(line: dict[str, Any]) -> None:
