@@ -26,6 +26,8 @@ from unittest import mock
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from foreman_core.lease import LEASE_KEY
+
 HARNESS_ATTRIBUTE = "_foreman_benchmark_harness"
 """Set on a client object to leave its calls out of every count."""
 
@@ -98,9 +100,11 @@ class ApiMeter:
         self._lock = threading.Lock()
 
     def is_task_call(self, service: str, operation: str, params: Mapping[str, Any]) -> bool:
-        """Whether a call is a per-task call: a claim (``UpdateItem`` on the tasks table) or a labourer ``Invoke``."""
+        """Whether a call is a per-task call: a claim (``UpdateItem`` on the tasks table, but of the Orchestrator
+        lease's item, which lives there: a per-run call) or a labourer ``Invoke``."""
         if service == "dynamodb" and operation == "UpdateItem":
-            return self.tasks_table is not None and params.get("TableName") == self.tasks_table
+            lease_item = params.get("Key", {}).get("task_id", {}).get("S") == LEASE_KEY
+            return self.tasks_table is not None and params.get("TableName") == self.tasks_table and not lease_item
         if service == "lambda" and operation in {"Invoke", "InvokeAsync"}:
             return function_name(str(params.get("FunctionName", ""))) in self.task_functions
         return False

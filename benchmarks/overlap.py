@@ -63,8 +63,10 @@ class OverlapResult:
         }
 
 
-def _always_granted(client: Any, table: str, *, execution: str, now: float, seconds: int) -> lease.LeaseOutcome:
-    return lease.LeaseOutcome(held=True, execution=execution, expires_at=now + seconds)
+def _always_granted(
+    client: Any, table: str, *, run: str, execution: str, now: float, seconds: int
+) -> lease.LeaseOutcome:
+    return lease.LeaseOutcome(held=True, execution=execution, expires_at=now + seconds, run=run)
 
 
 FETCH_FUNCTION = "foreman-FetchGreenfieldTasksFunction"

@@ -42,8 +42,8 @@ class ReadsPoint:
 def fetch_peaks(store: Any, tasks: int) -> tuple[int, int]:
     """Peak traced memory (bytes) of reading ``tasks`` queued tasks of ``LABOURER`` into one list, then of
     FetchGreenfieldTasks taking them."""
-    from foreman_core.config import parse_config
-    from foreman_core.run import fetch_greenfield_tasks
+    from foreman_core.config import Tables, parse_config
+    from foreman_core.run import fetch_greenfield_tasks, load_config
 
     now = time.time() + 1
     raw = {
@@ -52,8 +52,7 @@ def fetch_peaks(store: Any, tasks: int) -> tuple[int, int]:
     }
     config = parse_config(raw, orchestrator_type="EXPRESS")
     state = {
-        "run": {"execution": "bench", "start": int(now), "now": now},
-        "config": {"location": "memory:", "sha256": config.fingerprint(), "orchestrator_type": "EXPRESS"},
+        **load_config(config, now=now, execution="bench", deployment=Tables()),
         "report": {LABOURER: {"status": 4, "desired": tasks}},
     }
     tracemalloc.start()

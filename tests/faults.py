@@ -7,7 +7,9 @@ all that match). ``Fault.raised`` counts what was injected, so a test can assert
 
 from __future__ import annotations
 
+import inspect
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -80,3 +82,44 @@ def cloudwatch_fault(error: Callable[[], Exception], *, times: int | None = None
 
     with mock.patch.object(CloudWatchBackend, "get_metric_data", failing):
         yield fault
+
+
+MOTO_QUERY_INDEX_POSITION = 7
+"""Where moto 5.2.5's ``Table.query`` takes ``index_name`` among its positional arguments (after ``self``)."""
+
+
+@contextmanager
+def index_lag(seconds: float, *, table: str = "sosw_tasks") -> Iterator[dict[str, float]]:
+    """Make ``table``'s global secondary indexes lag its base table by ``seconds``: a Query on an index does not see
+    an item updated (UpdateItem) less than ``seconds`` ago, as if the index still held its version from before the
+    write (for a claim, a queued task: outside every running count). Base-table reads see every write at once, as
+    DynamoDB's strongly consistent reads do. Yields the write times by task id, for the test to inspect."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    moto_query = inspect.unwrap(Table.query)  # the embedded stack wraps it (read units): moto's own, for its signature
+    written: dict[str, float] = {}
+    update_item = DynamoDBBackend.update_item
+    query = Table.query
+
+    def updating(self: Any, table_name: str, key: dict[str, dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+        result = update_item(self, table_name, key, *args, **kwargs)
+        if table_name == table:
+            (value,) = next(iter(key.values())).values()
+            written[str(value)] = time.time()
+        return result
+
+    parameters = list(inspect.signature(moto_query).parameters)
+    index_position = parameters.index("index_name") - 1 if "index_name" in parameters else MOTO_QUERY_INDEX_POSITION
+
+    def querying(self: Any, *args: Any, **kwargs: Any) -> Any:
+        items, scanned, last_key = query(self, *args, **kwargs)
+        index_name = kwargs.get("index_name", args[index_position] if len(args) > index_position else None)
+        if self.name != table or not index_name:
+            return items, scanned, last_key
+        cutoff = time.time() - seconds
+        shown = [item for item in items if written.get(str(item.hash_key.value), 0.0) <= cutoff]
+        return shown, scanned, last_key
+
+    with mock.patch.object(DynamoDBBackend, "update_item", updating), mock.patch.object(Table, "query", querying):
+        yield written

@@ -137,7 +137,7 @@ class LambdaRuntime:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _in_flight: dict[str, int] = field(default_factory=dict)
     _peak: dict[str, int] = field(default_factory=dict)
-    _faults: dict[str, tuple[str, int, int | None]] = field(default_factory=dict)
+    _faults: dict[str, tuple[str, int, int | None, bool]] = field(default_factory=dict)
     _code_root: tempfile.TemporaryDirectory[str] | None = None
     _loaded_versions: dict[str, int] = field(default_factory=dict)
     _imported: dict[str, set[str]] = field(default_factory=dict)
@@ -166,10 +166,20 @@ class LambdaRuntime:
 
         self.functions[function_name] = _Function(callable=wrapped)
 
-    def add_fault(self, function_name: str, code: str, *, status: int = 429, times: int | None = None) -> None:
+    def add_fault(
+        self,
+        function_name: str,
+        code: str,
+        *,
+        status: int = 429,
+        times: int | None = None,
+        after_delivery: bool = False,
+    ) -> None:
         """Make the next ``times`` invokes of ``function_name`` (all, with None) fail in the Lambda service itself
-        with error ``code`` (e.g. ``TooManyRequestsException``), before any handler runs, as AWS would answer."""
-        self._faults[function_name] = (code, status, times)
+        with error ``code`` (e.g. ``TooManyRequestsException``), before any handler runs, as AWS would answer.
+        ``after_delivery``: the invoke is made (the handler runs) and only then answered with the error, as when
+        Lambda queued an event and its answer was lost (a 5xx, a dropped connection)."""
+        self._faults[function_name] = (code, status, times, after_delivery)
 
     def cold_start(self) -> None:
         """Forget loaded handler modules: the next call of each function imports it afresh."""
@@ -241,6 +251,7 @@ class LambdaRuntime:
     def _run(self, fn: Any, invocation_type: str, body: Any, response_headers: dict[str, str]) -> bytes:
         self._raise_fault(fn.function_name)
         payload, error = self._execute(fn, invocation_type, body)
+        self._raise_fault(fn.function_name, delivered=True)
         if invocation_type == "Event":
             return b""
         if error is not None:
@@ -266,6 +277,7 @@ class LambdaRuntime:
                 fn, request_id, body, invoke_count=count, payload=payload if error is None else None, error=error
             )
             self._deliver(backend, target, record)
+        self._raise_fault(fn.function_name, delivered=True)  # queued, and the answer lost
         return b""
 
     def _deliver(self, backend: Any, destination: str, record: dict[str, Any]) -> None:
@@ -321,17 +333,21 @@ class LambdaRuntime:
                 self._in_flight[name] -= 1
         return payload, None
 
-    def _raise_fault(self, name: str) -> None:
+    def _raise_fault(self, name: str, *, delivered: bool = False) -> None:
+        """Raise the fault set for ``name`` at this stage of the invoke: before the handler runs, or (``delivered``)
+        after it ran, for a fault added ``after_delivery``."""
         with self._lock:
             fault = self._faults.get(name)
             if fault is None:
                 return
-            code, status, times = fault
+            code, status, times, after_delivery = fault
+            if after_delivery != delivered:
+                return
             if times is not None:
                 if times <= 1:
                     del self._faults[name]
                 else:
-                    self._faults[name] = (code, status, times - 1)
+                    self._faults[name] = (code, status, times - 1, after_delivery)
             self.invocations.append(
                 Invocation(function_name=name, invocation_type="fault", event=None, started=time.time(), error=code)
             )

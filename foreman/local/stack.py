@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 
 from foreman.config_store import store_config
+from foreman.local.context_object import aws_timestamps, redrive_count
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
@@ -51,8 +52,15 @@ DEFAULT_LABOURER_ARNS = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:*"
 (LoadConfig still refuses one elsewhere), so a labourer created on the local endpoint works without redeploying."""
 LOCAL_PARAMETERS = {"LabourerArns": DEFAULT_LABOURER_ARNS, "ConfigCacheSeconds": "0"}
 """Locally a config change applies to the next run at once (on AWS, within ConfigCacheSeconds)."""
-LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
-"""Every function's environment on top of the template's: there is no X-Ray daemon to send trace segments to."""
+LOCAL_ENVIRONMENT = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "FOREMAN_CLOCK_FROM_INPUT": "true",
+    "CLAIM_WINDOW_SECONDS": "600",
+}
+"""Every function's environment on top of the template's: there is no X-Ray daemon to send trace segments to; a run
+may take its clock from its input (the demo's accelerated time, replays: never on AWS, ``run_clock``); and the claim
+window is longer than on AWS, because the emulator runs a claim many times slower than the service (a test of the
+deadline sets it short)."""
 
 
 STATE_LIMIT_BYTES = 256 * 1024
@@ -323,6 +331,8 @@ def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTO
             consumed_read_capacity(),
             history_limit(history_events),
             express_workflows(),
+            redrive_count(),
+            aws_timestamps(),
         ):
             stack.enter_context(patch)
         if fast:

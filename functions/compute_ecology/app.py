@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -24,15 +23,24 @@ clients = Clients()
 
 @telemetry.lambda_step(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """``event``: LoadConfig's output. The lease is taken for ``LEASE_SECONDS`` in ``COORDINATION_TABLE`` by the
-    execution (``run.execution``); if this step fails after taking it, it gives it back before failing. Logs each
-    labourer's health with every reading (the report keeps only the metric that set a status below 4)."""
+    """``event``: LoadConfig's output. The lease is taken for ``LEASE_SECONDS`` in the tasks table by the run
+    (``run.id``, of execution ``run.execution``); if this step fails after taking it, it gives it back before failing
+    (a timeout or a crash is caught by the state machine, which gives it back). Logs each labourer's health with every
+    reading (the report keeps only the metric that set a status below 4)."""
     config = load_pinned(ConfigReference.from_dict(event["config"]), tables=deployed_tables(), clients=clients)
     dynamodb = clients("dynamodb")
     store = TaskStore.for_config(dynamodb, config)
     table = os.environ["COORDINATION_TABLE"]
-    execution = event["run"].get("execution") or f"unnamed-{uuid.uuid4()}"
-    taken = lease.take(dynamodb, table, execution=execution, now=time.time(), seconds=int(os.environ["LEASE_SECONDS"]))
+    run_id = event["run"]["id"]
+    execution = event["run"].get("execution") or f"unnamed-{run_id}"
+    taken = lease.take(
+        dynamodb,
+        config.tables.tasks,
+        run=run_id,
+        execution=execution,
+        now=time.time(),
+        seconds=int(os.environ["LEASE_SECONDS"]),
+    )
     if not taken.held:
         logger.warning("lease busy: another execution is claiming", extra=taken.to_dict())
 
@@ -52,7 +60,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     except Exception:
         if taken.held:
-            lease.give_back(dynamodb, table, execution=execution)
+            lease.give_back(dynamodb, config.tables.tasks, run=run_id, now=time.time())
         raise
     for labourer_id, line in state["report"].items():
         logger.info("ecology", extra={"labourer_id": labourer_id, **line})

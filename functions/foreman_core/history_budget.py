@@ -12,20 +12,21 @@ from __future__ import annotations
 HISTORY_EVENT_LIMIT = 25_000
 """The most events a Standard execution's history holds; the last one is then its failure."""
 
-EVENTS_PER_TASK = 52
-"""The most events one task can add: its InvokeTasks iteration (2), Claim with 4 retries (17), Invoke with 3 retries
-(14), Release with 4 retries (17) and the outcome Pass state (2). A Task state adds entered + exited, and
-scheduled + started + succeeded/failed for each attempt."""
+EVENTS_PER_TASK = 54
+"""The most events one task can add: its InvokeTasks iteration (2), ClaimWindow (2), Claim with 4 retries (17),
+Invoke with 3 retries (14), Release with 4 retries (17) and the outcome Pass state (2). A Task state adds entered +
+exited, and scheduled + started + succeeded/failed for each attempt."""
 
 EVENTS_PER_LABOURER = 8
 """Each labourer's InvokeLabourers iteration (2), its InvokeTasks Map (4) and LabourerDone or LabourerFailed (2)."""
 
-EVENTS_PER_RUN = 81
-"""The execution's start and end (2), LoadConfig, ComputeEcology, FetchGreenfieldTasks and Summarize with all their
-retries (4 x 14), the InvokeLabourers Map (4), LeaseHeld (2) and ReturnLease with all its retries (17)."""
+EVENTS_PER_RUN = 63
+"""The execution's start and end (2), LoadConfig, ComputeEcology and FetchGreenfieldTasks with all their retries
+(3 x 14), then either the InvokeLabourers Map (4) and Summarize (14), or ReturnLeaseAfterFailure with all its retries
+(17) and RunFailed (2)."""
 
-DEFAULT_MAX_TASKS_PER_EXECUTION = 450
-"""The default budget: 450 x 52 + 81 events leave room for 189 busy labourers within 25,000 (a run with more
+DEFAULT_MAX_TASKS_PER_EXECUTION = 430
+"""The default budget: 430 x 54 + 63 events leave room for 189 busy labourers within 25,000 (a run with more
 busy labourers than fit defers some to the next run: ``run_limits``)."""
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from foreman_core import run_limits, task_budget
+from foreman_core import run_clock, run_limits, task_budget
 from foreman_core.config import (
     ConfigError,
     OrchestratorConfig,
@@ -56,10 +56,15 @@ def load_config(
     deployment: Tables,
     labourer_arns: LabourerArns | None = None,
     reference: ConfigReference | None = None,
+    run_id: str | None = None,
+    claim_deadline: float | None = None,
 ) -> dict[str, Any]:
-    """LoadConfig: fix the run's clock; the state carries ``reference`` (where the config is and its fingerprint,
-    ``config_source.ConfigReference``) instead of the config, and the labourers' ids (the Scavenger's Map runs over
-    them). Without ``reference`` (tests, a config built in memory) it refers to an in-memory config.
+    """LoadConfig: fix the run's clock (``now``), its id (``run_id``, default a new one: the lease's owner and every
+    claim's mark) and its claim deadline (``claim_deadline``, unix seconds on the service's clock; default ``now`` +
+    ``run_clock.CLAIM_WINDOW_SECONDS``): see ``run_clock``. The state carries ``reference`` (where the config is and
+    its fingerprint, ``config_source.ConfigReference``) instead of the config, and the labourers' ids (the
+    Scavenger's Map runs over them). Without ``reference`` (tests, a config built in memory) it refers to an
+    in-memory config.
 
     A config naming what this deployment cannot use is refused here (``ConfigError``, see ``deployment_problems``),
     at the start, rather than denied on every claim, query or invoke of every run.
@@ -71,8 +76,15 @@ def load_config(
         reference = ConfigReference(
             "memory:", config.fingerprint(), task_budget.EXPRESS, labourers=len(config.labourers)
         )
+    deadline = now + run_clock.CLAIM_WINDOW_SECONDS if claim_deadline is None else claim_deadline
     return {
-        "run": {"execution": execution, "start": int(now), "now": now},
+        "run": {
+            "execution": execution,
+            "id": run_id or run_clock.new_run_id(),
+            "start": int(now),
+            "now": now,
+            "claim_deadline": run_clock.deadline_text(deadline),
+        },
         "config": reference.to_dict(),
         "labourers": [labourer.id for labourer in config.labourers],
     }
@@ -106,9 +118,11 @@ def compute_ecology(
 
     ``lease`` is what the step found when it took the Orchestrator lease (``foreman_core.lease``), before counting:
     when another execution holds it, desired is 0 for every labourer and the state's ``lease`` names the holder, so
-    this run claims nothing. ``None`` (no lease in use) counts as held. All labourers' metrics are fetched together
-    (identical queries once, up to 500 per CloudWatch call). A metric that cannot be read gives its
-    ``no_data_status``; it never fails the run. The line names the metric that set a status below 4 (``set_by``);
+    this run claims nothing. ``None`` (no lease in use) counts as held. The claims the lease's previous holder left
+    (``lease.PreviousHolder``) are counted as running even where the greenfield index does not show them yet. All
+    labourers' metrics are fetched together (identical queries once, up to 500 per CloudWatch call). A metric that
+    cannot be read gives its ``no_data_status``; it never fails the run. The line names the metric that set a status
+    below 4 (``set_by``);
     ``observe`` is called with each labourer's whole health (every reading), for the step's log.
 
     A labourer with ``target_tracking`` also steps its controller (``controller_store.track``, state in
@@ -120,6 +134,7 @@ def compute_ecology(
     queries = [metric.query for labourer in config.labourers for metric in labourer.health_metrics]
     values = fetch_metric_values(cloudwatch, queries, now=now) if queries else {}
     busy = lease is not None and not lease.held
+    previous = lease.previous if lease is not None else None
     # --- target tracking (issue 14): one read for every controller of the run, only by the lease holder
     tracked = [labourer.id for labourer in config.labourers if labourer.target_tracking is not None]
     stored = controllers.load(tracked) if controllers is not None and tracked and not busy else {}
@@ -129,7 +144,10 @@ def compute_ecology(
         health = assess(labourer, values)
         if observe is not None:
             observe(labourer.id, health)
-        running = store.count_running(labourer.id, markers)
+        recent = previous.claims.get(labourer.id, 0) if previous is not None else 0
+        running = store.count_running(
+            labourer.id, markers, recent_run=previous.run if previous is not None else None, recent_claims=recent
+        )
         cap = labourer.max_simultaneous_invocations
         desired = 0 if busy else desired_invocations(cap, config.coefficient(health.status), running)
         line: dict[str, Any] = {"status": health.status, "running": running, "desired": desired}
@@ -222,7 +240,7 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     result: dict[str, Any] = {
         "run": state["run"],
         "config": state["config"],
-        "claim": _claim_values(config, start),
+        "claim": _claim_values(config, state["run"]),
         "invocations": kept,
         "report": report,
         "read_units": _read_units(state, "FetchGreenfieldTasks", store),
@@ -232,7 +250,9 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     return result
 
 
-def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
+def summarize(
+    state: Mapping[str, Any], *, lease_returned: bool = False, lease_error: str | None = None
+) -> dict[str, Any]:
     """Summarize: the per-labourer report that is the execution's output. ``state`` is FetchGreenfieldTasks' output
     with ``invocations`` replaced by InvokeLabourers' result (per labourer: its tasks' outcomes, or its error).
 
@@ -245,8 +265,12 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
     age at the start of the run), ``blocked_by_health`` (tasks wait but its health allows no invocation at all),
     ``target_tracking``, ``labourer_error`` (its InvokeLabourers iteration failed). ``totals`` adds the counts up.
 
-    ``lease`` says whether this execution held the Orchestrator lease (and gave it back), or which execution did:
-    then nothing was invoked. ``config`` is the reference of the config the run used (its fingerprint).
+    ``lease`` says whether this run held the Orchestrator lease and whether it gave it back (``lease_returned``, or
+    the error's name, ``lease_error``: the lease then expires by itself), or which execution held it: then nothing was
+    invoked. ``unsure``: invokes whose answer was ambiguous (the event may be queued: not retried, not released).
+    ``late``: fetched but not claimed before the run's claim deadline (also counted in ``deferred``). ``redriven``:
+    not claimed because the execution was redriven (a redriven run claims nothing). ``config`` is the reference of the
+    config the run used (its fingerprint).
     ``read_units``: the read capacity units each step's task reads consumed (``ComputeEcology``,
     ``FetchGreenfieldTasks``) and their ``total``.
     """
@@ -257,11 +281,16 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
         errors = Counter(item["error"] for item in result.get("outcomes", []) if item.get("error"))
         line.update(
             invoked=outcomes["invoked"],
+            unsure=outcomes["unsure"],
             skipped=outcomes["skipped"],
             released=outcomes["released"],
-            failed=outcomes["claim_failed"] + outcomes["release_failed"],
+            failed=outcomes["claim_failed"] + outcomes["release_failed"] + outcomes["attempt_failed"],
+            late=outcomes["late"],
+            redriven=outcomes["redriven"],
             errors=dict(errors),
         )
+        if outcomes["late"]:  # fetched, not claimed before the run's claim deadline: still queued for the next run
+            line["deferred"] = int(line.get("deferred", 0)) + outcomes["late"]
         if result.get("error"):
             cause = result.get("cause")
             if isinstance(cause, str) and len(cause) > REPORTED_CAUSE_CHARS:
@@ -282,14 +311,46 @@ def summarize(state: Mapping[str, Any]) -> dict[str, Any]:
     if "read_units" in state:
         summary["read_units"] = {**state["read_units"], "total": sum(state["read_units"].values())}
     if "lease" in state:
-        summary["lease"] = {**state["lease"], "returned": "lease_error" not in state and state["lease"]["held"]}
-        if "lease_error" in state:
-            summary["lease"]["error"] = state["lease_error"].get("Error")
+        summary["lease"] = {**state["lease"], "returned": bool(lease_returned and state["lease"]["held"])}
+        if lease_error:
+            summary["lease"]["error"] = lease_error
     return summary
 
 
-TOTALLED = ("desired", "fetched", "invoked", "skipped", "released", "failed", "deferred")
+TOTALLED = ("desired", "fetched", "invoked", "unsure", "skipped", "released", "failed", "late", "redriven", "deferred")
 """The counts of a report line that ``totals`` adds up (with ``set_aside``)."""
+
+
+CLAIMED_OUTCOMES = frozenset({"invoked", "unsure", "attempt_failed", "claim_failed", "release_failed"})
+"""Outcomes after which the task may still be claimed by the run (sent, maybe sent, failed, or a claim or release
+whose answer never came): what the run leaves claimed, for the lease's record (``claims_left``)."""
+
+
+FINISHED_KEEP_MARGIN_SECONDS = 3600
+"""How much longer than twice the longest expiry a finished run's record is kept (``finished_keep_seconds``)."""
+
+
+def finished_keep_seconds(config: OrchestratorConfig) -> float:
+    """How long the lease item keeps a finished run's record: the Scavenger must find it when it finds the run's tasks
+    expired (``duration + cooldown`` after the run), so twice the longest expiry of the config's labourers plus an
+    hour (a Scavenger paused for longer sees older runs' tasks as unsent: it requeues them without spending the
+    attempt, once)."""
+    longest = max((labourer.duration + labourer.cooldown for labourer in config.labourers), default=0)
+    return 2 * longest + FINISHED_KEEP_MARGIN_SECONDS
+
+
+def claims_left(state: Mapping[str, Any]) -> dict[str, int]:
+    """Per labourer, how many tasks the run may have left claimed, from InvokeLabourers' result in ``state``: the
+    lease's record for the next holder's running count (``lease.give_back``). A labourer whose iteration failed as a
+    whole (no outcomes) counts every task it was given, at most ``fetched``: it may have claimed them all."""
+    claims: dict[str, int] = {}
+    for result in state.get("invocations", []):
+        labourer_id = result["labourer_id"]
+        if result.get("error"):
+            claims[labourer_id] = int(state["report"].get(labourer_id, {}).get("fetched", 0))
+        else:
+            claims[labourer_id] = sum(1 for item in result.get("outcomes", []) if item["outcome"] in CLAIMED_OUTCOMES)
+    return {labourer_id: count for labourer_id, count in claims.items() if count > 0}
 
 
 def _reached(last: Task | None, tail: Task | None) -> bool:
@@ -358,12 +419,19 @@ def _take_more(
             budget[labourer_id] += extra
 
 
-def _claim_values(config: OrchestratorConfig, start: int) -> dict[str, str]:
+def _claim_values(config: OrchestratorConfig, run: Mapping[str, Any]) -> dict[str, str]:
     """What every claim of the run writes and checks beside its task: the tasks table, the run's start (a task is
-    available below it) and the greenfield a claim writes (``invoked``). The same for every labourer (``invoked`` is
-    ``start + greenfield_invocation_delta``); numbers as strings, as DynamoDB's ``N`` takes them."""
-    markers = RunMarkers.at(start, duration=0, cooldown=0, delta=config.greenfield_invocation_delta)
-    return {"table": config.tables.tasks, "start": str(markers.start), "invoked": str(markers.invoked)}
+    available below it), the greenfield a claim writes (``invoked``), the run's id (each claim's mark) and its claim
+    deadline. The same for every labourer (``invoked`` is ``start + greenfield_invocation_delta``); numbers as
+    strings, as DynamoDB's ``N`` takes them."""
+    markers = RunMarkers.at(int(run["start"]), duration=0, cooldown=0, delta=config.greenfield_invocation_delta)
+    return {
+        "table": config.tables.tasks,
+        "start": str(markers.start),
+        "invoked": str(markers.invoked),
+        "run": str(run["id"]),
+        "deadline": str(run["claim_deadline"]),
+    }
 
 
 def grant(desired: Mapping[str, int], limits: run_limits.RunLimits, *, seed: int) -> dict[str, int]:

@@ -34,6 +34,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from foreman_core.config import Labourer, OrchestratorConfig, RetryBackoff
 from foreman_core.greenfield import RunMarkers
+from foreman_core.lease import FinishedRuns, read_finished
+from foreman_core.run_clock import is_run_id
 from foreman_core.task_store import Task, TaskStore
 
 EVENT_SOURCE = "foreman"
@@ -185,6 +187,8 @@ class LabourerReport:
     retried: int = 0
     dead: int = 0
     requeued: int = 0
+    returned_unsent: int = 0
+    """Expired tasks claimed by a run that did not finish: put back in the queue without spending the attempt."""
     failures_reported: int = 0
     """Of the tasks retried or dead, those that had reported a failure (the rest had expired)."""
     lost_races: int = 0
@@ -203,6 +207,7 @@ class LabourerReport:
             "retried": self.retried,
             "dead": self.dead,
             "requeued": self.requeued,
+            "returned_unsent": self.returned_unsent,
             "failures_reported": self.failures_reported,
             "lost_races": self.lost_races,
             "more": self.more,
@@ -238,11 +243,13 @@ class Scavenger:
         notifier: Notifier,
         lambda_client: Any = None,
         limits: ScavengeLimits | None = None,
+        finished: FinishedRuns | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.lambda_client = lambda_client
         self.limits = limits or ScavengeLimits()
+        self.finished = finished
 
     def scavenge(self, labourer: Labourer, markers: RunMarkers, *, now: float) -> LabourerReport:
         """Archive, expire (retry or dead) and requeue for ``labourer`` at ``now`` (``markers`` are the run's for this
@@ -279,6 +286,9 @@ class Scavenger:
         dead: list[DeadTask] = []
         for task in tasks:
             failed = not task.malformed and self.store.failed_this_attempt(task)
+            if not failed and self.never_sent(task):
+                self._count(report, "returned_unsent", task, functools.partial(self.store.return_unsent, task))
+                continue
             reason = close_reason(task, labourer, failed=failed)
             if reason is not None:
                 if self._count(report, "dead", task, functools.partial(self.store.archive, task, dead_reason=reason)):
@@ -302,6 +312,15 @@ class Scavenger:
         report.more |= len(moved) >= self.limits.requeue
 
     # -- helpers --------------------------------------------------------------------------------------------------
+
+    def never_sent(self, task: Task) -> bool:
+        """Whether ``task`` (expired, no failure reported) may never have been sent: its claim mark is a run's id and
+        that run is not recorded as finished (it stopped, timed out, failed or was redriven before its Summarize).
+        Such a task has not used its attempt. Without ``finished`` (not known) nothing is taken as unsent."""
+        if self.finished is None or task.malformed or task.is_completed:
+            return False
+        mark = task.attributes.get("foreman_claim")
+        return is_run_id(mark) and not self.finished.sent(str(mark), task.labourer_id)
 
     def _count(self, report: LabourerReport, counter: str, task: Task, move: Callable[[], bool]) -> bool:
         try:
@@ -372,7 +391,8 @@ def scavenge_labourer(
     now = float(state["run"]["now"])
     run_markers = config.markers(labourer.id, int(state["run"]["start"]))
     store = TaskStore.for_config(client, config, clock=lambda: now)
-    scavenger = Scavenger(store, notifier=notifier, lambda_client=lambda_client, limits=limits)
+    finished = read_finished(client, config.tables.tasks)
+    scavenger = Scavenger(store, notifier=notifier, lambda_client=lambda_client, limits=limits, finished=finished)
     report = scavenger.scavenge(labourer, run_markers, now=now).to_dict()
     if not report["retried"]:
         report.pop("retry_base")  # what the retry delay was based on says nothing when nothing was retried

@@ -58,19 +58,45 @@ Item = dict[str, AttributeValue]
 
 # The claim and its undo. The state machine's DynamoDB integrations use these very strings (a test compares them),
 # with the values from ``claim_values`` / ``release_values``.
-CLAIM_UPDATE = "SET greenfield = :invoked, attempts = :attempts, foreman_claim = :claim"
+CLAIM_UPDATE = "SET greenfield = :invoked, attempts = :attempts, foreman_claim = :claim REMOVE foreman_released"
 CLAIM_CONDITION = (
     "(labourer_id = :labourer AND greenfield = :seen_greenfield AND attempts = :seen_attempts AND greenfield < :start "
-    "AND attribute_type(payload, :string) AND attribute_type(created_at, :number)) OR foreman_claim = :claim"
+    "AND attribute_type(payload, :string) AND attribute_type(created_at, :number)) "
+    "OR (foreman_claim = :claim AND attribute_not_exists(foreman_released))"
 )
 """The task is as it was read (same greenfield and attempts, still queued for this run, of the types the Claim state
-reads), or it carries this very claim's mark. The second half makes a retried claim idempotent: if DynamoDB applied
-the first write but its answer was lost (an ``InternalServerError``), the retry finds its own mark and writes the same
-values again, instead of failing its condition and leaving a claim nobody invokes. The values written are absolute
-(``attempts`` as read plus one), so writing them twice changes nothing. A task rewritten with a wrong type after it
-was read fails the condition (a skip) instead of failing the execution with ``States.Runtime``."""
-RELEASE_UPDATE = "SET greenfield = :previous_greenfield, attempts = :previous_attempts"
-RELEASE_CONDITION = "greenfield = :invoked AND attribute_not_exists(completed_at)"
+reads), or it carries this very claim's mark and was not released since. The second half makes a retried claim
+idempotent: if DynamoDB applied the first write but its answer was lost (an ``InternalServerError``), the retry finds
+its own mark and writes the same values again, instead of failing its condition and leaving a claim nobody invokes.
+The values written are absolute (``attempts`` as read plus one), so writing them twice changes nothing. A task
+rewritten with a wrong type after it was read fails the condition (a skip) instead of failing the execution with
+``States.Runtime``.
+
+The mark (``foreman_claim``) is the run's id (``run_clock.new_run_id``). Whether the run went on to send the event is
+known from the run, not from another write per task: a run that reached Summarize records itself as finished in the
+lease item (``lease.FinishedRuns``), and the Scavenger requeues a task found expired with the mark of a run that did
+not finish (stopped, timed out, failed) without spending its attempt."""
+
+RELEASE_UPDATE = "SET greenfield = :previous_greenfield, attempts = :previous_attempts, foreman_released = :claim"
+RELEASE_CONDITION = (
+    "(foreman_claim = :claim AND attribute_not_exists(foreman_released) AND attribute_not_exists(completed_at)) "
+    "OR foreman_released = :claim"
+)
+"""Undo our own claim of a task whose event was surely not sent (the claim's answer was lost, or Lambda refused the
+invoke for a passing reason): restore the pre-claim greenfield and attempts, so the task is queued again at its old
+place and no attempt is spent. Conditional on the claim being ours and the task not completed. A retry after a lost
+answer finds its own ``foreman_released`` mark and rewrites the same values, so a release that was applied is
+reported as released. A claim that was never applied fails the condition: nothing to release."""
+
+ATTEMPT_FAILED_UPDATE = (
+    "SET failed_at = :start, result_error = :error, failed_attempts = if_not_exists(failed_attempts, :zero) + :one"
+)
+ATTEMPT_FAILED_CONDITION = "foreman_claim = :claim AND attribute_not_exists(foreman_released)"
+"""Lambda refused the invoke for good (no such function, access denied, payload too large): the attempt is spent and
+recorded as a failure report of this attempt (``failed_at`` = the run's start, at or after its invocation, with the
+error's name in ``result_error``), on the claim still being ours. The Scavenger's next run retries it after its
+delay, or closes it as dead and notifies once it is out of attempts (``failed_tasks``), instead of the task being
+released on every run for ever."""
 
 BATCH_WRITE_SIZE = 25
 """BatchWriteItem takes at most 25 items per call."""
@@ -390,6 +416,8 @@ class ClaimResult:
     task_id: str
     invoked: int
     task: Task | None = None
+    claim_id: str | None = None
+    """The claim's mark (``foreman_claim``), which ``release`` is conditional on."""
 
     @property
     def previous_greenfield(self) -> int | None:
@@ -453,12 +481,12 @@ def claim_item(task: Task) -> list[str]:
     return [task.task_id, _number_text(task.stored_greenfield), str(task.attempts), str(task.attempts + 1)]
 
 
-def release_values(previous_greenfield: int | float, previous_attempts: int, markers: RunMarkers) -> Item:
+def release_values(previous_greenfield: int | float, previous_attempts: int, claim_id: str) -> Item:
     """``ExpressionAttributeValues`` for ``RELEASE_UPDATE`` / ``RELEASE_CONDITION``."""
     return {
         ":previous_greenfield": _n(previous_greenfield),
         ":previous_attempts": _n(previous_attempts),
-        ":invoked": _n(markers.invoked),
+        ":claim": _s(claim_id),
     }
 
 
@@ -750,16 +778,33 @@ class TaskStore:
                 return None, None
         return ends[0], ends[1]
 
-    def count_running(self, labourer_id: str, markers: RunMarkers) -> int:
+    def count_running(
+        self, labourer_id: str, markers: RunMarkers, *, recent_run: str | None = None, recent_claims: int = 0
+    ) -> int:
         """How many of the labourer's tasks are running: ``greenfield >= expired`` and no ``completed_at``.
 
         sosw counts ``BETWEEN expired AND invoked``. The upper bound is left out on purpose: a run that overlaps ours
         and started a second later claims with a greenfield above our ``invoked``; those tasks are running too, and
         leaving them out would let this run invoke more than the labourer's cap. Nothing else lies above ``invoked``.
+
+        The count reads the greenfield index, which is eventually consistent. ``recent_claims`` tasks claimed by run
+        ``recent_run`` just before (the lease's previous holder, ``lease.PreviousHolder``) may not show there yet:
+        the query then reads each entry's claim mark and adds those of ``recent_run`` it did not see, so the count
+        never falls short of them (it may count a claim that completed meanwhile: fewer invocations, never more).
+        The same read units either way.
         """
         query = self._greenfield_query(labourer_id, "greenfield >= :expired", {":expired": _n(markers.expired)})
-        query.update(Select="COUNT", FilterExpression="attribute_not_exists(completed_at)")
-        return sum(int(page.get("Count", 0)) for page in self._pages(query))
+        query["FilterExpression"] = "attribute_not_exists(completed_at)"
+        if not recent_run or recent_claims <= 0:
+            query["Select"] = "COUNT"
+            return sum(int(page.get("Count", 0)) for page in self._pages(query))
+        query.update(ProjectionExpression="foreman_claim")
+        total = seen = 0
+        for page in self._pages(query):
+            items = page.get("Items", [])
+            total += len(items)
+            seen += sum(1 for item in items if item.get("foreman_claim", {}).get("S") == recent_run)
+        return total + max(recent_claims - seen, 0)
 
     def expired_tasks(self, labourer_id: str, markers: RunMarkers, *, limit: int | None = None) -> list[Task]:
         """Tasks invoked but neither completed nor running any more (``start <= greenfield <= expired``, no
@@ -840,18 +885,19 @@ class TaskStore:
         consistent GetItem more). ``claim_id`` marks the claim (default: a new id): a retry with the same id after a
         lost answer succeeds again instead of failing. ``claimed=False`` when the task is no longer as it was read
         (another run claimed it, it changed, or it is gone): skip it. On success the result carries the pre-claim
-        task.
+        task and the mark.
         """
         seen = seen if seen is not None else self.get_task(task_id)
         if seen is None:
             return ClaimResult(claimed=False, task_id=task_id, invoked=markers.invoked)
+        claim_id = claim_id or uuid.uuid4().hex
         try:
             response = self._client.update_item(
                 TableName=self._tables.tasks,
                 Key={"task_id": _s(task_id)},
                 UpdateExpression=CLAIM_UPDATE,
                 ConditionExpression=CLAIM_CONDITION,
-                ExpressionAttributeValues=claim_values(labourer_id, markers, seen, claim_id or uuid.uuid4().hex),
+                ExpressionAttributeValues=claim_values(labourer_id, markers, seen, claim_id),
                 ReturnValues="ALL_OLD",
             )
         except ClientError as err:
@@ -861,25 +907,29 @@ class TaskStore:
         before = Task.from_item(response["Attributes"])
         if before.greenfield == markers.invoked:  # our own earlier write, found by a retry: as it was before that
             before = seen
-        return ClaimResult(claimed=True, task_id=task_id, invoked=markers.invoked, task=before)
+        return ClaimResult(claimed=True, task_id=task_id, invoked=markers.invoked, task=before, claim_id=claim_id)
 
-    def release(
-        self, task_id: str, *, previous_greenfield: int | float, previous_attempts: int, markers: RunMarkers
-    ) -> bool:
-        """Undo a claim whose invocation failed: restore the pre-claim greenfield and attempts, so the task is queued
-        again instead of counting as running until it expires.
+    def release(self, task_id: str, *, previous_greenfield: int | float, previous_attempts: int, claim_id: str) -> bool:
+        """Undo claim ``claim_id`` whose event was surely not sent: restore the pre-claim greenfield and attempts, so
+        the task is queued again at its place and no attempt is spent (``RELEASE_UPDATE``, as the Orchestrator's
+        ``Release`` state).
 
-        Conditional on the claim still holding: ``greenfield = invoked`` and no ``completed_at`` (an invoke reported as
-        failed may still have reached the worker, and a completed task must not be queued again). ``False``: the claim
-        no longer holds (completed, archived, released already or otherwise changed) and nothing was written.
+        Conditional on the claim being ours and the task not completed, or on this very release having been applied
+        already (a retry after a lost answer). ``False``: nothing to release (the claim was never applied, or the task
+        changed) and nothing was written.
         """
+        values = release_values(previous_greenfield, previous_attempts, claim_id)
+        return self._conditional_update(task_id, RELEASE_UPDATE, RELEASE_CONDITION, values)
+
+    def _conditional_update(self, task_id: str, update: str, condition: str, values: Item) -> bool:
+        """One conditional UpdateItem of a task; ``False`` when its condition failed (nothing written)."""
         try:
             self._client.update_item(
                 TableName=self._tables.tasks,
                 Key={"task_id": _s(task_id)},
-                UpdateExpression=RELEASE_UPDATE,
-                ConditionExpression=RELEASE_CONDITION,
-                ExpressionAttributeValues=release_values(previous_greenfield, previous_attempts, markers),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
             )
         except ClientError as err:
             if condition_failed(err):
@@ -974,6 +1024,28 @@ class TaskStore:
                 },
                 self._delete_unchanged(task, unfinished=True),
             ]
+        )
+
+    def return_unsent(self, task: Task, *, now: float | None = None) -> bool:
+        """Put back at the head of its queue an expired task whose claim may never have been sent (its run did not
+        finish, ``lease.FinishedRuns``), without spending the attempt: ``attempts`` goes back by one and the claim's
+        mark is removed. One ``Limit=1`` query for the queue's head and one UpdateItem, conditional on the task being
+        as read (same greenfield, attempts and mark, not completed). ``False``: it changed meanwhile (a late
+        completion wins); nothing was written."""
+        now = self._clock() if now is None else now
+        (position,) = retry_positions(self._oldest_position(task.labourer_id, now), 1, step=self._step)
+        return self._conditional_update(
+            task.task_id,
+            "SET greenfield = :queued, attempts = :previous_attempts REMOVE foreman_claim",
+            "greenfield = :seen AND attempts = :seen_attempts AND foreman_claim = :claim "
+            "AND attribute_not_exists(completed_at)",
+            {
+                ":queued": _n(position),
+                ":previous_attempts": _n(max(task.attempts - 1, 0)),
+                ":seen": _n(task.stored_greenfield),
+                ":seen_attempts": _n(task.attempts),
+                ":claim": _s(str(task.attributes.get("foreman_claim", ""))),
+            },
         )
 
     def requeue_due_retries(self, labourer_id: str, *, now: float | None = None, limit: int = 20) -> list[Task]:

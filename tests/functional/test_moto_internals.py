@@ -6,11 +6,14 @@ failing in confusing ways.
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib.metadata import version
 from typing import Any
 
 import pytest
 
+from foreman.local.context_object import PATCHED as CONTEXT_PATCHED
+from foreman.local.context_object import aws_entered_time, parse_timestamp
 from foreman.local.moto_patches import PATCHED_INTERNALS, resolve_internal
 
 
@@ -439,3 +442,33 @@ def test_moto_answers_a_constant_capacity_and_the_embedded_stack_charges_the_ite
     assert missing["ConsumedCapacity"]["CapacityUnits"] == 0.5
     assert batch["ConsumedCapacity"] == [{"TableName": "q", "CapacityUnits": 6.0, "ReadCapacityUnits": 6.0}]
     assert scan["CapacityUnits"] == math.ceil(10 * ITEM_BYTES / 4096)  # a consistent Scan of the table
+
+
+@pytest.mark.parametrize(("module", "attribute"), CONTEXT_PATCHED, ids=[f"{m}:{a}" for m, a in CONTEXT_PATCHED])
+def test_each_context_object_internal_still_exists(module: str, attribute: str) -> None:
+    assert resolve_internal(module, attribute) is not None
+
+
+def test_moto_writes_entered_time_and_reads_timestamps_unlike_aws_and_the_embedded_stack_as_aws_does() -> None:
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import (
+        IsTimestamp,
+    )
+
+    moto_entered = "2026-12-07T20:14:13.192345+00:00"  # datetime.now(tz=utc).isoformat(), what moto writes
+    assert IsTimestamp.string_to_timestamp(moto_entered) is None  # so moto never compares it: the patch is needed
+    assert IsTimestamp.string_to_timestamp("2026-12-07T20:14:13.192Z") is None  # nor AWS's own form
+    assert aws_entered_time(moto_entered) == "2026-12-07T20:14:13.192Z"
+    assert parse_timestamp("2026-12-07T20:14:13.192Z") == datetime(2026, 12, 7, 20, 14, 13, 192000)
+    assert parse_timestamp("2026-12-07T20:14:13Z") == datetime(2026, 12, 7, 20, 14, 13)
+    assert parse_timestamp(moto_entered) is None  # an offset is not AWS's form for a timestamp rule
+
+
+def test_moto_query_takes_the_index_name_where_the_index_lag_fault_reads_it() -> None:
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    from tests.faults import MOTO_QUERY_INDEX_POSITION
+
+    parameters = list(inspect.signature(inspect.unwrap(Table.query)).parameters)
+    assert parameters.index("index_name") - 1 == MOTO_QUERY_INDEX_POSITION

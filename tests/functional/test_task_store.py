@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -325,16 +326,17 @@ def test_a_claim_of_an_unknown_or_foreign_task_is_refused_without_writing(
 def test_release_restores_position_and_attempts(store: TaskStore, client: Any, clock: FakeClock) -> None:
     created = store.create_tasks(LAB, payloads(3))
     run = markers_at(clock.now)
-    claim = store.claim(created[0].task_id, LAB, run)
+    claim = store.claim(created[0].task_id, LAB, run, sent=False)
     assert claim.previous_greenfield is not None
     assert claim.previous_attempts is not None
+    assert claim.claim_id is not None
     meter = attach_meter(client)
 
     released = store.release(
         created[0].task_id,
         previous_greenfield=claim.previous_greenfield,
         previous_attempts=claim.previous_attempts,
-        markers=run,
+        claim_id=claim.claim_id,
     )
 
     assert released
@@ -344,20 +346,42 @@ def test_release_restores_position_and_attempts(store: TaskStore, client: Any, c
     assert (request["UpdateExpression"], request["ConditionExpression"]) == (RELEASE_UPDATE, RELEASE_CONDITION)
 
 
-def test_release_is_refused_when_the_claim_no_longer_holds(store: TaskStore, clock: FakeClock) -> None:
-    first, second = store.create_tasks(LAB, payloads(2))
+def test_release_is_refused_unless_the_claim_is_ours_and_unsent(store: TaskStore, clock: FakeClock) -> None:
+    first, second, third = store.create_tasks(LAB, payloads(3))
     run = markers_at(clock.now)
-    assert store.claim(first.task_id, LAB, run).claimed
-    assert store.claim(second.task_id, LAB, run).claimed
+    mine = store.claim(first.task_id, LAB, run, claim_id="mine", sent=False)
+    completed = store.claim(second.task_id, LAB, run, claim_id="mine", sent=False)
+    sent = store.claim(third.task_id, LAB, run, claim_id="mine")
+    assert mine.claimed
+    assert completed.claimed
+    assert sent.claimed
 
-    assert store.release(first.task_id, previous_greenfield=2000, previous_attempts=0, markers=run)
-    assert not store.release(first.task_id, previous_greenfield=2000, previous_attempts=0, markers=run)
+    assert not store.release(first.task_id, previous_greenfield=2000, previous_attempts=0, claim_id="another")
+    assert store.release(first.task_id, previous_greenfield=2000, previous_attempts=0, claim_id="mine")
+    # a retry whose first answer was lost finds its own release and says so, writing the same values
+    assert store.release(first.task_id, previous_greenfield=2000, previous_attempts=0, claim_id="mine")
+    assert store.get_task(first.task_id) == first
     assert store.mark_completed(second.task_id).accepted
-    assert not store.release(second.task_id, previous_greenfield=3000, previous_attempts=0, markers=run)
-    still = store.get_task(second.task_id)
-    assert still is not None
-    assert still.greenfield == run.invoked
-    assert not store.release("no-such-task", previous_greenfield=1, previous_attempts=0, markers=run)
+    assert not store.release(second.task_id, previous_greenfield=3000, previous_attempts=0, claim_id="mine")
+    assert not store.release(third.task_id, previous_greenfield=4000, previous_attempts=0, claim_id="mine")
+    for task_id in (second.task_id, third.task_id):
+        still = store.get_task(task_id)
+        assert still is not None
+        assert still.greenfield == run.invoked
+    assert not store.release("no-such-task", previous_greenfield=1, previous_attempts=0, claim_id="mine")
+
+
+def test_a_claim_of_a_released_task_needs_its_seen_values_again(store: TaskStore, clock: FakeClock) -> None:
+    (task,) = store.create_tasks(LAB, payloads(1))
+    run = markers_at(clock.now)
+    assert store.claim(task.task_id, LAB, run, claim_id="mine", sent=False).claimed
+    assert store.release(task.task_id, previous_greenfield=2000, previous_attempts=0, claim_id="mine")
+
+    # the mark alone no longer admits the claim once it was released: a late retry claims nothing
+    stale = store.claim(task.task_id, LAB, run, seen=replace(task, attempts=5), claim_id="mine")
+
+    assert not stale.claimed
+    assert store.get_task(task.task_id) == task
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -487,14 +511,20 @@ def test_mark_failed_counts_failures_and_keeps_the_schedule(store: TaskStore, cl
     assert store.mark_failed(task.task_id).reason == "late: task already completed"
 
 
-def test_failed_tasks_are_those_whose_current_attempt_reported_a_failure(store: TaskStore, clock: FakeClock) -> None:
+def test_failed_tasks_are_those_whose_current_attempt_reported_a_failure(
+    store: TaskStore, client: Any, clock: FakeClock
+) -> None:
     store.create_tasks(LAB, payloads(3))
     failing, fine, stale = run_and_claim(store, clock, 3)
-    run = markers_at(clock.now)
     store.mark_failed(failing.task_id)
     store.mark_failed(stale.task_id)
     # the stale one is retried and claimed again later: its old failure report is not about this attempt
-    assert store.release(stale.task_id, previous_greenfield=stale.greenfield, previous_attempts=0, markers=run)
+    client.update_item(  # queued again, as the Scavenger's retry puts it back
+        TableName=TABLES.tasks,
+        Key={"task_id": {"S": stale.task_id}},
+        UpdateExpression="SET greenfield = :queued, attempts = :zero",
+        ExpressionAttributeValues={":queued": {"N": str(stale.greenfield)}, ":zero": {"N": "0"}},
+    )
     clock.advance(60)
     rerun = markers_at(clock.now)
     assert store.claim(stale.task_id, LAB, rerun).claimed

@@ -41,16 +41,25 @@ def _configure(stack: EmbeddedStack, fake: FakeLabourer, cap: int = CAP) -> None
     stack.put_config({"task_config": {"labourers": {"worker-a": labourer_config(arn, cap, **NEVER_COMPLETES)}}})
 
 
+TASKS_TABLE = "sosw_tasks"
+
+
 def _in_flight(store: TaskStore, now: float) -> int:
     return store.count_running("worker-a", RunMarkers.at(now, duration=3600, cooldown=0))
 
 
-def _lease_item(stack: EmbeddedStack) -> dict[str, Any] | None:
-    table = str(stack.outputs["CoordinationTableName"])
-    item: dict[str, Any] | None = (
-        stack.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": lease.LEASE_KEY}}).get("Item")
+def _lease_item(stack: EmbeddedStack) -> dict[str, Any]:
+    item: dict[str, Any] = (
+        stack.client("dynamodb").get_item(TableName=TASKS_TABLE, Key=lease.lease_key(), ConsistentRead=True).get("Item")
+        or {}
     )
     return item
+
+
+def _lease_holder(stack: EmbeddedStack) -> str | None:
+    """The run holding the lease now (``None``: free, given back or never taken)."""
+    holder: str | None = _lease_item(stack).get("run", {}).get("S")
+    return holder
 
 
 def test_ten_staggered_executions_never_exceed_the_cap(stack: EmbeddedStack, store: TaskStore) -> None:
@@ -82,7 +91,7 @@ def test_ten_staggered_executions_never_exceed_the_cap(stack: EmbeddedStack, sto
             assert output["lease"]["held"] is True
             assert output["lease"]["returned"] is True
     assert_conserved(stack.client("dynamodb"), created, now=now, expected={RUNNING: CAP, QUEUED: 400 - CAP})
-    assert _lease_item(stack) is None  # every holder gave it back
+    assert _lease_holder(stack) is None  # every holder gave it back
 
 
 def test_executions_held_together_after_fetching_never_exceed_the_cap(stack: EmbeddedStack, store: TaskStore) -> None:
@@ -121,7 +130,7 @@ def test_the_same_tick_started_twice_invokes_each_task_once_and_keeps_the_cap(
     assert report_for(busy, "worker-a")["busy"]["holder"] == worked["execution"]  # it names who held the lease
     assert len(fake.task_ids) == len(set(fake.task_ids)) == CAP  # no task invoked twice
     assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: CAP, QUEUED: 30 - CAP})
-    assert _lease_item(stack) is None
+    assert _lease_holder(stack) is None
 
 
 def test_overlap_with_random_timing_keeps_in_flight_within_the_cap(stack: EmbeddedStack, store: TaskStore) -> None:
@@ -162,18 +171,18 @@ def test_a_lease_held_elsewhere_makes_the_run_busy_until_it_expires(stack: Embed
     fake = FakeLabourer()
     _configure(stack, fake)
     store.create_tasks("worker-a", [{"n": i} for i in range(3)])
-    table = str(stack.outputs["CoordinationTableName"])
     dead = "arn:aws:states:us-east-1:123456789012:execution:foreman-Orchestrator:killed"
-    taken = lease.take(stack.client("dynamodb"), table, execution=dead, now=time.time(), seconds=60)
+    taken = lease.take(
+        stack.client("dynamodb"), TASKS_TABLE, run="run-killed", execution=dead, now=time.time(), seconds=60
+    )
     assert taken.held
 
     # When a run starts while it holds, and another after it expired
     busy = stack.run().output
-    item = _lease_item(stack)
-    assert item is not None
+    assert _lease_holder(stack) == "run-killed"
     stack.client("dynamodb").update_item(
-        TableName=table,
-        Key={"pk": {"S": lease.LEASE_KEY}},
+        TableName=TASKS_TABLE,
+        Key=lease.lease_key(),
         UpdateExpression="SET expires_at = :past",
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )
@@ -185,7 +194,8 @@ def test_a_lease_held_elsewhere_makes_the_run_busy_until_it_expires(stack: Embed
     assert busy["lease"] == {"held": False, "execution": busy["execution"], "holder": dead,
                              "expires_at": taken.expires_at, "returned": False}  # fmt: skip
     assert report_for(free, "worker-a")["invoked"] == 3
-    assert _lease_item(stack) is None
+    assert free["lease"]["returned"] is True
+    assert _lease_holder(stack) is None
 
 
 def test_a_failed_fetch_gives_the_lease_back_and_fails_the_run(stack: EmbeddedStack, store: TaskStore) -> None:
@@ -204,7 +214,8 @@ def test_a_failed_fetch_gives_the_lease_back_and_fails_the_run(stack: EmbeddedSt
     # Then the run failed with the step's error, and the next run is not blocked by its lease
     assert failed.value.execution["error"] == "RuntimeError"
     assert "fetch broke" in failed.value.execution["cause"]
-    assert _lease_item(stack) is None
+    assert _lease_item(stack)["last_run"]["S"].startswith("run-")  # it was taken, then given back
+    assert _lease_holder(stack) is None
 
 
 def test_a_failed_ecology_step_gives_the_lease_back(stack: EmbeddedStack, store: TaskStore) -> None:
@@ -220,20 +231,29 @@ def test_a_failed_ecology_step_gives_the_lease_back(stack: EmbeddedStack, store:
         stack.run()
 
     assert fault.raised >= 1
-    assert _lease_item(stack) is None
+    assert _lease_item(stack)["last_run"]["S"].startswith("run-")
+    assert _lease_holder(stack) is None
 
 
 def test_a_lease_lost_to_expiry_is_not_given_back_by_its_old_holder(stack: EmbeddedStack) -> None:
     # The lease's own contract, on the stack's table: only the holder gives it back; an expired lease is taken over
     client = stack.client("dynamodb")
-    table = str(stack.outputs["CoordinationTableName"])
     now = time.time()
-    first = lease.take(client, table, execution="a", now=now, seconds=10)
-    second = lease.take(client, table, execution="b", now=now + 1, seconds=10)
-    again = lease.take(client, table, execution="a", now=now + 2, seconds=10)  # a retried step re-takes its own
-    after_expiry = lease.take(client, table, execution="b", now=now + 20, seconds=10)
+    first = lease.take(client, TASKS_TABLE, run="a", execution="exec-a", now=now, seconds=10)
+    second = lease.take(client, TASKS_TABLE, run="b", execution="exec-b", now=now + 1, seconds=10)
+    again = lease.take(client, TASKS_TABLE, run="a", execution="exec-a", now=now + 2, seconds=10)  # a retried step
+    after_expiry = lease.take(client, TASKS_TABLE, run="b", execution="exec-b", now=now + 20, seconds=10)
 
-    assert (first.held, second.held, second.holder, again.held, after_expiry.held) == (True, False, "a", True, True)
-    assert lease.give_back(client, table, execution="a") is False  # "b" holds it now
-    assert lease.give_back(client, table, execution="b") is True
-    assert _lease_item(stack) is None
+    assert (first.held, second.held, second.holder, again.held, after_expiry.held) == (
+        True,
+        False,
+        "exec-a",
+        True,
+        True,
+    )
+    assert lease.give_back(client, TASKS_TABLE, run="a", now=now + 21) is False  # "b" holds it now
+    assert lease.give_back(client, TASKS_TABLE, run="b", now=now + 21, claims={"worker-a": 3}) is True
+    assert _lease_holder(stack) is None
+    # the next holder learns what "b" left claimed, for its running count
+    third = lease.take(client, TASKS_TABLE, run="c", execution="exec-c", now=now + 22, seconds=10)
+    assert third.previous == lease.PreviousHolder(run="b", claims={"worker-a": 3})

@@ -97,9 +97,10 @@ def test_a_stale_datapoint_drops_to_the_floor_in_one_run(tracked_stack: Embedded
 def test_a_busy_run_steps_no_controller(tracked_stack: EmbeddedStack) -> None:
     simulate(tracked_stack, "target", minutes=3)
     before = controller_item(tracked_stack)
-    table = str(tracked_stack.outputs["CoordinationTableName"])
     dynamodb = tracked_stack.client("dynamodb")
-    taken = lease.take(dynamodb, table, execution="someone-else", now=1_800_000_000 + 4 * 60, seconds=900)
+    taken = lease.take(
+        dynamodb, "sosw_tasks", run="run-other", execution="someone-else", now=1_800_000_000 + 4 * 60, seconds=900
+    )
     assert taken.held
     output = tracked_stack.run({"now": 1_800_000_000 - 1_800_000_000 % 60 + 4 * 60}).output
     line = output["labourers"][LABOURER]

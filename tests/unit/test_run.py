@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from foreman_core import task_budget
 from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVENTS_PER_TASK, HISTORY_EVENT_LIMIT
 from foreman_core.report_line import compact_line, line_value
-from foreman_core.run import REPORTED_CAUSE_CHARS, grant, share_budget, summarize
+from foreman_core.run import REPORTED_CAUSE_CHARS, claims_left, grant, share_budget, summarize
 from foreman_core.run_limits import STATE_BYTES_TARGET, RunLimits, state_bytes_estimate
 
 
@@ -144,6 +144,9 @@ def _state(**overrides: object) -> dict[str, object]:
                     {"task_id": "t2", "outcome": "skipped"},
                     {"task_id": "t3", "outcome": "released", "error": "Lambda.TooManyRequestsException"},
                     {"outcome": "invoked"},
+                    {"task_id": "t5", "outcome": "unsure", "error": "Lambda.ServiceException"},
+                    {"task_id": "t6", "outcome": "late"},
+                    {"task_id": "t7", "outcome": "attempt_failed", "error": "Lambda.ResourceNotFoundException"},
                 ],
             },
             {"labourer_id": "c", "outcomes": [], "error": "States.Runtime", "cause": "boom" * 400},
@@ -157,14 +160,25 @@ def test_summarize_counts_outcomes_per_labourer_and_names_errors() -> None:
 
     a, b, c = report["labourers"]["a"], report["labourers"]["b"], report["labourers"]["c"]
     assert (a["fetched"], a["invoked"], a["skipped"], a["released"]) == (4, 2, 1, 1)
-    assert a["errors"] == {"Lambda.TooManyRequestsException": 1}
+    assert (a["unsure"], a["failed"], a["late"], a["deferred"]) == (1, 1, 1, 1)  # a late task waits for the next run
+    assert a["errors"] == {
+        "Lambda.TooManyRequestsException": 1,
+        "Lambda.ServiceException": 1,
+        "Lambda.ResourceNotFoundException": 1,
+    }
     assert b == {"status": 0, "set_by": "cpu", "queue": {"depth": 12, "oldest_age_seconds": 3.0}}
     assert c["labourer_error"]["error"] == "States.Runtime"
     assert len(c["labourer_error"]["cause"]) == REPORTED_CAUSE_CHARS
-    assert report["totals"] == {"desired": 8, "fetched": 5, "invoked": 2, "skipped": 1, "released": 1,
-                                "failed": 0, "deferred": 0, "set_aside": 0}  # fmt: skip
+    assert report["totals"] == {"desired": 8, "fetched": 5, "invoked": 2, "unsure": 1, "skipped": 1, "released": 1,
+                                "failed": 1, "late": 1, "redriven": 0, "deferred": 1, "set_aside": 0}  # fmt: skip
     assert report["execution"] == "arn:exec"
     assert report["config"] == {"sha256": "ab" * 32, "labourers": 3}
+
+
+def test_the_claims_a_run_leaves_are_what_may_still_be_claimed_and_all_of_a_failed_labourer() -> None:
+    # a: 2 invoked, 1 unsure, 1 attempt failed (skipped, released and late are not claimed by this run)
+    # c: its iteration failed as a whole, so each task it was given may be claimed
+    assert claims_left(_state()) == {"a": 4, "c": 1}
 
 
 def test_a_line_leaves_out_its_zero_and_empty_fields_and_reads_back_whole() -> None:
