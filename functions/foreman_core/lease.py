@@ -20,11 +20,12 @@ with the mark of a run that is not recorded there (stopped, timed out, failed or
 never have been sent: the Scavenger requeues it without spending its attempt (``FinishedRuns``).
 
 **What the next holder learns.** The running count reads the greenfield index, which is eventually consistent: just
-after a run gives the lease back, the index may not show its last claims yet. So giving it back records how many
-tasks the run left claimed per labourer (``last_claims``) under its id (``last_run``); the next run reads that record
-as it takes the lease (``LeaseOutcome.previous``) and adds, per labourer, the claims of ``last_run`` the index does
-not show yet (``TaskStore.count_running``). Older runs' claims are a whole run older than that: under normal
-conditions the index has them.
+after a run gives the lease back, the index may not show its last claims yet. So giving it back records the tasks the
+run left claimed, by id per labourer (``last_claims``, under its id ``last_run``); the next run reads that record as it
+takes the lease (``LeaseOutcome.previous``), and a claimed task its index query does not show is read from the table
+itself, strongly consistent, and counted if it is still running (``TaskStore.count_running``). Older runs' claims
+are a whole run older than that: under normal conditions the index has them. A record older than ``SETTLE_SECONDS``
+is not used.
 
 It is taken for ``seconds``, which the template sets above the Orchestrator's ``TimeoutSeconds``: a run cannot still be
 claiming when its lease expires (it stops claiming at its claim deadline and times out before then), and a lease that
@@ -54,14 +55,23 @@ TAKE_UPDATE = (
 TAKE_CONDITION = "attribute_not_exists(#run) OR expires_at < :now OR #run = :run"
 """Free, expired, or already ours (a retried ComputeEcology takes its own lease again)."""
 
-RETURN_UPDATE = "SET last_run = :run, last_claims = :claims, returned_at = :now REMOVE #run, #execution, expires_at"
-FINISHED_RETURN_UPDATE = (
-    "SET last_run = :run, last_claims = :claims, returned_at = :now, finished.#this = :record "
+RETURN_UPDATE = (
+    "SET last_run = :run, last_claims = :claims, last_claims_unknown = :unknown, returned_at = :now "
     "REMOVE #run, #execution, expires_at"
+)
+FINISHED_RETURN_UPDATE = (
+    "SET last_run = :run, last_claims = :claims, last_claims_unknown = :unknown, returned_at = :now, "
+    "finished.#this = :record REMOVE #run, #execution, expires_at"
 )
 RETURN_CONDITION = "#run = :run"
 """Give back only our own lease (after an expiry another run may hold it), leaving the record of our claims; a run that
 finished (Summarize) records itself in ``finished`` too (``FINISHED_RETURN_UPDATE``)."""
+
+SETTLE_SECONDS = 10
+"""How long after a run gave the lease back its record still counts: DynamoDB propagates a write to a global
+secondary index "within a fraction of a second" under normal conditions (its developer guide); a run taking the lease
+later than this trusts the index alone (a scheduled run comes a minute after the last, whose record no longer adds
+anything, so completed and archived claims are not counted twice)."""
 
 PRUNE_BATCH = 50
 """Finished records removed per UpdateItem when pruning."""
@@ -82,12 +92,26 @@ class FinishedRuns:
         return broken is not None and labourer_id not in broken
 
 
+RECORDED_ID_BYTES = 100_000
+"""The most bytes of task ids a returned lease records (``last_claims``); past it, a labourer's further claims are
+recorded as a count (``last_claims_unknown``), which the next holder adds to its running count as they are."""
+
+
+@dataclass(frozen=True)
+class ClaimsLeft:
+    """What a run left claimed: per labourer the ids of its claimed tasks, and a count of claims whose ids are not
+    known (a labourer whose iteration failed as a whole: it may have claimed every task it was given)."""
+
+    ids: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    unknown: Mapping[str, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class PreviousHolder:
-    """The run that gave the lease back last, and how many tasks it left claimed per labourer."""
+    """The run that gave the lease back last, and what it left claimed per labourer (``ClaimsLeft``)."""
 
     run: str
-    claims: Mapping[str, int] = field(default_factory=dict)
+    claims: ClaimsLeft = field(default_factory=ClaimsLeft)
 
 
 @dataclass(frozen=True)
@@ -149,7 +173,7 @@ def take(client: Any, table: str, *, run: str, execution: str, now: float, secon
         holder = item.get("execution", {}).get("S") or item.get("run", {}).get("S")
         held_until = float(item.get("expires_at", {}).get("N", 0))
         return LeaseOutcome(held=False, execution=execution, expires_at=held_until, holder=holder)
-    previous = _previous(response.get("Attributes") or {}, run)
+    previous = _previous(response.get("Attributes") or {}, run, now=now)
     return LeaseOutcome(held=True, execution=execution, expires_at=float(expires_at), run=run, previous=previous)
 
 
@@ -159,16 +183,22 @@ def give_back(
     *,
     run: str,
     now: float,
-    claims: Mapping[str, int] | None = None,
+    claims: ClaimsLeft | None = None,
     finished: Sequence[str] | None = None,
     keep_seconds: float | None = None,
 ) -> bool:
-    """Give the lease back if ``run`` still holds it, recording ``claims`` (labourer id -> tasks this run left
-    claimed; ``None`` or empty: none). ``finished`` (the labourers whose iteration failed as a whole, often empty):
-    the run finished and records itself so; ``None``: it did not (it failed before claiming, or was redriven).
+    """Give the lease back if ``run`` still holds it, recording ``claims`` (what this run left claimed; ``None``:
+    nothing), the ids within ``RECORDED_ID_BYTES``. ``finished`` (the labourers whose iteration failed as a whole,
+    often empty): the run finished and records itself so; ``None``: it did not (it failed before claiming, or was
+    redriven).
     Records older than ``keep_seconds`` are then pruned. ``False``: it did not hold the lease; nothing was written."""
-    counts = {labourer_id: {"N": str(int(count))} for labourer_id, count in (claims or {}).items() if count > 0}
-    values: dict[str, Any] = {":run": {"S": run}, ":claims": {"M": counts}, ":now": {"N": str(int(now))}}
+    ids, unknown = _recorded(claims or ClaimsLeft())
+    values: dict[str, Any] = {
+        ":run": {"S": run},
+        ":claims": {"M": {lab: {"L": [{"S": task_id} for task_id in task_ids]} for lab, task_ids in ids.items()}},
+        ":unknown": {"M": {lab: {"N": str(count)} for lab, count in unknown.items()}},
+        ":now": {"N": str(int(now))},
+    }
     names = dict(NAMES)
     update = RETURN_UPDATE
     if finished is not None:
@@ -192,6 +222,22 @@ def give_back(
     if keep_seconds is not None:
         _prune(client, table, response.get("Attributes", {}).get("finished", {}).get("M", {}), now - keep_seconds)
     return True
+
+
+def _recorded(claims: ClaimsLeft) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """The ids to record (within ``RECORDED_ID_BYTES``) and the counts of the rest, per labourer."""
+    ids: dict[str, list[str]] = {}
+    unknown = {lab: count for lab, count in claims.unknown.items() if count > 0}
+    room = RECORDED_ID_BYTES
+    for lab, task_ids in claims.ids.items():
+        for task_id in task_ids:
+            size = len(task_id.encode("utf-8"))
+            if size <= room:
+                ids.setdefault(lab, []).append(task_id)
+                room -= size
+            else:
+                unknown[lab] = unknown.get(lab, 0) + 1
+    return ids, unknown
 
 
 def read_finished(client: Any, table: str) -> FinishedRuns:
@@ -224,15 +270,26 @@ def _prune(client: Any, table: str, records: Mapping[str, Any], before: float) -
         )
 
 
-def _previous(item: Mapping[str, Any], run: str) -> PreviousHolder | None:
-    """The previous holder's record in the lease item as it was before ``run`` took it (``None``: no record)."""
+def _previous(item: Mapping[str, Any], run: str, *, now: float) -> PreviousHolder | None:
+    """The previous holder's record in the lease item as it was before ``run`` took it at ``now`` (``None``: no
+    record, or given back ``SETTLE_SECONDS`` or more ago: the index has its claims by then)."""
     last = item.get("last_run", {}).get("S")
     if not last or last == run:
         return None
-    claims: dict[str, int] = {}
-    for labourer_id, value in item.get("last_claims", {}).get("M", {}).items():
+    try:
+        returned_at = float(item.get("returned_at", {}).get("N", "0"))
+    except ValueError:
+        returned_at = 0.0
+    if now - returned_at >= SETTLE_SECONDS:
+        return None
+    ids = {
+        lab: tuple(value.get("S", "") for value in entry.get("L", []) if value.get("S"))
+        for lab, entry in item.get("last_claims", {}).get("M", {}).items()
+    }
+    unknown: dict[str, int] = {}
+    for lab, value in item.get("last_claims_unknown", {}).get("M", {}).items():
         try:
-            claims[labourer_id] = int(value.get("N", "0"))
+            unknown[lab] = int(value.get("N", "0"))
         except ValueError:  # a hand-edited record: ignore the entry, never fail the run over it
             continue
-    return PreviousHolder(run=last, claims=claims)
+    return PreviousHolder(run=last, claims=ClaimsLeft(ids=ids, unknown=unknown))

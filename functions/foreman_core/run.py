@@ -30,7 +30,7 @@ from foreman_core.controller_store import ControllerStore, track
 from foreman_core.ecology import MAX_STATUS, LabourerHealth, assess, desired_invocations
 from foreman_core.greenfield import RunMarkers
 from foreman_core.labourer_arns import LabourerArns
-from foreman_core.lease import LeaseOutcome
+from foreman_core.lease import ClaimsLeft, LeaseOutcome
 from foreman_core.metrics import fetch_metric_values
 from foreman_core.queue_report import read_queue
 from foreman_core.report_line import compact_line, queue_field, set_aside_count
@@ -144,9 +144,11 @@ def compute_ecology(
         health = assess(labourer, values)
         if observe is not None:
             observe(labourer.id, health)
-        recent = previous.claims.get(labourer.id, 0) if previous is not None else 0
         running = store.count_running(
-            labourer.id, markers, recent_run=previous.run if previous is not None else None, recent_claims=recent
+            labourer.id,
+            markers,
+            recent_ids=previous.claims.ids.get(labourer.id, ()) if previous is not None else (),
+            recent_unknown=previous.claims.unknown.get(labourer.id, 0) if previous is not None else 0,
         )
         cap = labourer.max_simultaneous_invocations
         desired = 0 if busy else desired_invocations(cap, config.coefficient(health.status), running)
@@ -339,18 +341,25 @@ def finished_keep_seconds(config: OrchestratorConfig) -> float:
     return 2 * longest + FINISHED_KEEP_MARGIN_SECONDS
 
 
-def claims_left(state: Mapping[str, Any]) -> dict[str, int]:
-    """Per labourer, how many tasks the run may have left claimed, from InvokeLabourers' result in ``state``: the
-    lease's record for the next holder's running count (``lease.give_back``). A labourer whose iteration failed as a
-    whole (no outcomes) counts every task it was given, at most ``fetched``: it may have claimed them all."""
-    claims: dict[str, int] = {}
+def claims_left(state: Mapping[str, Any]) -> ClaimsLeft:
+    """What the run may have left claimed, from InvokeLabourers' result in ``state``: the lease's record for the next
+    holder's running count (``lease.give_back``). Per labourer, the ids of the tasks whose outcome leaves them claimed;
+    a labourer whose iteration failed as a whole (no outcomes) counts every task it was given (``fetched``): it may
+    have claimed them all."""
+    ids: dict[str, list[str]] = {}
+    unknown: dict[str, int] = {}
     for result in state.get("invocations", []):
         labourer_id = result["labourer_id"]
         if result.get("error"):
-            claims[labourer_id] = int(state["report"].get(labourer_id, {}).get("fetched", 0))
-        else:
-            claims[labourer_id] = sum(1 for item in result.get("outcomes", []) if item["outcome"] in CLAIMED_OUTCOMES)
-    return {labourer_id: count for labourer_id, count in claims.items() if count > 0}
+            unknown[labourer_id] = int(state["report"].get(labourer_id, {}).get("fetched", 0))
+            continue
+        claimed = [item for item in result.get("outcomes", []) if item["outcome"] in CLAIMED_OUTCOMES]
+        ids[labourer_id] = [str(item["task_id"]) for item in claimed if item.get("task_id")]
+        unknown[labourer_id] = sum(1 for item in claimed if not item.get("task_id"))
+    return ClaimsLeft(
+        ids={lab: task_ids for lab, task_ids in ids.items() if task_ids},
+        unknown={lab: count for lab, count in unknown.items() if count > 0},
+    )
 
 
 def _reached(last: Task | None, tail: Task | None) -> bool:

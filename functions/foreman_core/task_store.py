@@ -98,6 +98,9 @@ error's name in ``result_error``), on the claim still being ours. The Scavenger'
 delay, or closes it as dead and notifies once it is out of attempts (``failed_tasks``), instead of the task being
 released on every run for ever."""
 
+BATCH_GET_SIZE = 100
+"""BatchGetItem takes at most 100 keys per call."""
+
 BATCH_WRITE_SIZE = 25
 """BatchWriteItem takes at most 25 items per call."""
 
@@ -540,6 +543,18 @@ def claim_result_bytes(task: Task) -> int:
 _POSITION_PROJECTION = ", ".join(POSITION_ATTRIBUTES)
 
 
+def _running(item: Mapping[str, Any], markers: RunMarkers) -> bool:
+    """Whether a stored item (low-level, as read) is running under ``markers``: greenfield at or above ``expired``, not
+    completed."""
+    greenfield = item.get("greenfield", {}).get("N")
+    if greenfield is None or "completed_at" in item:
+        return False
+    try:
+        return Decimal(greenfield) >= markers.expired
+    except ArithmeticError:
+        return False
+
+
 def _queue_key(task: Task) -> Item:
     """Where ``task`` stands in the greenfield index, as an ``ExclusiveStartKey`` to read on from it."""
     raw = task.raw or task.to_item()
@@ -779,7 +794,12 @@ class TaskStore:
         return ends[0], ends[1]
 
     def count_running(
-        self, labourer_id: str, markers: RunMarkers, *, recent_run: str | None = None, recent_claims: int = 0
+        self,
+        labourer_id: str,
+        markers: RunMarkers,
+        *,
+        recent_ids: Sequence[str] = (),
+        recent_unknown: int = 0,
     ) -> int:
         """How many of the labourer's tasks are running: ``greenfield >= expired`` and no ``completed_at``.
 
@@ -787,24 +807,45 @@ class TaskStore:
         and started a second later claims with a greenfield above our ``invoked``; those tasks are running too, and
         leaving them out would let this run invoke more than the labourer's cap. Nothing else lies above ``invoked``.
 
-        The count reads the greenfield index, which is eventually consistent. ``recent_claims`` tasks claimed by run
-        ``recent_run`` just before (the lease's previous holder, ``lease.PreviousHolder``) may not show there yet:
-        the query then reads each entry's claim mark and adds those of ``recent_run`` it did not see, so the count
-        never falls short of them (it may count a claim that completed meanwhile: fewer invocations, never more).
-        The same read units either way.
+        The count reads the greenfield index, which is eventually consistent: the tasks the previous run claimed just
+        before (``recent_ids``, from the lease's record, ``lease.PreviousHolder``) may not show there yet. The query
+        then reads each entry's id, and those of ``recent_ids`` it did not see are read from the table itself
+        (BatchGetItem, strongly consistent) and counted if they are running: the count never falls short of them.
+        ``recent_unknown`` claims whose ids were not recorded are counted as running (fewer invocations, never more).
+        The query costs the same read units either way; the table reads cost only when the index lags.
         """
         query = self._greenfield_query(labourer_id, "greenfield >= :expired", {":expired": _n(markers.expired)})
-        query["FilterExpression"] = "attribute_not_exists(completed_at)"
-        if not recent_run or recent_claims <= 0:
-            query["Select"] = "COUNT"
-            return sum(int(page.get("Count", 0)) for page in self._pages(query))
-        query.update(ProjectionExpression="foreman_claim")
-        total = seen = 0
+        if not recent_ids:
+            query.update(Select="COUNT", FilterExpression="attribute_not_exists(completed_at)")
+            return recent_unknown + sum(int(page.get("Count", 0)) for page in self._pages(query))
+        query.update(ProjectionExpression="task_id, completed_at")
+        running = 0
+        seen: set[str] = set()
         for page in self._pages(query):
-            items = page.get("Items", [])
-            total += len(items)
-            seen += sum(1 for item in items if item.get("foreman_claim", {}).get("S") == recent_run)
-        return total + max(recent_claims - seen, 0)
+            for item in page.get("Items", []):
+                running += "completed_at" not in item
+                seen.add(item.get("task_id", {}).get("S", ""))
+        unseen = [task_id for task_id in dict.fromkeys(recent_ids) if task_id not in seen]
+        return recent_unknown + running + sum(1 for task in self._get_many(unseen) if _running(task, markers))
+
+    def _get_many(self, task_ids: Sequence[str]) -> Iterator[Mapping[str, Any]]:
+        """The stored items of ``task_ids`` that exist (strongly consistent BatchGetItem, 100 keys a call, unprocessed
+        keys asked again), with only the attributes a running count needs."""
+        for offset in range(0, len(task_ids), BATCH_GET_SIZE):
+            keys: list[Item] = [{"task_id": _s(task_id)} for task_id in task_ids[offset : offset + BATCH_GET_SIZE]]
+            while keys:
+                response = self._read(
+                    "batch_get_item",
+                    RequestItems={
+                        self._tables.tasks: {
+                            "Keys": keys,
+                            "ConsistentRead": True,
+                            "ProjectionExpression": "task_id, greenfield, completed_at",
+                        }
+                    },
+                )
+                yield from response.get("Responses", {}).get(self._tables.tasks, [])
+                keys = response.get("UnprocessedKeys", {}).get(self._tables.tasks, {}).get("Keys", [])
 
     def expired_tasks(self, labourer_id: str, markers: RunMarkers, *, limit: int | None = None) -> list[Task]:
         """Tasks invoked but neither completed nor running any more (``start <= greenfield <= expired``, no
@@ -1155,9 +1196,11 @@ class TaskStore:
         return tasks
 
     def _read(self, operation: str, **request: Any) -> dict[str, Any]:
-        """One read (``query`` or ``get_item``), its consumed capacity added to ``read_units``."""
+        """One read (``query``, ``get_item`` or ``batch_get_item``), its consumed capacity added to ``read_units``."""
         response: dict[str, Any] = getattr(self._client, operation)(**request, ReturnConsumedCapacity="TOTAL")
-        self.read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
+        consumed = response.get("ConsumedCapacity", {})
+        for entry in consumed if isinstance(consumed, list) else [consumed]:  # a batch answers one per table
+            self.read_units += float(entry.get("CapacityUnits", 0.0))
         return response
 
     def _get(self, table: str, key: Item) -> Task | None:

@@ -250,9 +250,12 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 def execution_of(event: Any) -> str | None:
     """The Step Functions execution ARN a step's event carries: ``event["execution"]`` (LoadConfig's payload, from
-    ``$$.Execution.Id``) or ``event["run"]["execution"]`` (every later step's state); ``None`` if neither."""
+    ``$$.Execution.Id``) or ``event["run"]["execution"]`` (every later step's state, also under ``event["state"]``
+    when the state machine adds context beside it, as for Summarize); ``None`` if neither."""
     if not isinstance(event, Mapping):
         return None
+    if isinstance(event.get("state"), Mapping):
+        return execution_of(event["state"])
     if isinstance(event.get("execution"), str):
         return str(event["execution"])
     run = event.get("run")

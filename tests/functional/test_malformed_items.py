@@ -54,7 +54,13 @@ def test_fetch_sets_aside_every_malformed_task_and_takes_the_valid_ones(
         {"task_config": {"labourers": {labourer_id: {"arn": ARN, "max_simultaneous_invocations": 10}}}}
     )
     state = {
-        "run": {"execution": "e", "start": int(now), "now": now},
+        "run": {
+            "execution": "e",
+            "id": "run-e",
+            "start": int(now),
+            "now": now,
+            "claim_deadline": "2100-01-01T00:00:00Z",
+        },
         "config": {"location": "memory:", "sha256": config.fingerprint()},
         "report": {labourer_id: {"status": 4, "desired": 10}},
     }

@@ -28,7 +28,13 @@ def _fetch(store: TaskStore, now: float, desired: int) -> dict[str, Any]:
         orchestrator_type="EXPRESS",
     )
     state = {
-        "run": {"execution": "e", "start": int(now), "now": now},
+        "run": {
+            "execution": "e",
+            "id": "run-e",
+            "start": int(now),
+            "now": now,
+            "claim_deadline": "2100-01-01T00:00:00Z",
+        },
         "config": {"location": "memory:", "sha256": config.fingerprint(), "orchestrator_type": "EXPRESS"},
         "report": {LAB: {"status": 4, "desired": desired}},
     }

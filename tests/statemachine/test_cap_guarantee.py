@@ -252,8 +252,11 @@ def test_a_lease_lost_to_expiry_is_not_given_back_by_its_old_holder(stack: Embed
         True,
     )
     assert lease.give_back(client, TASKS_TABLE, run="a", now=now + 21) is False  # "b" holds it now
-    assert lease.give_back(client, TASKS_TABLE, run="b", now=now + 21, claims={"worker-a": 3}) is True
+    left = lease.ClaimsLeft(ids={"worker-a": ["t1", "t2"]}, unknown={"worker-b": 1})
+    assert lease.give_back(client, TASKS_TABLE, run="b", now=now + 21, claims=left) is True
     assert _lease_holder(stack) is None
     # the next holder learns what "b" left claimed, for its running count
     third = lease.take(client, TASKS_TABLE, run="c", execution="exec-c", now=now + 22, seconds=10)
-    assert third.previous == lease.PreviousHolder(run="b", claims={"worker-a": 3})
+    assert third.previous == lease.PreviousHolder(
+        run="b", claims=lease.ClaimsLeft(ids={"worker-a": ("t1", "t2")}, unknown={"worker-b": 1})
+    )

@@ -150,13 +150,12 @@ def test_the_graph_is_drawn_from_the_asl_with_the_last_executions_counts() -> No
     definition = json.loads((Path(cli.__file__).parents[1] / "statemachine" / "orchestrator.asl.json").read_text())
     graph = parse_graph(definition)
     assert layers(graph) == [["LoadConfig"], ["ComputeEcology"], ["FetchGreenfieldTasks"],
-                             ["InvokeLabourers", "ReturnLeaseAfterFailure"], ["LeaseHeld", "RunFailed"],
-                             ["ReturnLease"], ["Summarize"]]  # fmt: skip
+                             ["ReturnLeaseAfterFailure", "InvokeLabourers"], ["RunFailed", "Summarize"]]  # fmt: skip
     names = {node.name for node in graph.all_states()}
     assert {"InvokeTasks", "Claim", "Invoke", "Skipped", "Release", "Released", "LabourerDone"} <= names
     (inner,) = graph.states["InvokeLabourers"].branches
     (tasks,) = inner.states["InvokeTasks"].branches
-    assert layers(tasks)[:2] == [["Claim"], ["Invoke", "Skipped", "ClaimFailed"]]
+    assert layers(tasks)[:3] == [["ClaimWindow"], ["Redriven", "Late", "Claim"], ["Invoke", "Skipped", "Unclaim"]]
     placed = layout(graph)
     boxes = [placed.boxes[name] for name in ("LoadConfig", "ComputeEcology", "InvokeLabourers", "Summarize")]
     assert [box.y for box in boxes] == sorted(box.y for box in boxes)

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from foreman import cli
 from foreman.local.stack import PROJECT_ROOT, EmbeddedStack, serving
 from foreman_core.config import Tables
+from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import TaskStore
 from tests import serve_process
 from tests.statemachine.conftest import labourer_config, report_for
@@ -215,7 +216,7 @@ def test_code_that_cannot_run_fails_the_invoke_with_lambdas_own_error_names() ->
             assert "nodejs20.x" in refused.value.response["Error"]["Message"]
 
 
-def test_the_orchestrator_releases_a_task_whose_labourer_cannot_run_here() -> None:
+def test_the_orchestrator_spends_the_attempt_of_a_task_whose_labourer_cannot_run_here() -> None:
     with EmbeddedStack(parameters={"LogLevel": "WARNING"}) as stack:
         arn = create_zip_function(stack, "in-node", {"index.js": ""}, runtime="nodejs20.x", handler="index.handler")
         stack.put_config({"task_config": {"labourers": {"in-node": labourer_config(arn, 2)}}})
@@ -224,8 +225,12 @@ def test_the_orchestrator_releases_a_task_whose_labourer_cannot_run_here() -> No
 
         report = report_for(stack.run().output, "in-node")
 
-        assert (report["invoked"], report["released"]) == (0, 1)
-        assert store.queue_length("in-node") == 1  # back in the queue, not a phantom running task
+        # Lambda refuses the invoke for good (a runtime it cannot run): the attempt is spent and recorded as failed,
+        # so the Scavenger retries it after its delay or closes it as dead, never a task released for ever
+        assert (report["invoked"], report.get("released", 0), report["failed"]) == (0, 0, 1)
+        assert report["errors"] == {"Lambda.InvalidRuntimeException": 1}
+        (failed,) = store.failed_tasks("in-node", RunMarkers.at(time.time(), duration=900, cooldown=300))
+        assert failed.attributes["result_error"] == "Lambda.InvalidRuntimeException"
 
 
 def test_a_labourers_exception_is_on_stderr_and_fails_its_task_as_lambda_would(

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from foreman.local.stack import EmbeddedStack
+from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import TaskStore
 from tests.conservation import CLOSED_DEAD, QUEUED, RUNNING, assert_conserved
 from tests.faults import cloudwatch_fault, dynamodb_fault, is_claim
@@ -111,15 +112,23 @@ def test_claims_throttled_for_good_leave_the_tasks_queued(stack: EmbeddedStack, 
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "times", "invoked", "released"),
+    ("code", "status", "times", "invoked", "released", "unsure"),
     [
-        ("ServiceException", 500, 2, 4, 0),  # transient: retried, then through
-        ("TooManyRequestsException", 429, 3, 4, 0),
-        ("TooManyRequestsException", 429, None, 0, 4),  # for good: released, queued again
+        ("ServiceException", 500, 2, 2, 0, 2),  # ambiguous (the event may be queued): neither retried nor released
+        ("TooManyRequestsException", 429, 3, 4, 0, 0),  # throttled: surely not queued, so retried, then through
+        ("ResourceConflictException", 409, 3, 4, 0, 0),  # the function being updated: the same
+        ("TooManyRequestsException", 429, None, 0, 4, 0),  # throttled for good: released, queued again
     ],
 )
 def test_lambda_errors_and_throttles(  # noqa: PLR0917 - pytest parameters
-    stack: EmbeddedStack, store: TaskStore, code: str, status: int, times: int | None, invoked: int, released: int
+    stack: EmbeddedStack,
+    store: TaskStore,
+    code: str,
+    status: int,
+    times: int | None,
+    invoked: int,
+    released: int,
+    unsure: int,
 ) -> None:
     fake = FakeLabourer()
     _single_labourer(stack, fake, 4)
@@ -128,9 +137,10 @@ def test_lambda_errors_and_throttles(  # noqa: PLR0917 - pytest parameters
 
     line = report_for(stack.run().output, "worker-a")
 
-    assert (line["invoked"], line["released"]) == (invoked, released)
+    assert (line["invoked"], line["released"], line["unsure"]) == (invoked, released, unsure)
     assert len(fake.events) == invoked
-    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: invoked, QUEUED: released})
+    running = invoked + unsure  # an unsure task stays claimed: if its event never arrives, it expires and is retried
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: running, QUEUED: released})
     _no_double_invocations(store, fake)
 
 
@@ -172,7 +182,7 @@ def test_cloudwatch_failures_fail_safe_for_the_watching_labourer_only(
     assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={QUEUED: 3, RUNNING: 3})
 
 
-def test_a_labourer_deleted_mid_run_gets_its_claims_released(stack: EmbeddedStack, store: TaskStore) -> None:
+def test_a_labourer_deleted_mid_run_spends_the_attempts_of_its_claims(stack: EmbeddedStack, store: TaskStore) -> None:
     kept, doomed = FakeLabourer(), FakeLabourer()
     stack.put_config(
         {
@@ -196,9 +206,13 @@ def test_a_labourer_deleted_mid_run_gets_its_claims_released(stack: EmbeddedStac
 
     assert report_for(output, "worker-a")["invoked"] == 3
     gone = report_for(output, "worker-b")
-    assert (gone["invoked"], gone["released"], gone["errors"]) == (0, 3, {"Lambda.ResourceNotFoundException": 3})
+    # refused for good: each attempt is spent and recorded as failed, for the Scavenger to retry after its delay or
+    # close as dead once out of attempts (a task released on every run for ever would never be noticed)
+    assert (gone["invoked"], gone["released"], gone["failed"]) == (0, 0, 3)
+    assert gone["errors"] == {"Lambda.ResourceNotFoundException": 3}
     assert doomed.events == []
-    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: 3, QUEUED: 3})
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: 6})
+    assert len(store.failed_tasks("worker-b", RunMarkers.at(time.time(), duration=900, cooldown=300))) == 3
 
 
 # -- concurrency ----------------------------------------------------------------------------------------------------
@@ -324,7 +338,7 @@ def test_a_claim_whose_answer_was_lost_is_recognised_by_its_retry(stack: Embedde
     _no_double_invocations(store, fake)
 
 
-def test_an_invoke_the_local_runtime_fails_to_make_is_released(stack: EmbeddedStack, store: TaskStore) -> None:
+def test_an_invoke_the_local_runtime_fails_to_make_is_unsure(stack: EmbeddedStack, store: TaskStore) -> None:
     # Given the embedded Lambda runtime itself failing on the labourer's invokes (not the labourer's code: a bug or a
     # broken function package), which once came back as an HTML 500 and left phantom running tasks
     from foreman.local.lambda_runtime import LambdaRuntime
@@ -342,8 +356,11 @@ def test_an_invoke_the_local_runtime_fails_to_make_is_released(stack: EmbeddedSt
     with mock.patch.object(LambdaRuntime, "_run", broken):
         output = stack.run().output
 
-    # Then each invoke failed as the Lambda service would (retried, then released): nothing is left running
+    # Then each invoke failed as the Lambda service would (a ServiceException, which may mean the event was queued):
+    # reported unsure, neither retried nor released, so no attempt can be sent twice; each stays claimed until it
+    # expires and the Scavenger retries it
     line = report_for(output, "worker-a")
-    assert (line["invoked"], line["released"]) == (0, 3)
+    assert (line["invoked"], line["released"], line["unsure"]) == (0, 0, 3)
     assert line["errors"] == {"Lambda.ServiceException": 3}
-    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={QUEUED: 3})
+    assert fake.events == []
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={RUNNING: 3})

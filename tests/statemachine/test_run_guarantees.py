@@ -281,3 +281,24 @@ def _lease_record(kept: bool) -> Iterator[None]:
         return
     with mock.patch("foreman_core.lease._previous", return_value=None):
         yield
+
+
+def test_tasks_of_a_function_that_does_not_exist_are_closed_as_dead_once_out_of_attempts(
+    stack: EmbeddedStack, store: TaskStore
+) -> None:
+    # Given a labourer whose function does not exist (a typo, or deleted), allowed one attempt
+    missing = "arn:aws:lambda:us-east-1:123456789012:function:worker-b"
+    stack.put_config({"task_config": {"labourers": {"worker-b": labourer_config(missing, 3, max_attempts=1)}}})
+    created = [task.task_id for task in store.create_tasks("worker-b", [{"n": i} for i in range(3)])]
+
+    # When a run tries them, then the Scavenger runs
+    line = report_for(stack.run().output, "worker-b")
+    scavenged = stack.run(state_machine="ScavengerArn").output["labourers"]
+
+    # Then the run spent each attempt and said why; the Scavenger closed them as dead (and notified), instead of the
+    # tasks being released on every run for ever with attempts 0
+    assert (line["invoked"], line["failed"], line["errors"]) == (0, 3, {"Lambda.ResourceNotFoundException": 3})
+    (report,) = scavenged
+    assert (report["dead"], report.get("retried", 0), report["failures_reported"]) == (3, 0, 3)
+    states = census(stack.client("dynamodb"), created, now=time.time()).states
+    assert set(states.values()) == {"closed-dead"}

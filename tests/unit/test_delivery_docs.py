@@ -27,7 +27,7 @@ def test_the_recommended_event_age_lets_no_late_event_start_after_the_task_expir
     latest_end = LATEST_SEND_SECONDS + config["MaximumEventAgeInSeconds"] + labourer["Timeout"]
     assert config["MaximumEventAgeInSeconds"] >= 60  # Lambda's least
     assert latest_end <= DEFAULT_DURATION + DEFAULT_COOLDOWN
-    assert f"− {LATEST_SEND_SECONDS} (and at least 60)" in page
+    assert f"\u2212 {LATEST_SEND_SECONDS} (and at least 60)" in page  # a minus sign, as the page writes it
 
 
 def test_the_labourer_policy_tells_the_author_the_same() -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from foreman_core import task_budget
 from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVENTS_PER_TASK, HISTORY_EVENT_LIMIT
+from foreman_core.lease import ClaimsLeft
 from foreman_core.report_line import compact_line, line_value
 from foreman_core.run import REPORTED_CAUSE_CHARS, claims_left, grant, share_budget, summarize
 from foreman_core.run_limits import STATE_BYTES_TARGET, RunLimits, state_bytes_estimate
@@ -140,10 +141,10 @@ def _state(**overrides: object) -> dict[str, object]:
             {
                 "labourer_id": "a",
                 "outcomes": [
-                    {"outcome": "invoked"},
+                    {"task_id": "t1", "outcome": "invoked"},
                     {"task_id": "t2", "outcome": "skipped"},
                     {"task_id": "t3", "outcome": "released", "error": "Lambda.TooManyRequestsException"},
-                    {"outcome": "invoked"},
+                    {"task_id": "t4", "outcome": "invoked"},
                     {"task_id": "t5", "outcome": "unsure", "error": "Lambda.ServiceException"},
                     {"task_id": "t6", "outcome": "late"},
                     {"task_id": "t7", "outcome": "attempt_failed", "error": "Lambda.ResourceNotFoundException"},
@@ -178,7 +179,7 @@ def test_summarize_counts_outcomes_per_labourer_and_names_errors() -> None:
 def test_the_claims_a_run_leaves_are_what_may_still_be_claimed_and_all_of_a_failed_labourer() -> None:
     # a: 2 invoked, 1 unsure, 1 attempt failed (skipped, released and late are not claimed by this run)
     # c: its iteration failed as a whole, so each task it was given may be claimed
-    assert claims_left(_state()) == {"a": 4, "c": 1}
+    assert claims_left(_state()) == ClaimsLeft(ids={"a": ["t1", "t4", "t5", "t7"]}, unknown={"c": 1})
 
 
 def test_a_line_leaves_out_its_zero_and_empty_fields_and_reads_back_whole() -> None:
