@@ -219,24 +219,21 @@ def local_arns(raw: dict[str, Any], config: Any) -> tuple[dict[str, Any], dict[s
 
 
 def serve(options: ServeOptions, out: TextIO) -> int:
-    """Serve until stopped; print the JSON line first. Returns the exit code. ``options.orchestrator_type`` is the
+    """Serve until stopped; print the JSON line first. Returns the exit code; ``ServeError`` if it cannot start (a
+    port taken, an invalid ``--config``). ``options.orchestrator_type`` is the
     template's ``OrchestratorType`` (with EXPRESS, ``foreman run`` runs it with StartSyncExecution, as on AWS)."""
     import boto3
 
-    from foreman.cli import CliError
     from foreman.config_store import ConfigTooLargeError, store_config
     from foreman.local.deployer import REGION
     from foreman.local.function_logs import function_output
     from foreman.local.stack import quiet_moto, serving
     from foreman_core.config import parse_config
 
-    try:
-        _check_port(options.host, options.port)
-        if options.console_port is not None:
-            _check_port(options.host, options.console_port, option="--console-port")
-        user_config = read_config_file(options.config_path) if options.config_path else None
-    except ServeError as error:
-        raise CliError(str(error), 2) from None
+    _check_port(options.host, options.port)
+    if options.console_port is not None:
+        _check_port(options.host, options.console_port, option="--console-port")
+    user_config = read_config_file(options.config_path) if options.config_path else None
     quiet_moto()
     arn_mapping: dict[str, str] = {}
     if user_config is not None:

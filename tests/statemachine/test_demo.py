@@ -147,7 +147,7 @@ def test_no_labourer_ever_exceeds_its_cap(demo_run: DemoRun) -> None:
 
 
 def test_the_graph_is_drawn_from_the_asl_with_the_last_executions_counts() -> None:
-    definition = json.loads((Path(cli.__file__).parents[1] / "statemachine" / "orchestrator.asl.json").read_text())
+    definition = json.loads((Path(cli.__file__).parents[2] / "statemachine" / "orchestrator.asl.json").read_text())
     graph = parse_graph(definition)
     assert layers(graph) == [["LoadConfig"], ["ComputeEcology"], ["FetchGreenfieldTasks"],
                              ["InvokeLabourers", "ReturnLeaseAfterFailure"], ["LeaseHeld", "RunFailed"],
