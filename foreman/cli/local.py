@@ -9,13 +9,30 @@ from typing import Any, TextIO
 from foreman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
 from foreman.cli.options import Formatter
 
+LOCAL_MODULES = {"moto": "moto", "antlr4": "antlr4-python3-runtime", "jsonata": "jsonata-python", "PIL": "pillow"}
+"""What ``foreman local`` imports beyond ``foreman``'s own dependencies (the ``local`` extra): module -> package."""
+
+
+def check_local_extra() -> None:
+    """``CliError`` naming the missing packages and the fix, if the ``local`` extra is not installed (instead of a
+    ``ModuleNotFoundError`` from deep inside moto)."""
+    import importlib.util
+
+    missing = [package for module, package in LOCAL_MODULES.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        raise CliError(
+            f"the local stack needs {', '.join(missing)}, which this environment lacks: "
+            'pip install "foreman[local]" (in a clone: make dev)'
+        )
+
 
 def cmd_local_demo(args: argparse.Namespace, out: TextIO) -> int:
     """The one-command demo on the embedded stack."""
-    from foreman.demo import DemoError, DemoOptions, run_demo
-
     if args.ticks < 1:
         raise CliError("--ticks must be at least 1", EXIT_USAGE)
+    check_local_extra()
+    from foreman.demo import DemoError, DemoOptions, run_demo
+
     try:
         result = run_demo(DemoOptions(ticks=args.ticks, output=Path(args.output), seed=args.seed), out)
     except DemoError as error:
@@ -25,6 +42,7 @@ def cmd_local_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_local_serve(args: argparse.Namespace, out: TextIO) -> int:
     """The local stack as an AWS endpoint on loopback until Ctrl-C (or --for-seconds)."""
+    check_local_extra()
     from foreman.serve import LabourerCode, ServeError, ServeOptions, serve
 
     if args.every is not None and args.every <= 0:
