@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         if time.monotonic() - began > args.timeout:
             raise CliError(f"execution {execution_arn} still running after {args.timeout:g} s (it goes on)")
         time.sleep(0.1 if target.endpoint_url else 1.0)
-    return _report_run(args, out, described, time.monotonic() - began)
+    return _report_run(args, out, described, time.monotonic() - began, kind=produced_by(arn, target))
 
 
 _EXPRESS_NO_DESCRIBE = (
@@ -83,11 +83,29 @@ def _run_express(args: argparse.Namespace, out: TextIO, target: Target, request:
             f"ran {answer['executionArn']} (billed {billing.get('billedDurationInMilliseconds', '?')} ms at "
             f"{billing.get('billedMemoryUsedInMB', '?')} MB)\n"
         )
-    return _report_run(args, out, answer, time.monotonic() - began)
+    return _report_run(
+        args, out, answer, time.monotonic() - began, kind=produced_by(request["stateMachineArn"], target)
+    )
 
 
-def _report_run(args: argparse.Namespace, out: TextIO, described: dict[str, Any], seconds: float) -> int:
-    """Print an ended execution (DescribeExecution's or StartSyncExecution's answer); the exit code."""
+ORCHESTRATOR, SCAVENGER = "Orchestrator", "Scavenger"
+
+
+def produced_by(state_machine_arn: str, target: Target) -> str:
+    """Which of the stack's state machines an execution ran, so its output is read as that one's: ``SCAVENGER`` when
+    ``state_machine_arn`` is the stack's ``ScavengerArn`` output (on an endpoint with no stack, the local
+    deployment's), else ``ORCHESTRATOR``."""
+    from foreman.cli.target import LOCAL_OUTPUTS
+
+    scavenger = target.outputs.get("ScavengerArn") or (LOCAL_OUTPUTS["ScavengerArn"] if target.endpoint_url else None)
+    return SCAVENGER if state_machine_arn == scavenger else ORCHESTRATOR
+
+
+def _report_run(
+    args: argparse.Namespace, out: TextIO, described: dict[str, Any], seconds: float, *, kind: str = ORCHESTRATOR
+) -> int:
+    """Print an ended execution (DescribeExecution's or StartSyncExecution's answer) of the state machine ``kind``;
+    the exit code."""
     execution_arn = described["executionArn"]
     status = described["status"]
     if status != "SUCCEEDED":
@@ -95,6 +113,15 @@ def _report_run(args: argparse.Namespace, out: TextIO, described: dict[str, Any]
         sys.stderr.write(describe_failure(described, verbose=args.verbose) + "\n")
         return EXIT_FAILED
     output = json.loads(described.get("output") or "{}")
+    if kind == SCAVENGER:
+        text, problems = scavenger_summary(output)
+        if args.json:
+            print_json(output, out)
+        else:
+            out.write(f"{status} in {seconds:.1f} s\n{text}\n")
+        for problem in problems:
+            sys.stderr.write(f"foreman: {problem}\n")
+        return EXIT_FAILED if problems else EXIT_OK
     problems = run_problems(output)
     if args.json:
         print_json(output, out)
@@ -138,9 +165,36 @@ def run_problems(output: dict[str, Any]) -> list[str]:
 
 
 def report_lines(output: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``(labourer id, line)`` of an Orchestrator run's output (``labourers`` maps ids to lines, each without its
-    zero and empty fields) in the report's order."""
-    return list((output.get("labourers") or {}).items())
+    """``(labourer id, line)`` of a run's output in the report's order, each line without its zero and empty fields:
+    an Orchestrator's ``labourers`` maps ids to lines; a Scavenger's is a list of lines that name their
+    ``labourer_id``."""
+    labourers = output.get("labourers") or {}
+    if isinstance(labourers, list):
+        return [(str(line.get("labourer_id", "?")), line) for line in labourers if isinstance(line, dict)]
+    return list(labourers.items())
+
+
+def scavenger_summary(output: dict[str, Any]) -> tuple[str, list[str]]:
+    """A Scavenger run's output as a table, one row per labourer (archived, retried, dead, requeued, failures
+    reported, lost races, more to do), and its problems: labourers whose iteration failed, or whose scavenging met
+    errors. ``foreman run`` exits 1 when there are any."""
+    headers = ["labourer", "archived", "retried", "dead", "requeued", "failures", "lost races", "more", "errors"]
+    rows, problems = [], []
+    for labourer_id, line in report_lines(output):
+        errors = [*line.get("errors", []), *line.get("notification_errors", [])]
+        if line.get("error"):  # the iteration failed (LabourerFailed)
+            errors.append(f"{line['error']}: {line.get('cause', '')}")
+        rows.append(
+            [labourer_id, line.get("archived", 0), line.get("retried", 0), line.get("dead", 0),
+             line.get("requeued", 0), line.get("failures_reported", 0), line.get("lost_races", 0),
+             "yes" if line.get("more") else "-", len(errors) or "-"]
+        )  # fmt: skip
+        problems.extend(f"{labourer_id}: {error}" for error in errors)
+    lines = [format_table(headers, rows, text=[7])]
+    for labourer_id, line in report_lines(output):
+        for dead in line.get("dead_tasks", []):
+            lines.append(f"  {labourer_id}: closed as dead {dead.get('task_id')}: {dead.get('reason', '')}")
+    return "\n".join(lines), problems
 
 
 def describe_failure(described: dict[str, Any], *, verbose: bool = False) -> str:

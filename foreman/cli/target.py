@@ -27,6 +27,7 @@ LOCAL_OUTPUTS: dict[str, str] = {
     "RetryTasksTableName": "sosw_retry_tasks",
     "ConfigLocation": "ssm:/foreman/orchestrator_config",
     "LoadConfigFunctionArn": f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:foreman-LoadConfigFunction",
+    "ScavengerArn": f"arn:aws:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stateMachine:foreman-Scavenger",
 }
 """What ``foreman local serve`` deploys (the template's defaults): used with ``--endpoint-url`` when the endpoint has
 no CloudFormation stack to read them from."""
