@@ -40,6 +40,7 @@ from foreman.examples import (
     register_example_labourers,
     tracked_database,
 )
+from foreman.local.arn_mapping import local_arns
 from foreman.status import markers_at
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -53,10 +54,14 @@ class ServeError(RuntimeError):
     """The endpoint could not start (e.g. its port is taken)."""
 
 
-def _check_port(host: str, port: int, *, option: str = "--port") -> None:
+def check_port(host: str, port: int, *, option: str = "--port") -> None:
+    """``ServeError`` if ``host:port`` cannot be listened on (another process listens there)."""
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as the servers themselves bind (SO_REUSEADDR): the connections of a server just stopped, in TIME-WAIT for
+        # a minute, do not keep its port from a new one; a port another process listens on still fails
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:
@@ -200,24 +205,6 @@ def read_config_file(path: str) -> tuple[dict[str, Any], Any]:
         raise ServeError(f"--config {path}: {message}") from None
 
 
-def local_arns(raw: dict[str, Any], config: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """The config with every labourer's ARN pointing at this endpoint's function of the same name, and the ARNs
-    that changed (original -> local). A bare function name already resolves locally and is kept."""
-    from foreman.local.deployer import ACCOUNT, REGION
-
-    mapped: dict[str, str] = {}
-    labourers = raw.get("task_config", {}).get("labourers", {})
-    for labourer in config.labourers:
-        arn = str(labourer.arn)
-        parts = arn.split(":")
-        if not arn.startswith("arn:") or (parts[3], parts[4]) == (REGION, ACCOUNT):
-            continue
-        local = ":".join([*parts[:3], REGION, ACCOUNT, *parts[5:]])
-        labourers[labourer.id]["arn"] = local
-        mapped[arn] = local
-    return raw, mapped
-
-
 def serve(options: ServeOptions, out: TextIO) -> int:
     """Serve until stopped; print the JSON line first. Returns the exit code; ``ServeError`` if it cannot start (a
     port taken, an invalid ``--config``). ``options.orchestrator_type`` is the
@@ -230,9 +217,9 @@ def serve(options: ServeOptions, out: TextIO) -> int:
     from foreman.local.stack import quiet_moto, serving
     from foreman_core.config import parse_config
 
-    _check_port(options.host, options.port)
+    check_port(options.host, options.port)
     if options.console_port is not None:
-        _check_port(options.host, options.console_port, option="--console-port")
+        check_port(options.host, options.console_port, option="--console-port")
     user_config = read_config_file(options.config_path) if options.config_path else None
     quiet_moto()
     arn_mapping: dict[str, str] = {}
@@ -339,7 +326,13 @@ def serve(options: ServeOptions, out: TextIO) -> int:
             pass
         finally:
             stop.set()
+    sys.stderr.write(STOPPED + "\n")
+    sys.stderr.flush()
     return 0
+
+
+STOPPED = "foreman local serve: stopped; everything was in memory (tables, queues, executions, config) and is gone"
+"""What ``foreman local serve`` says when it stops (Ctrl-C, SIGTERM, --for-seconds)."""
 
 
 SIGNAL_POLL_SECONDS = 0.5
