@@ -61,10 +61,23 @@ def _strict_json(text: str, where: str) -> Any:
         raise InputError(f"{where}: {error}") from None
 
 
+TASK_FIELDS = ("task_id", "labourer_id", "created_at", "greenfield", "attempts")
+"""The task's own fields, which the Orchestrator merges over the payload in the labourer's event (sosw's contract):
+a payload key of the same name would be replaced without a word, so it is refused."""
+
+
 def _checked_object(value: Any, where: str, check: PayloadCheck | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         kind = "a list" if isinstance(value, list) else f"JSON {type(value).__name__}"
         raise InputError(f"{where}: expected a JSON object as the task's payload, got {kind}")
+    clashes = [name for name in value if name in TASK_FIELDS]
+    if clashes:
+        names = ", ".join(repr(name) for name in clashes)
+        raise InputError(
+            f"{where}: {names} {'is' if len(clashes) == 1 else 'are'} the task's own "
+            f"field{'' if len(clashes) == 1 else 's'}, which the labourer's event sets over the payload: rename "
+            f"{'it' if len(clashes) == 1 else 'them'} (a task's id is --task-id); nothing was created"
+        )
     try:
         text = payload_text(value)
     except InvalidPayloadError as error:

@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="foreman",
         description="Foreman: run queued tasks on worker Lambdas (labourers) without overloading what they depend on.",
-        epilog="Exit codes: 0 ok, 1 failed (invalid config, failed execution, AWS error), 2 bad usage or input.\n"
+        epilog="Exit codes: 0 ok; 1 failed (an invalid config, a failed execution, a run that claimed tasks it could\n"
+        "not invoke, an AWS error); 2 bad usage or input; 130 interrupted (Ctrl-C).\n"
         "Run `foreman COMMAND --help` for a command's options.",
         formatter_class=Formatter,
     )
@@ -83,14 +84,43 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_parser(commands, aws)
     config.add_parser(commands, aws)
     local.add_parser(commands)
+    _remember_parsers(parser)
     return parser
+
+
+def _remember_parsers(parser: argparse.ArgumentParser) -> None:
+    """Give every command's namespace its own parser (``command_parser``), so that an unknown option is reported
+    with that command's usage, not the top-level one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.set_defaults(command_parser=sub)
+                _remember_parsers(sub)
+
+
+def _unknown_options(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """``unrecognized arguments: --labourers (did you mean --labourer?)``."""
+    import difflib
+
+    options = [option for action in parser._actions for option in action.option_strings]
+    hints = []
+    for word in unknown:
+        close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1) if word.startswith("-") else []
+        hints.append(f"{word} (did you mean {close[0]}?)" if close else word)
+    return "unrecognized arguments: " + " ".join(hints)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``foreman`` with ``argv`` (default: the command line); returns the exit code."""
     parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    if not words:  # `foreman` alone: what it can do
+        parser.print_help()
+        return EXIT_OK
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(words)
+        if unknown:
+            getattr(args, "command_parser", parser).error(_unknown_options(args.command_parser, unknown))
     except SystemExit as exit_:  # --help (0) or a usage error (2), already printed by argparse
         return int(exit_.code) if isinstance(exit_.code, int) else EXIT_USAGE
     out = sys.stdout

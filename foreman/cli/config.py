@@ -18,14 +18,14 @@ from foreman.cli.target import Target, call_aws, resolve_target
 
 
 def _load_config_argument(args: argparse.Namespace) -> tuple[str, Any]:
-    """The config named by FILE (a path, ``-``, or an ``ssm:``/``dynamodb:`` location): (where, raw JSON object).
+    """The config named by FILE (a path, ``-``, or an ``ssm:``, ``dynamodb:`` or ``s3:`` location): (where, its JSON).
 
     Raises ``CliError``: exit 2 when it cannot be read, 1 when it is not JSON (an invalid config)."""
     from foreman_core.config import loads_json
     from foreman_core.config_source import ConfigSourceError, FileLocation, load_raw_config, parse_location
 
     name = args.file
-    if name.startswith(("ssm:", "dynamodb:")):
+    if name.startswith(("ssm:", "dynamodb:", "s3:")):
         target = resolve_target(args, [])
         try:
             return name, load_raw_config(name, session_or_clients=target.client)
@@ -141,6 +141,12 @@ def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
     except ConfigError as error:
         raise CliError(f"{where}: {error}; nothing was stored") from None
     target = resolve_target(args, ["ConfigLocation", "TasksTableName"])
+    if target.endpoint_url:  # a local endpoint: the ARNs you will deploy to run as its functions, as serve --config
+        from foreman.local.arn_mapping import local_arns
+
+        raw, mapped = local_arns(raw, config)
+        for original, local in mapped.items():
+            sys.stderr.write(f"foreman: {original} runs as the local {local} (the endpoint's account and region)\n")
     try:  # what LoadConfig checks on every run: a config it would refuse is not stored
         config = parse_config(raw, tables=target.tables(), orchestrator_type=target.orchestrator_type())
         check_deployment_tables(config, target.tables())
@@ -182,10 +188,13 @@ def add_parser(commands: Any, aws: argparse.ArgumentParser) -> None:
         help="check a config: 'valid: N labourers', or every problem with its path",
         formatter_class=Formatter,
         description="Check an orchestrator config. FILE is a JSON file, '-' for stdin, or a location such as\n"
-        "ssm:/foreman/orchestrator_config (read with the AWS options). Exit code 1 if the config is invalid\n"
-        "(every problem listed with its path), 2 if it cannot be read.",
+        "ssm:/foreman/orchestrator_config, dynamodb:config/production/sosw_orchestrator_config or\n"
+        "s3:my-bucket/config.json (read with the AWS options). Exit code 1 if the config is invalid (every problem\n"
+        "listed with its path), 2 if it cannot be read.",
     )
-    validate.add_argument("file", metavar="FILE", help="the config: a JSON file, '-', or an ssm:/dynamodb: location")
+    validate.add_argument(
+        "file", metavar="FILE", help="the config: a JSON file, '-', or an ssm:, dynamodb: or s3:BUCKET/KEY location"
+    )
     validate.set_defaults(handler=cmd_config_validate)
     put = config_commands.add_parser(
         "put",

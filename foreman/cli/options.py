@@ -48,9 +48,6 @@ def aws_options() -> argparse.ArgumentParser:
     )
     _connection_arguments(group)
     group.add_argument(
-        "--state-machine-arn", metavar="ARN", help="the Orchestrator's ARN (default: stack output OrchestratorArn)"
-    )
-    group.add_argument(
         "--config-location",
         metavar="LOCATION",
         help="where the orchestrator config is, e.g. ssm:/foreman/orchestrator_config (default: stack output "

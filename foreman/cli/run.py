@@ -289,6 +289,12 @@ def add_parser(commands: Any, aws: argparse.ArgumentParser) -> None:
         description="Start one Orchestrator execution (what the schedule does every minute), wait for it and print\n"
         "its per-labourer summary. Exit code 1 if the execution fails, with its error and cause.",
     )
+    run.add_argument(
+        "--state-machine-arn",
+        metavar="ARN",
+        help="the state machine to run: the Orchestrator (default: stack output OrchestratorArn), or the Scavenger "
+        "(stack output ScavengerArn), whose summary is a row per labourer: archived, retried, dead, requeued",
+    )
     run.add_argument("--now", metavar="TIME", help="the run's clock (unix seconds or ISO 8601; default: now)")
     run.add_argument(
         "--name",

@@ -191,15 +191,22 @@ def unreachable(error: Exception, endpoint: str | None) -> str:
 
 
 def unknown_labourer(labourer_id: str, config: OrchestratorConfig) -> CliError:
-    known = ", ".join(labourer.id for labourer in config.labourers) or "none"
-    return CliError(f"unknown labourer {labourer_id!r}; the config's labourers are: {known}", EXIT_USAGE)
+    """The usage error for a labourer the config does not name: the closest one it names, and all of them."""
+    import difflib
+
+    ids = [labourer.id for labourer in config.labourers]
+    close = difflib.get_close_matches(labourer_id, ids, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    known = ", ".join(ids) or "none"
+    return CliError(f"unknown labourer {labourer_id!r}{hint}; the config's labourers are: {known}", EXIT_USAGE)
 
 
 # -----------------------------------------------------------------------------------------------------------------
 
 
 def call_aws(call: Callable[[], Any], target: Target, *, tables: Tables | None = None) -> Any:
-    """``call()``, with AWS errors as ``CliError``s; a missing DynamoDB table is named when ``tables`` are given."""
+    """``call()``, with AWS errors as ``CliError``s. A ``ResourceNotFoundException`` names the missing DynamoDB
+    table, of ``tables`` (default: the target's), with one message whatever the command."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -207,7 +214,7 @@ def call_aws(call: Callable[[], Any], target: Target, *, tables: Tables | None =
     except ClientError as error:
         details = error.response.get("Error", {})
         code = details.get("Code", "error")
-        missing = missing_tables(target, tables) if code == "ResourceNotFoundException" and tables else []
+        missing = missing_tables(target, tables or target.tables()) if code == "ResourceNotFoundException" else []
         if missing:
             names = ", ".join(repr(name) for name in missing)
             raise CliError(

@@ -206,8 +206,8 @@ def test_an_unknown_labourer_is_refused_with_the_configured_ones(
 
     assert (code, out) == (2, "")
     assert (
-        err
-        == "foreman: error: unknown labourer 'thumbnail'; the config's labourers are: thumbnails, reports, invoices\n"
+        err == "foreman: error: unknown labourer 'thumbnail' (did you mean 'thumbnails'?); the config's labourers are: "
+        "thumbnails, reports, invoices\n"
     )
     assert _store(endpoint).queue_length("thumbnail") == 0
 

@@ -36,3 +36,78 @@ def test_item_2_run_reports_a_scavenger_run_per_labourer(capsys: pytest.CaptureF
     assert sorted(line["labourer_id"] for line in json.loads(out)["labourers"]) == sorted(
         CONFIG["task_config"]["labourers"]
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 4. `config put` refused an ARN that `serve --config` accepts and maps
+
+
+def test_item_4_config_put_on_the_local_endpoint_maps_the_arns_you_will_deploy_to(
+    capsys: pytest.CaptureFixture[str], endpoint: str, tmp_path: Path
+) -> None:
+    deployed = "arn:aws:lambda:eu-west-1:210987654321:function:reports"
+    mine = json.loads(json.dumps(CONFIG))
+    mine["task_config"]["labourers"]["reports"]["arn"] = deployed
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(mine))
+
+    code, out, err = run_cli(capsys, "config", "put", "--endpoint-url", endpoint, str(path))
+
+    local = "arn:aws:lambda:us-east-1:123456789012:function:reports"
+    assert code == 0, err
+    assert out.startswith(f"stored {path} at ssm:/foreman/orchestrator_config")
+    assert f"foreman: {deployed} runs as the local {local}" in err
+    stored = _client(endpoint, "ssm").get_parameter(Name="/foreman/orchestrator_config")["Parameter"]["Value"]
+    assert json.loads(stored)["task_config"]["labourers"]["reports"]["arn"] == local
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 8. a payload holding the task's own fields was accepted and the fields silently replaced
+
+
+@pytest.mark.parametrize("source", ["--payload", "--file"])
+def test_item_8_a_payload_with_the_tasks_own_fields_is_refused_and_nothing_created(
+    capsys: pytest.CaptureFixture[str], endpoint: str, tmp_path: Path, source: str
+) -> None:
+    payload = '{"task_id": "mine", "attempts": 5, "labourer_id": "other", "n": 1}'
+    path = tmp_path / "tasks.jsonl"
+    path.write_text('{"n": 0}\n' + payload + "\n")
+    given = ["--payload", payload] if source == "--payload" else ["--file", str(path)]
+
+    code, out, err = run_cli(capsys, "tasks", "create", "--endpoint-url", endpoint, "--labourer", "reports", *given)
+
+    assert (code, out) == (2, "")
+    where = "--payload" if source == "--payload" else f"{path} line 2"
+    assert f"foreman: error: {where}: 'task_id', 'attempts', 'labourer_id' are the task's own fields" in err
+    assert "nothing was created" in err
+    assert _store(endpoint).queue_length("reports") == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 9. a missing table: `tasks create` said only ResourceNotFoundException; `status` named it
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["tasks", "create", "--labourer", "reports", "--no-verify"], ["status"]],
+    ids=["tasks create", "status"],
+)
+def test_item_9_every_command_names_a_missing_table(
+    capsys: pytest.CaptureFixture[str], endpoint: str, command: list[str]
+) -> None:
+    code, _, err = run_cli(capsys, *command, "--endpoint-url", endpoint, "--tasks-table", "nope")
+
+    assert code == 1
+    assert "AWS error: ResourceNotFoundException: no DynamoDB table 'nope' at http://" in err
+    assert "--tasks-table/--closed-table/--retry-table" in err
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 14. `unknown labourer 'scrib'` had no "did you mean"
+
+
+def test_item_14_an_unknown_labourer_suggests_the_closest(capsys: pytest.CaptureFixture[str], endpoint: str) -> None:
+    code, _, err = run_cli(capsys, "tasks", "create", "--endpoint-url", endpoint, "--labourer", "reprots")
+
+    assert code == 2
+    assert "unknown labourer 'reprots' (did you mean 'reports'?); the config's labourers are: " in err
