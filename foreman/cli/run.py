@@ -179,7 +179,8 @@ def scavenger_summary(output: dict[str, Any]) -> tuple[str, list[str]]:
     reported, lost races, more to do), and its problems: labourers whose iteration failed, or whose scavenging met
     errors. ``foreman run`` exits 1 when there are any."""
     headers = ["labourer", "archived", "retried", "dead", "requeued", "failures", "lost races", "more", "errors"]
-    rows, problems = [], []
+    rows: list[list[Any]] = []
+    problems: list[str] = []
     for labourer_id, line in report_lines(output):
         errors = [*line.get("errors", []), *line.get("notification_errors", [])]
         if line.get("error"):  # the iteration failed (LabourerFailed)
