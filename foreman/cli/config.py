@@ -175,10 +175,27 @@ def cmd_config_put(args: argparse.Namespace, out: TextIO) -> int:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def cmd_config_get(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the config stored where the stack's LoadConfig reads it, as stored (JSON), and whether it is valid
+    there: a config LoadConfig would refuse is printed too, with its problems on stderr (exit code 1)."""
+    target = resolve_target(args, ["ConfigLocation", "TasksTableName"])
+    location = target.output("ConfigLocation", "--config-location")
+    raw = target.raw_config()
+    out.write(json.dumps(raw, indent=2) + "\n")
+    out.flush()
+    try:
+        config = target.config()
+    except CliError as error:
+        sys.stderr.write(f"foreman: error: {error}\n")
+        return error.code
+    sys.stderr.write(f"foreman: {location}: valid, {len(config.labourers)} labourers\n")
+    return EXIT_OK
+
+
 def add_parser(commands: Any, aws: argparse.ArgumentParser) -> None:
     """``foreman config``: its subcommands and options."""
     config = commands.add_parser(
-        "config", help="validate or store an orchestrator config", formatter_class=Formatter,
+        "config", help="validate, store or print an orchestrator config", formatter_class=Formatter,
         description="Work with the orchestrator config (sosw's format).",
     )  # fmt: skip
     config_commands = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
@@ -207,3 +224,14 @@ def add_parser(commands: Any, aws: argparse.ArgumentParser) -> None:
     )
     put.add_argument("file", metavar="FILE", help="the config: a JSON file or '-'")
     put.set_defaults(handler=cmd_config_put)
+    get = config_commands.add_parser(
+        "get",
+        parents=[aws],
+        help="print the config stored where the stack reads it",
+        formatter_class=Formatter,
+        description="Print the orchestrator config at the stack's config location (output ConfigLocation, or\n"
+        "--config-location) as stored, then say on stderr whether LoadConfig accepts it (exit code 1 if not, with\n"
+        "every problem and its path).\n\n"
+        "  foreman config get > config.json && $EDITOR config.json && foreman config put config.json",
+    )
+    get.set_defaults(handler=cmd_config_get)

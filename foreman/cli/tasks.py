@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from foreman.cli import task_views
 from foreman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
 from foreman.cli.options import Formatter
 from foreman.cli.output import print_json
@@ -98,7 +99,9 @@ def _read_input(path: str) -> str:
 
 def add_parser(commands: Any, aws: argparse.ArgumentParser) -> None:
     """``foreman tasks``: its subcommands and options."""
-    tasks = commands.add_parser("tasks", help="create tasks", description="Work with tasks.", formatter_class=Formatter)
+    tasks = commands.add_parser(
+        "tasks", help="create, show or list tasks", description="Work with tasks.", formatter_class=Formatter
+    )
     tasks_commands = tasks.add_subparsers(dest="tasks_command", metavar="SUBCOMMAND", required=True)
     create = tasks_commands.add_parser(
         "create",
@@ -134,3 +137,4 @@ def add_parser(commands: Any, aws: argparse.ArgumentParser) -> None:
     )
     create.add_argument("--json", action="store_true", help="print the created task ids as JSON")
     create.set_defaults(handler=cmd_tasks_create)
+    task_views.add_parsers(tasks_commands, aws)

@@ -111,3 +111,75 @@ def test_item_14_an_unknown_labourer_suggests_the_closest(capsys: pytest.Capture
 
     assert code == 2
     assert "unknown labourer 'reprots' (did you mean 'reports'?); the config's labourers are: " in err
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 12. no way to look at one task or the stored config: `tasks show ID`, `tasks list`, `config get`
+
+
+def test_item_12_tasks_show_finds_a_task_where_it_is_with_its_attempts_and_last_error(
+    capsys: pytest.CaptureFixture[str], endpoint: str
+) -> None:
+    store = _store(endpoint)
+    (queued,) = store.create_tasks("reports", [{"n": 1}])
+
+    code, out, _ = run_cli(capsys, "tasks", "show", "--endpoint-url", endpoint, queued.task_id)
+
+    assert code == 0
+    fields = {line.split(None, 1)[0]: line.split(None, 1)[1].strip() for line in out.splitlines() if " " in line}
+    assert fields["task"] == queued.task_id
+    assert fields["labourer"] == "reports"
+    assert fields["where"] == "queued"
+    assert fields["attempts"] == "0"
+    assert out.splitlines()[4].split(None, 2)[2] == "-"  # last error: none yet
+
+    delayed = store.create_delayed_task("reports", {"n": 2}, not_before=4_000_000_000)
+    closed = _client(endpoint, "dynamodb")
+    closed.put_item(
+        TableName="sosw_closed_tasks",
+        Item={"task_id": {"S": "dead-1"}, "labourer_id": {"S": "reports"}, "attempts": {"N": "3"},
+              "greenfield": {"N": "1"}, "created_at": {"N": "1700000000"}, "payload": {"S": "{}"},
+              "close_reason": {"S": "failed after 3 attempts"}, "result_error_type": {"S": "ValueError"},
+              "result_error_message": {"S": "bad row 7"}, "labourer_id_task_status": {"S": "reports_0"}},
+    )  # fmt: skip
+
+    code, out, _ = run_cli(capsys, "tasks", "show", "--endpoint-url", endpoint, delayed.task_id, "--json")
+    assert code == 0
+    assert json.loads(out)["where"] == "retry"  # found in the retry table without naming the labourer
+    code, out, _ = run_cli(capsys, "tasks", "show", "--endpoint-url", endpoint, "dead-1", "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert (shown["where"], shown["task"]["attempts"]) == ("closed-dead", 3)
+    assert shown["last_error"] == "ValueError: bad row 7"
+
+    code, _, err = run_cli(capsys, "tasks", "show", "--endpoint-url", endpoint, "nope")
+    assert code == 2
+    assert "no task 'nope' in sosw_tasks, sosw_retry_tasks, sosw_closed_tasks" in err
+
+
+def test_item_12_tasks_list_shows_a_labourers_tasks_by_state(capsys: pytest.CaptureFixture[str], endpoint: str) -> None:
+    store = _store(endpoint)
+    created = store.create_tasks("reports", [{"n": n} for n in range(3)])
+    delayed = store.create_delayed_task("reports", {"n": 9}, not_before=4_000_000_000)
+
+    code, out, _ = run_cli(capsys, "tasks", "list", "--endpoint-url", endpoint, "--labourer", "reports")
+
+    assert code == 0
+    rows = [line.split()[:3] for line in out.splitlines()[1:]]
+    assert rows == [*([task.task_id, "queued", "0"] for task in created), [delayed.task_id, "retry", "0"]]
+    code, out, _ = run_cli(capsys, "tasks", "list", "--endpoint-url", endpoint, "--labourer", "reports",
+                           "--state", "retry", "--json")  # fmt: skip
+    assert [task["task_id"] for task in json.loads(out)] == [delayed.task_id]
+    code, out, _ = run_cli(capsys, "tasks", "list", "--endpoint-url", endpoint, "--labourer", "reports", "--limit", "2")
+    assert len(out.splitlines()) == 1 + 2 + 1
+    assert out.splitlines()[-1] == "(the first 2: --limit for more)"
+
+
+def test_item_12_config_get_prints_the_stored_config_and_whether_it_is_valid(
+    capsys: pytest.CaptureFixture[str], endpoint: str
+) -> None:
+    code, out, err = run_cli(capsys, "config", "get", "--endpoint-url", endpoint)
+
+    assert code == 0
+    assert json.loads(out) == CONFIG
+    assert err == "foreman: ssm:/foreman/orchestrator_config: valid, 3 labourers\n"
