@@ -35,15 +35,24 @@ def parse_json_lines(text: str, *, source: str, check: PayloadCheck | None = Non
     Every line is checked (strict JSON, an object, storable, and ``check``) before any is returned; the first bad
     one raises ``InputError`` naming ``source`` and its line number. An input with no payload at all is an error too.
     """
-    payloads: list[dict[str, Any]] = []
+    return [payload for _, payload in numbered_json_lines(text, source=source, check=check)]
+
+
+def numbered_json_lines(
+    text: str, *, source: str, check: PayloadCheck | None = None, from_line: int = 1
+) -> list[tuple[int, dict[str, Any]]]:
+    """``parse_json_lines`` with each payload's line number (1 for the first line), from line ``from_line`` on (the
+    lines before it are not read: where an interrupted ``tasks create --file`` resumes)."""
+    payloads: list[tuple[int, dict[str, Any]]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if number < from_line or not stripped or stripped.startswith("#"):
             continue
         where = f"{source} line {number}"
-        payloads.append(_checked_object(_strict_json(stripped, where), where, check))
+        payloads.append((number, _checked_object(_strict_json(stripped, where), where, check)))
     if not payloads:
-        raise InputError(f"{source}: no tasks (expected one JSON object per line)")
+        after = f" at or after line {from_line}" if from_line > 1 else ""
+        raise InputError(f"{source}: no tasks{after} (expected one JSON object per line)")
     return payloads
 
 

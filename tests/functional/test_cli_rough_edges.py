@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,48 @@ def test_item_12_config_get_prints_the_stored_config_and_whether_it_is_valid(
     assert code == 0
     assert json.loads(out) == CONFIG
     assert err == "foreman: ssm:/foreman/orchestrator_config: valid, 3 labourers\n"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 7. Ctrl-C during `tasks create --file` printed no ids and no count, and running it again duplicated them
+
+
+def test_item_7_ctrl_c_during_tasks_create_says_how_far_it_got_and_the_rerun_it_names_queues_the_rest_once(
+    capsys: pytest.CaptureFixture[str], endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    from foreman.cli import tasks
+    from foreman_core.task_store import TaskStore
+
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("# 250 tasks\n" + "".join(f'{{"n": {n}}}\n' for n in range(250)))
+    real = TaskStore.create_tasks
+    calls = []
+
+    def create_tasks(self: TaskStore, labourer_id: str, payloads: Any) -> Any:
+        calls.append(len(payloads))
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the first batch is being written
+        return real(self, labourer_id, payloads)
+
+    monkeypatch.setattr(TaskStore, "create_tasks", create_tasks)
+    base = ["tasks", "create", "--endpoint-url", endpoint, "--labourer", "reports", "--file", str(path)]
+
+    code, out, err = run_cli(capsys, *base)
+
+    assert code == 130
+    assert calls == [tasks.BATCH]  # the batch being written finished; no other was started
+    assert out.startswith(f"created {tasks.BATCH} tasks for reports, queued\n")
+    next_line = tasks.BATCH + 2  # the comment is line 1: the first task not written is on line 102
+    assert f"interrupted: created 100 of 250 tasks, lines 2 to {next_line - 1} of {path}" in err
+    assert f"foreman tasks create --labourer reports --file {path} --from-line {next_line}" in err
+    assert _store(endpoint).queue_length("reports") == 100
+
+    code, out, _ = run_cli(capsys, *base, "--from-line", str(next_line))
+
+    assert code == 0
+    assert out.startswith("created 150 tasks for reports, queued\n")
+    queued = _store(endpoint).next_tasks("reports", 1000, start=4_000_000_000)
+    assert [task.payload["n"] for task in queued] == list(range(250))  # each once, in the file's order
