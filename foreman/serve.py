@@ -227,6 +227,8 @@ class ServeOptions:
     every: float | None = None
     console_port: int | None = DEFAULT_CONSOLE_PORT
     orchestrator_type: str = "STANDARD"
+    metrics_log: str | None = None
+    """A file for the functions' CloudWatch metric blobs (EMF JSON lines), kept off stderr."""
 
 
 def read_config_file(path: str) -> tuple[dict[str, Any], Any]:
@@ -275,7 +277,10 @@ def serve(options: ServeOptions, out: TextIO) -> int:
         with ExitStack() as stack:
             # stdout carries the one JSON line; what the functions print goes to stderr, prefixed by their names
             stack.enter_context(redirect_stdout(sys.stderr))
-            stack.enter_context(function_output(sys.stderr))
+            metrics = (
+                stack.enter_context(open(options.metrics_log, "a", encoding="utf-8")) if options.metrics_log else None
+            )
+            stack.enter_context(function_output(sys.stderr, metrics=metrics))
             stack.enter_context(_local_credentials())
             stack.enter_context(_stop_on_sigterm(stop))
             endpoint, deployment, runtime = stack.enter_context(

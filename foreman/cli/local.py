@@ -65,6 +65,7 @@ def cmd_local_serve(args: argparse.Namespace, out: TextIO) -> int:
         every=args.every,
         console_port=None if args.no_console else console_port,
         orchestrator_type=args.orchestrator_type,
+        metrics_log=args.metrics_log,
     )
     try:
         return serve(options, out)
@@ -158,5 +159,11 @@ def add_parser(commands: Any) -> None:
         choices=["STANDARD", "EXPRESS"],
         default="STANDARD",
         help="deploy the Orchestrator as this workflow type (the template's OrchestratorType; see docs/cost.md)",
+    )
+    serve.add_argument(
+        "--metrics-log",
+        metavar="FILE",
+        help="append the functions' CloudWatch metric blobs (EMF JSON lines, most of what the steps print) to FILE "
+        "(default: they are left out of stderr; a task closed as dead is said in a line)",
     )
     serve.set_defaults(handler=cmd_local_serve)
