@@ -1,7 +1,8 @@
 """What a run reads, by the size of its tasks: the read units grow with the items' size; the fetch's memory does not.
 
 For each payload size: a fresh embedded stack (whose DynamoDB charges reads as DynamoDB does,
-``moto_patches.consumed_read_capacity``), one labourer whose cap takes the whole queue, ``tasks`` queued tasks with
+``foreman.local.patches.consumed_read_capacity``),
+one labourer whose cap takes the whole queue, ``tasks`` queued tasks with
 payloads of that size. First the fetch's peak memory, measured with ``tracemalloc`` in this process on the same
 queue: the budget read into one list (how FetchGreenfieldTasks read it before, ``TaskStore.next_tasks``) against
 FetchGreenfieldTasks as shipped (``run.fetch_greenfield_tasks``: pages of at most ``FETCH_PAGE``, each task let go

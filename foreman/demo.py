@@ -250,7 +250,10 @@ def _describe_scenario(
         tracking = labourer.target_tracking
         if tracking is not None and tracked is not None and labourer.id == tracked.labourer_id:
             lines.append(f"  {labourer.id:<11} cap {cap}, a task takes {takes}, health = {tracked.name} CPU:")
-            lines.append(f"  {'':<11} target tracking holds it {tracking.direction.value} {tracking.target:g}")
+            lines.append(
+                f"  {'':<11} target tracking holds it near {tracking.target:g}: past it, only the whole tasks that fit "
+                f"{tracking.direction.value} it"
+            )
         elif labourer.health_metrics:
             metric = labourer.health_metrics[0]
             feelings = ", ".join(

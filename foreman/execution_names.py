@@ -2,7 +2,8 @@
 
 StartExecution refuses a name that is empty or longer than 80 characters, or that holds whitespace, brackets
 ``< > { } [ ]``, wildcards ``? *``, any of ``" # % \\ ^ | ~ ` $ & , ; : /``, or control characters (U+0000-001F,
-U+007F-009F). moto's executing backend does not check names, so ``foreman.local.moto_patches`` applies this rule there.
+U+007F-009F). moto's executing backend does not check names, so ``foreman.local.patches.named_executions``
+applies this rule there.
 """
 
 from __future__ import annotations

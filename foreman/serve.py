@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from foreman.examples import (
@@ -40,6 +41,7 @@ from foreman.examples import (
     register_example_labourers,
     tracked_database,
 )
+from foreman.local.arn_mapping import local_arns
 from foreman.status import markers_at
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -53,10 +55,14 @@ class ServeError(RuntimeError):
     """The endpoint could not start (e.g. its port is taken)."""
 
 
-def _check_port(host: str, port: int, *, option: str = "--port") -> None:
+def check_port(host: str, port: int, *, option: str = "--port") -> None:
+    """``ServeError`` if ``host:port`` cannot be listened on (another process listens there)."""
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as the servers themselves bind (SO_REUSEADDR): the connections of a server just stopped, in TIME-WAIT for
+        # a minute, do not keep its port from a new one; a port another process listens on still fails
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:
@@ -166,7 +172,44 @@ class LabourerCode:
             raise ServeError(f"--labourer {text!r}: the handler {handler!r} must be module.function, e.g. app.handler")
         if not os.path.isdir(code_dir):
             raise ServeError(f"--labourer {text!r}: {code_dir}: no such folder")
+        problem = handler_problem(code_dir, handler)
+        if problem is not None:
+            raise ServeError(f"--labourer {text!r}: {problem}")
         return cls(name, os.path.abspath(code_dir), handler)
+
+
+def handler_problem(code_dir: str, handler: str) -> str | None:
+    """Why ``handler`` (``package.module.function``) cannot be found in ``code_dir``, or ``None``: the module's
+    file must exist and define the function at its top level (a ``def``, an assignment or an import of that name).
+    The file is read, not run: the user's code first runs at its first invoke, as on Lambda."""
+    import ast
+
+    module, _, function = handler.rpartition(".")
+    base = os.path.join(code_dir, *module.split("."))
+    path = next(
+        (candidate for candidate in (base + ".py", os.path.join(base, "__init__.py")) if os.path.isfile(candidate)),
+        None,
+    )
+    if path is None:
+        return f"no module {module!r} in {code_dir} (expected {base}.py)"
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
+    except (SyntaxError, UnicodeDecodeError, OSError) as error:
+        return f"{path} cannot be read as Python: {error}"
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    if function in names:
+        return None
+    functions = sorted(name for name in names if not name.startswith("_")) or ["nothing"]
+    return f"{path} defines no {function!r} (it defines: {', '.join(functions)})"
 
 
 @dataclass(frozen=True)
@@ -184,6 +227,8 @@ class ServeOptions:
     every: float | None = None
     console_port: int | None = DEFAULT_CONSOLE_PORT
     orchestrator_type: str = "STANDARD"
+    metrics_log: str | None = None
+    """A file for the functions' CloudWatch metric blobs (EMF JSON lines), kept off stderr."""
 
 
 def read_config_file(path: str) -> tuple[dict[str, Any], Any]:
@@ -200,43 +245,22 @@ def read_config_file(path: str) -> tuple[dict[str, Any], Any]:
         raise ServeError(f"--config {path}: {message}") from None
 
 
-def local_arns(raw: dict[str, Any], config: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """The config with every labourer's ARN pointing at this endpoint's function of the same name, and the ARNs
-    that changed (original -> local). A bare function name already resolves locally and is kept."""
-    from foreman.local.deployer import ACCOUNT, REGION
-
-    mapped: dict[str, str] = {}
-    labourers = raw.get("task_config", {}).get("labourers", {})
-    for labourer in config.labourers:
-        arn = str(labourer.arn)
-        parts = arn.split(":")
-        if not arn.startswith("arn:") or (parts[3], parts[4]) == (REGION, ACCOUNT):
-            continue
-        local = ":".join([*parts[:3], REGION, ACCOUNT, *parts[5:]])
-        labourers[labourer.id]["arn"] = local
-        mapped[arn] = local
-    return raw, mapped
-
-
 def serve(options: ServeOptions, out: TextIO) -> int:
-    """Serve until stopped; print the JSON line first. Returns the exit code. ``options.orchestrator_type`` is the
+    """Serve until stopped; print the JSON line first. Returns the exit code; ``ServeError`` if it cannot start (a
+    port taken, an invalid ``--config``). ``options.orchestrator_type`` is the
     template's ``OrchestratorType`` (with EXPRESS, ``foreman run`` runs it with StartSyncExecution, as on AWS)."""
     import boto3
 
-    from foreman.cli import CliError
     from foreman.config_store import ConfigTooLargeError, store_config
     from foreman.local.deployer import REGION
     from foreman.local.function_logs import function_output
     from foreman.local.stack import quiet_moto, serving
     from foreman_core.config import parse_config
 
-    try:
-        _check_port(options.host, options.port)
-        if options.console_port is not None:
-            _check_port(options.host, options.console_port, option="--console-port")
-        user_config = read_config_file(options.config_path) if options.config_path else None
-    except ServeError as error:
-        raise CliError(str(error), 2) from None
+    check_port(options.host, options.port)
+    if options.console_port is not None:
+        check_port(options.host, options.console_port, option="--console-port")
+    user_config = read_config_file(options.config_path) if options.config_path else None
     quiet_moto()
     arn_mapping: dict[str, str] = {}
     if user_config is not None:
@@ -249,100 +273,117 @@ def serve(options: ServeOptions, out: TextIO) -> int:
     # the local LabourerArns: any function, so labourers can come and go
     parameters = {"LogLevel": "WARNING", "OrchestratorType": options.orchestrator_type}
     stop = threading.Event()
-    with ExitStack() as stack:
-        # stdout carries the one JSON line; what the functions print goes to stderr, prefixed by their names
-        stack.enter_context(redirect_stdout(sys.stderr))
-        stack.enter_context(function_output(sys.stderr))
-        stack.enter_context(_local_credentials())
-        stack.enter_context(_stop_on_sigterm(stop))
-        endpoint, deployment, runtime = stack.enter_context(serving(options.host, options.port, parameters=parameters))
-
-        def client(service: str) -> Any:
-            return boto3.client(
-                service,
-                region_name=REGION,
-                endpoint_url=endpoint,
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
+    try:  # Ctrl-C is how a person stops it, whenever it comes: the stack's contexts close, then it says so
+        with ExitStack() as stack:
+            # stdout carries the one JSON line; what the functions print goes to stderr, prefixed by their names
+            stack.enter_context(redirect_stdout(sys.stderr))
+            metrics = (
+                stack.enter_context(open(options.metrics_log, "a", encoding="utf-8")) if options.metrics_log else None
+            )
+            stack.enter_context(function_output(sys.stderr, metrics=metrics))
+            stack.enter_context(_local_credentials())
+            stack.enter_context(_stop_on_sigterm(stop))
+            endpoint, deployment, runtime = stack.enter_context(
+                serving(options.host, options.port, parameters=parameters)
             )
 
-        lambda_client = client("lambda")
-        destination = deployment.outputs.get("TaskDestinationFunctionArn")
-        functions: dict[str, str] = {}
-
-        def create_function(name: str, handler: str = "app.handler", timeout: int = 60) -> str:
-            arn: str = lambda_client.create_function(
-                FunctionName=name,
-                Runtime="python3.12",
-                Role=deployment.role_arn(),
-                Handler=handler,
-                Code={"ZipFile": _empty_zip()},
-                Timeout=timeout,
-            )["FunctionArn"]
-            if destination:  # the README's "no worker code" wiring: Lambda reports each outcome to TaskDestination
-                lambda_client.put_function_event_invoke_config(
-                    FunctionName=name,
-                    MaximumRetryAttempts=0,
-                    DestinationConfig={
-                        "OnSuccess": {"Destination": destination},
-                        "OnFailure": {"Destination": destination},
-                    },
+            def client(service: str) -> Any:
+                return boto3.client(
+                    service,
+                    region_name=REGION,
+                    endpoint_url=endpoint,
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
                 )
-            functions[name] = arn
-            return arn
 
-        for labourer in options.labourers:
-            create_function(labourer.name, labourer.handler, timeout=900)
-            runtime.add_code(labourer.name, labourer.code_dir, labourer.handler, reload=True)
-        if options.examples:
-            complete = _example_completion(deployment, client, destination)
+            lambda_client = client("lambda")
+            destination = deployment.outputs.get("TaskDestinationFunctionArn")
+            functions: dict[str, str] = {}
 
-            def add_example(name: str, handler: Any) -> str:
-                if name in functions:  # a --labourer of the same name: your code, not the example's
-                    return functions[name]
-                arn = create_function(name)
-                runtime.add_callable(name, handler)
+            def create_function(name: str, handler: str = "app.handler", timeout: int = 60) -> str:
+                arn: str = lambda_client.create_function(
+                    FunctionName=name,
+                    Runtime="python3.12",
+                    Role=deployment.role_arn(),
+                    Handler=handler,
+                    Code={"ZipFile": _empty_zip()},
+                    Timeout=timeout,
+                )["FunctionArn"]
+                if destination:  # the README's "no worker code" wiring: Lambda reports each outcome to TaskDestination
+                    lambda_client.put_function_event_invoke_config(
+                        FunctionName=name,
+                        MaximumRetryAttempts=0,
+                        DestinationConfig={
+                            "OnSuccess": {"Destination": destination},
+                            "OnFailure": {"Destination": destination},
+                        },
+                    )
+                functions[name] = arn
                 return arn
 
-            register_example_labourers(example_config(), add_example, complete)
-        if raw is not None:
+            for labourer in options.labourers:
+                create_function(labourer.name, labourer.handler, timeout=900)
+                runtime.add_code(labourer.name, labourer.code_dir, labourer.handler, reload=True)
+            _say_what_labourers_replace(options, config)
+            if options.examples:
+                complete = _example_completion(deployment, client, destination)
+
+                def add_example(name: str, handler: Any) -> str:
+                    if name in functions:  # a --labourer of the same name: your code, not the example's
+                        return functions[name]
+                    arn = create_function(name)
+                    runtime.add_callable(name, handler)
+                    return arn
+
+                register_example_labourers(example_config(), add_example, complete)
+            if raw is not None:
+                try:
+                    store_config(client, str(deployment.outputs["ConfigLocation"]), json.dumps(raw))
+                except ConfigTooLargeError as error:
+                    raise ServeError(f"--config {options.config_path}: {error}") from None
+            if user_config is None and config is not None:
+                _publish_simulated_metrics(config, client, stop)
+
+            schedules = _schedules(options, deployment, client, stop)
+            labourer_ids = [labourer.id for labourer in config.labourers] if config else []
+            line = describe(endpoint, deployment, labourers=labourer_ids, functions=functions)
+            line["schedules"] = schedules
+            line["labourer_code"] = {code.name: f"{code.code_dir}:{code.handler}" for code in options.labourers}
+            if arn_mapping:
+                line["arn_mapping"] = arn_mapping
+            if config is not None:
+                missing = sorted(
+                    {function_name(labourer.arn) for labourer in config.labourers} - set(line["functions"])
+                )
+                if missing:
+                    line["missing_functions"] = missing
+            line["console"] = None
+            if options.console_port is not None:
+                from foreman.console.api import ConsoleApi
+                from foreman.console.server import console_server
+                from foreman_core.config import Tables
+
+                tables = Tables(**{key: value for key, value in line["tables"].items() if value})
+                api = ConsoleApi(
+                    client, dict(line["state_machines"]), str(deployment.outputs["ConfigLocation"]), tables
+                )
+                line["console"] = stack.enter_context(console_server(api, options.host, options.console_port))
+            out.write(json.dumps(line) + "\n")
+            out.flush()
+            _say_where(line)
             try:
-                store_config(client, str(deployment.outputs["ConfigLocation"]), json.dumps(raw))
-            except ConfigTooLargeError as error:
-                raise ServeError(f"--config {options.config_path}: {error}") from None
-        if user_config is None and config is not None:
-            _publish_simulated_metrics(config, client, stop)
-
-        schedules = _schedules(options, deployment, client, stop)
-        labourer_ids = [labourer.id for labourer in config.labourers] if config else []
-        line = describe(endpoint, deployment, labourers=labourer_ids, functions=functions)
-        line["schedules"] = schedules
-        line["labourer_code"] = {code.name: f"{code.code_dir}:{code.handler}" for code in options.labourers}
-        if arn_mapping:
-            line["arn_mapping"] = arn_mapping
-        if config is not None:
-            missing = sorted({function_name(labourer.arn) for labourer in config.labourers} - set(line["functions"]))
-            if missing:
-                line["missing_functions"] = missing
-        line["console"] = None
-        if options.console_port is not None:
-            from foreman.console.api import ConsoleApi
-            from foreman.console.server import console_server
-            from foreman_core.config import Tables
-
-            tables = Tables(**{key: value for key, value in line["tables"].items() if value})
-            api = ConsoleApi(client, dict(line["state_machines"]), str(deployment.outputs["ConfigLocation"]), tables)
-            line["console"] = stack.enter_context(console_server(api, options.host, options.console_port))
-        out.write(json.dumps(line) + "\n")
-        out.flush()
-        _say_where(line)
-        try:
-            _wait_for(stop, options.for_seconds)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stop.set()
+                _wait_for(stop, options.for_seconds)
+            finally:
+                stop.set()
+    except KeyboardInterrupt:
+        stop.set()
+    sys.stderr.write(STOPPED + "\n")
+    sys.stderr.flush()
     return 0
+
+
+STOPPED = "foreman local serve: stopped; everything was in memory (tables, queues, executions, config) and is gone"
+"""What ``foreman local serve`` says when it stops (Ctrl-C, SIGTERM, --for-seconds)."""
 
 
 SIGNAL_POLL_SECONDS = 0.5
@@ -360,6 +401,23 @@ def _wait_for(stop: threading.Event, seconds: float | None) -> None:
         if left <= 0:
             return
         stop.wait(left)
+
+
+def _say_what_labourers_replace(options: ServeOptions, config: Any) -> None:
+    """A line on stderr for each ``--labourer`` that replaces an example labourer's function, or that no labourer of
+    the config runs (its tasks would never be invoked)."""
+    examples = {function_name(labourer.arn) for labourer in example_config().labourers} if options.examples else set()
+    configured = {function_name(labourer.arn) for labourer in config.labourers} if config is not None else set()
+    for code in options.labourers:
+        if code.name in examples:
+            sys.stderr.write(
+                f"foreman local serve: --labourer {code.name} replaces the example labourer's function {code.name}\n"
+            )
+        if code.name not in configured:
+            sys.stderr.write(
+                f"foreman local serve: --labourer {code.name}: no labourer of the config runs function {code.name}, so "
+                "none of its tasks will be invoked (name it in --config, or store a config with `foreman config put`)\n"
+            )
 
 
 def _say_where(line: dict[str, Any]) -> None:

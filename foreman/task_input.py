@@ -35,15 +35,24 @@ def parse_json_lines(text: str, *, source: str, check: PayloadCheck | None = Non
     Every line is checked (strict JSON, an object, storable, and ``check``) before any is returned; the first bad
     one raises ``InputError`` naming ``source`` and its line number. An input with no payload at all is an error too.
     """
-    payloads: list[dict[str, Any]] = []
+    return [payload for _, payload in numbered_json_lines(text, source=source, check=check)]
+
+
+def numbered_json_lines(
+    text: str, *, source: str, check: PayloadCheck | None = None, from_line: int = 1
+) -> list[tuple[int, dict[str, Any]]]:
+    """``parse_json_lines`` with each payload's line number (1 for the first line), from line ``from_line`` on (the
+    lines before it are not read: where an interrupted ``tasks create --file`` resumes)."""
+    payloads: list[tuple[int, dict[str, Any]]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if number < from_line or not stripped or stripped.startswith("#"):
             continue
         where = f"{source} line {number}"
-        payloads.append(_checked_object(_strict_json(stripped, where), where, check))
+        payloads.append((number, _checked_object(_strict_json(stripped, where), where, check)))
     if not payloads:
-        raise InputError(f"{source}: no tasks (expected one JSON object per line)")
+        after = f" at or after line {from_line}" if from_line > 1 else ""
+        raise InputError(f"{source}: no tasks{after} (expected one JSON object per line)")
     return payloads
 
 
@@ -61,10 +70,23 @@ def _strict_json(text: str, where: str) -> Any:
         raise InputError(f"{where}: {error}") from None
 
 
+TASK_FIELDS = ("task_id", "labourer_id", "created_at", "greenfield", "attempts")
+"""The task's own fields, which the Orchestrator merges over the payload in the labourer's event (sosw's contract):
+a payload key of the same name would be replaced without a word, so it is refused."""
+
+
 def _checked_object(value: Any, where: str, check: PayloadCheck | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         kind = "a list" if isinstance(value, list) else f"JSON {type(value).__name__}"
         raise InputError(f"{where}: expected a JSON object as the task's payload, got {kind}")
+    clashes = [name for name in value if name in TASK_FIELDS]
+    if clashes:
+        names = ", ".join(repr(name) for name in clashes)
+        raise InputError(
+            f"{where}: {names} {'is' if len(clashes) == 1 else 'are'} the task's own "
+            f"field{'' if len(clashes) == 1 else 's'}, which the labourer's event sets over the payload: rename "
+            f"{'it' if len(clashes) == 1 else 'them'} (a task's id is --task-id); nothing was created"
+        )
     try:
         text = payload_text(value)
     except InvalidPayloadError as error:

@@ -237,7 +237,7 @@ class Deployment:
         if mismatches:
             raise TemplateError(
                 f"{logical_id}: this Python does not have the versions {requirements} pins, so the local stack "
-                f"would not run what Lambda runs: {'; '.join(mismatches)} (run `make dev`)"
+                f"would not run what Lambda runs: {'; '.join(mismatches)} ({layer_fix(self.root)})"
             )
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as bundle:
@@ -320,6 +320,14 @@ class Deployment:
         self.attributes[(logical_id, "Arn")] = arn
         self.state_machine_definitions[logical_id] = json.loads(text)
         self.state_machine_types[logical_id] = machine_type
+
+
+def layer_fix(root: str) -> str:
+    """What to do when this interpreter lacks the layer's versions: in a source tree (a clone, with its Makefile),
+    ``make dev``; in an installed ``foreman``, install the ``local`` extra, which pins the layer's versions."""
+    if os.path.isfile(os.path.join(root, "Makefile")) and os.path.isfile(os.path.join(root, "requirements-dev.lock")):
+        return "run `make dev` in the clone"
+    return 'install the versions it pins into this environment: pip install "foreman[local]"'
 
 
 def layer_mismatches(requirements: str) -> list[str]:

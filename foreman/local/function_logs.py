@@ -12,12 +12,13 @@ the same stream, prefixed too; records logged outside a function are left to the
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 _current = threading.local()
 _write_lock = threading.Lock()
@@ -44,10 +45,12 @@ class PrefixedStream(io.TextIOBase):
     """A text stream: a line written by a running function goes to ``target`` as ``name | line``; anything else to
     ``fallback`` unchanged."""
 
-    def __init__(self, target: TextIO, fallback: TextIO) -> None:
+    def __init__(self, target: TextIO, fallback: TextIO, *, metrics: TextIO | None = None) -> None:
         super().__init__()
         self.target = target
         self.fallback = fallback
+        self.metrics = metrics
+        """Where a running function's CloudWatch metric blobs go (``None``: nowhere)."""
 
     def writable(self) -> bool:
         return True
@@ -73,9 +76,46 @@ class PrefixedStream(io.TextIOBase):
         self.fallback.flush()
 
     def _emit(self, name: str, lines: list[str]) -> None:
+        shown = []
+        for line in lines:
+            metric = metric_blob(line)
+            if metric is None:
+                shown.append(line)
+                continue
+            if self.metrics is not None:
+                self.metrics.write(line + "\n")
+            said = say_metric(metric)
+            if said is not None:
+                shown.append(said)
+        if not shown:
+            return
         with _write_lock:
-            self.target.write("".join(f"{name} | {line}\n" for line in lines))
+            self.target.write("".join(f"{name} | {line}\n" for line in shown))
             self.target.flush()
+
+
+def metric_blob(line: str) -> dict[str, Any] | None:
+    """The CloudWatch embedded-metric-format object a line holds (a JSON object with ``_aws``), else ``None``."""
+    text = line.strip()
+    if not (text.startswith("{") and '"_aws"' in text):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and isinstance(value.get("_aws"), dict) else None
+
+
+def say_metric(blob: dict[str, Any]) -> str | None:
+    """A line for a person for the metric blobs that carry news (tasks closed as dead), else ``None``."""
+    dead = blob.get("DeadTasks")
+    if isinstance(dead, int | float) and dead > 0 and blob.get("Labourer"):
+        count = int(dead)
+        return (
+            f"closed {count} task{'' if count == 1 else 's'} of {blob['Labourer']} as dead after their last attempt "
+            f"(`foreman status`: closed-dead; `foreman tasks show ID`: why)"
+        )
+    return None
 
 
 def _partial_lines() -> dict[int, tuple[PrefixedStream, str]]:
@@ -95,11 +135,13 @@ def _flush_partial_lines() -> None:
 
 
 @contextmanager
-def function_output(stream: TextIO) -> Iterator[None]:
-    """Within the block, what functions print goes to ``stream`` prefixed by their name (see the module doc)."""
+def function_output(stream: TextIO, *, metrics: TextIO | None = None) -> Iterator[None]:
+    """Within the block, what functions print goes to ``stream`` prefixed by their name (see the module doc), except
+    their CloudWatch metric blobs (embedded metric format, one JSON line each: most of what the steps print), which
+    go to ``metrics`` (default: nowhere); a blob with news (``DeadTasks`` above 0) is said in a line instead."""
     saved = sys.stdout, sys.stderr
-    sys.stdout = PrefixedStream(stream, saved[0])
-    sys.stderr = PrefixedStream(stream, saved[1])
+    sys.stdout = PrefixedStream(stream, saved[0], metrics=metrics)
+    sys.stderr = PrefixedStream(stream, saved[1], metrics=metrics)
     root = logging.getLogger()
     handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(asctime)s %(name)s: %(message)s"))

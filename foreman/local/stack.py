@@ -21,26 +21,11 @@ from typing import Any
 import boto3
 
 from foreman.config_store import store_config
-from foreman.local.context_object import aws_timestamps, redrive_count
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
-from foreman.local.moto_patches import (
-    HISTORY_EVENT_LIMIT,
-    async_lambda_invocations,
-    atomic_dynamodb,
-    backend_execution,
-    consumed_read_capacity,
-    express_workflows,
-    history_limit,
-    machine_type,
-    named_executions,
-    no_waits,
-    reused_clients,
-    ssm_parameter_size_limit,
-    stable_heap_keys,
-    strict_runtime_errors,
-    transaction_size_limit,
-)
+from foreman.local.patches import strict_patches
+from foreman.local.patches.express_workflows import backend_execution, machine_type
+from foreman.local.patches.history_limit import HISTORY_EVENT_LIMIT
 from foreman.project_files import project_root
 
 PROJECT_ROOT = str(project_root())
@@ -314,29 +299,13 @@ def environment(values: Mapping[str, str], *, unset: tuple[str, ...] = ()) -> It
 
 @contextmanager
 def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTORY_EVENT_LIMIT) -> Iterator[None]:
-    """Everything that makes moto behave as AWS does for Foreman (``moto_patches``), and real handlers behind
+    """Everything that makes moto behave as AWS does for Foreman (``foreman.local.patches``), and real handlers behind
     Lambda. ``fast`` also skips the sleeps of Retry intervals and Wait states; ``history_events`` is where a Standard
     execution's history ends."""
     with ExitStack() as stack:
-        for patch in (
-            runtime.patched(),
-            named_executions(),
-            reused_clients(),
-            atomic_dynamodb(),
-            async_lambda_invocations(),
-            stable_heap_keys(),
-            strict_runtime_errors(),
-            transaction_size_limit(),
-            ssm_parameter_size_limit(),
-            consumed_read_capacity(),
-            history_limit(history_events),
-            express_workflows(),
-            redrive_count(),
-            aws_timestamps(),
-        ):
+        stack.enter_context(runtime.patched())
+        for patch in strict_patches(history_events=history_events, fast=fast):
             stack.enter_context(patch)
-        if fast:
-            stack.enter_context(no_waits())
         yield
 
 

@@ -35,6 +35,10 @@ from typing import Any
 MAX_GRADIENT = 2.0
 """The most one datapoint can multiply the load by: a reading near zero must not open the gates at once."""
 
+WHOLE_EPSILON = 1e-9
+"""The allowance's whole tasks are those that fit under it, rounded down (6 x 60/62 = 5.8 allows 5, not 6, or the
+metric would park a task's worth past the target); this much float error (6 x 60/60 = 5.9999999) still counts whole."""
+
 DEFAULT_TOLERANCE = 2.0
 """Points below the target where the allowance holds rather than grows (a dead band against noise)."""
 
@@ -192,7 +196,7 @@ def step(
 
     def decide(allowed: float, reason: str, datapoint: float | None = state.datapoint) -> Decision:
         allowed = min(max(allowed, float(floor)), float(cap))
-        whole = min(max(math.floor(allowed + 0.5), floor), cap)
+        whole = min(max(math.floor(allowed + WHOLE_EPSILON), floor), cap)  # the whole tasks that fit
         state_now = ControllerState(allowed, datapoint, max(running, whole))
         return Decision(state_now, whole, reason, previous, reading.value)
 

@@ -878,6 +878,21 @@ class TaskStore:
                         return found
         return found
 
+    def labourer_tasks(self, labourer_id: str, *, limit: int | None = None) -> list[Task]:
+        """Every task of the labourer in the tasks table (queued, running, expired or completed), in queue order
+        (greenfield ascending), at most ``limit``: for a person looking (``foreman tasks list``), not for a run."""
+        return self._collect(self._greenfield_query(labourer_id, "greenfield >= :zero", {":zero": _n(0)}), limit)
+
+    def waiting_retries(self, labourer_id: str, *, limit: int | None = None) -> list[Task]:
+        """The labourer's tasks in the retry table, soonest ``desired_launch_time`` first, at most ``limit``."""
+        query = {
+            "TableName": self._tables.retry,
+            "IndexName": self._tables.retry_index,
+            "KeyConditionExpression": "labourer_id = :labourer AND desired_launch_time >= :zero",
+            "ExpressionAttributeValues": {":labourer": _s(labourer_id), ":zero": _n(0)},
+        }
+        return self._collect(query, limit)
+
     def failed_this_attempt(self, task: Task) -> bool:
         """Whether ``task`` reported a failure for its current invocation (``failed_at`` at or after it)."""
         failed_at = task.attributes.get("failed_at")

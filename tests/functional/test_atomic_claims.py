@@ -8,7 +8,7 @@ import time
 import boto3
 from moto import mock_aws
 
-from foreman.local.moto_patches import atomic_dynamodb
+from foreman.local.patches.atomic_dynamodb import atomic_dynamodb
 from foreman_core.config import Tables
 from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import TaskStore

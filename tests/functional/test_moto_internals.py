@@ -12,17 +12,19 @@ from typing import Any
 
 import pytest
 
-from foreman.local.context_object import PATCHED as CONTEXT_PATCHED
-from foreman.local.context_object import aws_entered_time, parse_timestamp
-from foreman.local.moto_patches import PATCHED_INTERNALS, resolve_internal
+from foreman.local.patches import internals_by_patch, resolve_internal
+from foreman.local.patches.aws_timestamps import aws_entered_time, parse_timestamp
 
 
 def test_moto_is_the_pinned_release() -> None:
     assert version("moto") == "5.2.5"
 
 
-@pytest.mark.parametrize(("module", "attribute"), PATCHED_INTERNALS, ids=[f"{m}:{a}" for m, a in PATCHED_INTERNALS])
-def test_each_patched_internal_still_exists(module: str, attribute: str) -> None:
+@pytest.mark.parametrize(
+    ("patch", "module", "attribute"), internals_by_patch(), ids=[f"{p}-{m}:{a}" for p, m, a in internals_by_patch()]
+)
+def test_each_patched_internal_still_exists(patch: str, module: str, attribute: str) -> None:
+    # ``patch``: the module of foreman/local/patches/ (or of foreman/local/) that relies on this internal
     assert resolve_internal(module, attribute) is not None
 
 
@@ -94,7 +96,7 @@ def test_moto_accepts_a_transaction_over_4_mb_and_the_embedded_stack_refuses_it_
     from botocore.exceptions import ClientError
     from moto import mock_aws
 
-    from foreman.local.moto_patches import TRANSACTION_TOO_LARGE, transaction_size_limit
+    from foreman.local.patches.transaction_size_limit import TRANSACTION_TOO_LARGE, transaction_size_limit
 
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
@@ -123,7 +125,11 @@ def test_moto_stores_an_ssm_value_of_any_length_and_the_embedded_stack_refuses_i
     from botocore.exceptions import ClientError
     from moto import mock_aws
 
-    from foreman.local.moto_patches import SSM_ADVANCED_TOO_LONG, SSM_STANDARD_TOO_LONG, ssm_parameter_size_limit
+    from foreman.local.patches.ssm_parameter_size_limit import (
+        SSM_ADVANCED_TOO_LONG,
+        SSM_STANDARD_TOO_LONG,
+        ssm_parameter_size_limit,
+    )
 
     with mock_aws():
         ssm = boto3.client("ssm", region_name="us-east-1")
@@ -195,13 +201,13 @@ def _run_map_of_passes(items: int) -> tuple[dict[str, Any], list[dict[str, Any]]
 def test_moto_lets_a_history_pass_the_limit_and_the_embedded_stack_fails_it_as_step_functions_does() -> None:
     from moto import mock_aws
 
-    from foreman.local.moto_patches import (
+    from foreman.local.patches.history_limit import (
         HISTORY_EVENT_LIMIT,
         HISTORY_LIMIT_ERROR,
         history_limit,
         history_limit_cause,
-        named_executions,
     )
+    from foreman.local.patches.named_executions import named_executions
     from foreman.local.stack import MOTO_CONFIG, quiet_moto
 
     assert HISTORY_EVENT_LIMIT == 25_000
@@ -310,7 +316,7 @@ def test_moto_reads_express_executions_as_aws_does_not_and_the_embedded_stack_re
     from moto import mock_aws
 
     from foreman.local.lambda_runtime import LambdaRuntime
-    from foreman.local.moto_patches import EXPRESS_DESCRIBE_ERROR, TYPE_NOT_SUPPORTED
+    from foreman.local.patches.express_workflows import EXPRESS_DESCRIBE_ERROR, TYPE_NOT_SUPPORTED
     from foreman.local.stack import MOTO_CONFIG, emulation, quiet_moto
 
     definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": 1}, "End": True}}})
@@ -389,7 +395,7 @@ def test_moto_answers_a_constant_capacity_and_the_embedded_stack_charges_the_ite
     import boto3
     from moto import mock_aws
 
-    from foreman.local.moto_patches import consumed_read_capacity
+    from foreman.local.patches.consumed_read_capacity import consumed_read_capacity
 
     query = {
         "TableName": "q",
@@ -442,11 +448,6 @@ def test_moto_answers_a_constant_capacity_and_the_embedded_stack_charges_the_ite
     assert missing["ConsumedCapacity"]["CapacityUnits"] == 0.5
     assert batch["ConsumedCapacity"] == [{"TableName": "q", "CapacityUnits": 6.0, "ReadCapacityUnits": 6.0}]
     assert scan["CapacityUnits"] == math.ceil(10 * ITEM_BYTES / 4096)  # a consistent Scan of the table
-
-
-@pytest.mark.parametrize(("module", "attribute"), CONTEXT_PATCHED, ids=[f"{m}:{a}" for m, a in CONTEXT_PATCHED])
-def test_each_context_object_internal_still_exists(module: str, attribute: str) -> None:
-    assert resolve_internal(module, attribute) is not None
 
 
 def test_moto_writes_entered_time_and_reads_timestamps_unlike_aws_and_the_embedded_stack_as_aws_does() -> None:

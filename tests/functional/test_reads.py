@@ -7,7 +7,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from foreman.local.moto_patches import consumed_read_capacity
+from foreman.local.patches.consumed_read_capacity import consumed_read_capacity
 from foreman_core.config import parse_config
 from foreman_core.queue_report import read_queue
 from foreman_core.run import fetch_greenfield_tasks

@@ -604,7 +604,7 @@ def test_a_mass_failure_reports_a_few_errors_and_counts_the_rest(
 def test_due_retries_of_large_tasks_are_all_requeued_with_dynamodbs_transaction_limit_enforced(
     client: Any, store: TaskStore, clock: FakeClock, notifier: RecordingNotifier
 ) -> None:
-    from foreman.local.moto_patches import transaction_size_limit
+    from foreman.local.patches.transaction_size_limit import transaction_size_limit
 
     big = "x" * 100_000  # 50 tasks of ~100 KB: 5 MB of puts (and as much of deletes) if moved in one transaction
     due = [store.create_delayed_task(LAB, {"blob": big, "n": n}, not_before=clock.now) for n in range(50)]

@@ -134,7 +134,14 @@ def test_invoices_climbs_to_its_target_and_holds_its_database_there(demo_run: De
     steps = [tick.tracking for tick in ticks]
     assert all(step is not None and step["metric"] == "InvoicesDBCPU" and step["target"] == 60 for step in steps)
     allowed = [step["allowed"] for step in steps if step is not None]
-    assert allowed[:3] == [1, 2, 4]  # gradual: at most max_step (2 for a cap of 10) more per datapoint
+    assert allowed[:3] == [1, 2, 3]  # gradual: at most max_step (2 for a cap of 10) more per datapoint
+    # issue 25, item 16: the whole tasks allowed are those under the allowance (6 x 60/62 = 5.8 allows 5): past the
+    # target it comes down, so the CPU does not park at 62 (it alternates between 55 and 62 around 60)
+    assert all(step["allowed"] == int(step["allowance"] + 1e-9) for step in steps if step is not None)
+    assert all(
+        step["allowed"] < step["previous"] for step in steps if step is not None and step["reason"] == "decrease"
+    )
+    assert 55 in cpus[7:]
     assert all(row.running + row.invoked <= max(allowed) for row in (tick.rows["invoices"] for tick in ticks))
     assert f"invoices-db CPU {cpus[-1]:g}% (invoices allowed {allowed[-1]}: " in demo_run.output
 
@@ -147,7 +154,7 @@ def test_no_labourer_ever_exceeds_its_cap(demo_run: DemoRun) -> None:
 
 
 def test_the_graph_is_drawn_from_the_asl_with_the_last_executions_counts() -> None:
-    definition = json.loads((Path(cli.__file__).parents[1] / "statemachine" / "orchestrator.asl.json").read_text())
+    definition = json.loads((Path(cli.__file__).parents[2] / "statemachine" / "orchestrator.asl.json").read_text())
     graph = parse_graph(definition)
     assert layers(graph) == [["LoadConfig"], ["ComputeEcology"], ["FetchGreenfieldTasks"],
                              ["ReturnLeaseAfterFailure", "InvokeLabourers"], ["RunFailed", "Summarize"]]  # fmt: skip

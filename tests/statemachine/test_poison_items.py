@@ -1,6 +1,6 @@
 """No item can stop the Orchestrator: a task item of any shape DynamoDB accepts is set aside with its reason (the
 raw item kept in the closed table) while every other task runs, on the real state machines, with the embedded
-stack as strict as AWS about ``States.Runtime`` (``moto_patches.strict_runtime_errors``).
+stack as strict as AWS about ``States.Runtime`` (``foreman.local.patches.strict_runtime_errors``).
 
 Before this, ``created_at = "yesterday"``, ``attempts = "two"`` or a binary payload at the head of a queue failed
 every run, for every labourer, until someone deleted the item by hand.

@@ -1,5 +1,6 @@
 """The read capacity a run reports, on the embedded stack (whose DynamoDB charges reads as DynamoDB does,
-``moto_patches.consumed_read_capacity``): a run over large tasks reports what DynamoDB would charge for them."""
+``foreman.local.patches.consumed_read_capacity``):
+a run over large tasks reports what DynamoDB would charge for them."""
 
 from __future__ import annotations
 

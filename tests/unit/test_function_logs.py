@@ -56,3 +56,25 @@ def test_concurrent_functions_never_interleave_within_a_line() -> None:
         name, _, text = line.partition(" | ")
         assert text.startswith(name + " "), line
         assert text.endswith(" a b c"), line
+
+
+def test_metric_blobs_leave_stderr_for_their_own_file_and_a_dead_task_is_said_in_words() -> None:
+    # issue 25, item 6: 203 of 215 lines of the server's stderr were EMF JSON, and a task closed as dead said nothing
+    import json
+
+    sink, metrics = io.StringIO(), io.StringIO()
+    quiet = {"_aws": {"Timestamp": 1, "CloudWatchMetrics": []}, "Invoked": 3, "Labourer": "reports"}
+    dead = {"_aws": {"Timestamp": 1, "CloudWatchMetrics": []}, "DeadTasks": 2, "Labourer": "shouter"}
+    with function_output(sink, metrics=metrics), running("foreman-ScavengeLabourerFunction"):
+        print(json.dumps(quiet))
+        print("a line of its own")
+        print(json.dumps(dead))
+        print('{"_aws": not json')
+
+    assert sink.getvalue().splitlines() == [
+        "foreman-ScavengeLabourerFunction | a line of its own",
+        "foreman-ScavengeLabourerFunction | closed 2 tasks of shouter as dead after their last attempt "
+        "(`foreman status`: closed-dead; `foreman tasks show ID`: why)",
+        'foreman-ScavengeLabourerFunction | {"_aws": not json',
+    ]
+    assert [json.loads(line) for line in metrics.getvalue().splitlines()] == [quiet, dead]

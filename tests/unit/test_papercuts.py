@@ -337,3 +337,36 @@ def test_the_troubleshooting_page_covers_the_cases_of_issue_17() -> None:
                     "in memory", "Scavenger", "aws: command not found"):  # fmt: skip
         assert symptom in page, symptom
     assert "(docs/troubleshooting.md)" in (ROOT / "README.md").read_text()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Issue 25, item 2: a Scavenger run's output (a list of labourer reports), as `foreman run` reads it
+
+
+SCAVENGER_OUTPUT = {
+    "execution": "arn:aws:states:us-east-1:123456789012:execution:foreman-Scavenger:x",
+    "start": 1_700_000_000,
+    "labourers": [
+        {"labourer_id": "reports", "archived": 3, "dead": 1, "failures_reported": 1,
+         "dead_tasks": [{"task_id": "t-1", "labourer_id": "reports", "attempts": 3,
+                         "reason": "failed after 3 attempts"}]},
+        {"labourer_id": "thumbnails"},
+        {"labourer_id": "broken", "error": "Lambda.Unknown", "cause": "boom"},
+    ],
+}  # fmt: skip
+
+
+def test_report_lines_reads_a_scavenger_output_by_labourer() -> None:
+    assert [labourer_id for labourer_id, _ in cli.report_lines(SCAVENGER_OUTPUT)] == ["reports", "thumbnails", "broken"]
+
+
+def test_the_scavenger_summary_shows_each_labourer_its_dead_tasks_and_its_failed_iterations() -> None:
+    from foreman.cli.run import scavenger_summary
+
+    text, problems = scavenger_summary(SCAVENGER_OUTPUT)
+
+    rows = {line.split()[0]: line.split() for line in text.splitlines()[1:4]}
+    assert rows["reports"][1:5] == ["3", "0", "1", "0"]  # archived, retried, dead, requeued
+    assert rows["thumbnails"][1:5] == ["0", "0", "0", "0"]
+    assert "  reports: closed as dead t-1: failed after 3 attempts" in text
+    assert problems == ["broken: Lambda.Unknown: boom"]

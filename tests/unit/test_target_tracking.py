@@ -55,6 +55,19 @@ def test_over_the_target_decreases_at_once_to_load_times_gradient() -> None:
     assert decision.allowed == 6
 
 
+def test_over_the_target_allows_only_the_whole_tasks_that_fit_under_it() -> None:
+    # issue 25, item 16: 6 x 60/62 = 5.8 was rounded half up back to 6, so the metric parked at 62 for ever
+    decision = step_once(62.0, allowed=6, running=6)
+
+    assert decision.reason == "decrease"
+    assert decision.state.allowed == pytest.approx(6 * 60 / 62)
+    assert decision.allowed == 5
+
+
+def test_an_allowance_a_float_error_short_of_a_whole_task_still_allows_it() -> None:
+    assert step_once(55.0, allowed=6 - 1e-12, running=6, seen=NOW - PERIOD).allowed == 6  # "seen": unchanged
+
+
 def test_the_load_is_what_was_in_flight_when_measured_not_what_is_left_after_completions() -> None:
     # 8 were in flight during the period (the last step's load); 3 finished since: the reading describes 8, not 5
     decision = step_once(66.0, allowed=8, running=5, load=8)

@@ -1,14 +1,10 @@
-"""The context object as AWS fills it, and timestamps as AWS compares them.
+"""``$$.State.EnteredTime`` written, and Choice-rule timestamps read, as AWS does.
 
-- ``Execution.RedriveCount``: AWS documents it as 0 for an execution never redriven; moto 5.2.5 leaves it out, and a
-  path to it then fails the execution (``States.Runtime``). The Orchestrator's Claim reads it (a redriven run claims
-  nothing), so the embedded stack puts it in every execution's context object, 0 unless something that emulates a
-  redrive set it first (``redrive_count``).
-- ``State.EnteredTime``: AWS writes it as RFC 3339 in UTC with milliseconds and ``Z`` (``2019-03-26T20:14:13.192Z``);
-  moto writes Python's ``isoformat()`` (``+00:00``, microseconds), which its own Choice timestamp rules then cannot
-  read, so a comparison with it is always false. And moto's timestamp rules read only whole seconds, where an AWS
-  timestamp may carry a fraction. The Orchestrator's ClaimWindow compares the entered time with the run's claim
-  deadline, so the embedded stack writes and reads timestamps as AWS does (``aws_timestamps``).
+AWS writes ``State.EnteredTime`` as RFC 3339 in UTC with milliseconds and ``Z`` (``2019-03-26T20:14:13.192Z``); moto
+5.2.5 writes Python's ``isoformat()`` (``+00:00``, microseconds), which its own Choice timestamp rules then cannot read,
+so a comparison with it is always false. And moto's timestamp rules read only whole seconds, where an AWS timestamp
+may carry a fraction. The Orchestrator's ClaimWindow compares the entered time with the run's claim deadline, so the
+embedded stack writes and reads timestamps as AWS does.
 """
 
 from __future__ import annotations
@@ -20,15 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
 
-PATCHED = (
-    ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker._get_evaluation_environment"),
+INTERNALS = (
     ("moto.stepfunctions.parser.asl.component.state.state", "StateData"),
     (
         "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator",
         "IsTimestamp.string_to_timestamp",
     ),
 )
-"""The moto internals these patches wrap (their canary checks that they still exist)."""
 
 _TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?Z$")
 
@@ -48,23 +42,6 @@ def parse_timestamp(text: str) -> datetime | None:
     whole = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")
     fraction = match.group(2)
     return whole.replace(microsecond=int(fraction[1:7].ljust(6, "0"))) if fraction else whole
-
-
-@contextmanager
-def redrive_count() -> Iterator[None]:
-    """Every execution's context object has ``Execution.RedriveCount`` (0 unless already set)."""
-    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-
-    original = ExecutionWorker._get_evaluation_environment
-
-    def environment(self: Any) -> Any:
-        env = original(self)
-        execution: Any = env.states.context_object.context_object_data["Execution"]  # AWS's keys, not moto's TypedDict
-        execution.setdefault("RedriveCount", 0)
-        return env
-
-    with mock.patch.object(ExecutionWorker, "_get_evaluation_environment", environment):
-        yield
 
 
 @contextmanager
