@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 
 from foreman.config_store import store_config
+from foreman.local.aborts import stopped_executions
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
@@ -323,6 +324,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTO
             consumed_read_capacity(),
             history_limit(history_events),
             express_workflows(),
+            stopped_executions(),
         ):
             stack.enter_context(patch)
         if fast:
