@@ -15,7 +15,8 @@ moto 5.2.5 gets three things wrong about a stopped Standard execution:
 error and cause; its history gets ``ExecutionAborted`` (details ``{}`` when neither error nor cause was given, as
 AWS records it) and nothing after it; whatever the interpreter still does in its thread (a Lambda handler already
 running finishes, as a Lambda invocation does on AWS) changes nothing that can be read. A failure or timeout met
-after the stop does not replace it. The same holds for an execution timed out by ``TimeoutSeconds`` (TIMED_OUT).
+after the stop does not replace it. The same holds for an execution timed out by ``TimeoutSeconds`` (TIMED_OUT):
+nothing is recorded after an execution's last event (moto let the iterations of a timed-out Map add theirs).
 
 ``PATCHED_INTERNALS`` names the moto internals this module patches; ``tests/functional/test_moto_internals.py``
 checks each still exists.
@@ -53,6 +54,9 @@ def unseal(manager: Any) -> None:
     """Let a sealed history grow again (a redriven execution's)."""
     manager.__dict__.pop(SEALED, None)
 
+
+EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
+"""The events that end an execution's history."""
 
 _stop_lock = threading.Lock()
 
@@ -121,6 +125,9 @@ def stopped_executions() -> Iterator[None]:
         if self.__dict__.get(SEALED):
             return len(self._history_event_list)
         result: int = original_add_event(self, *args, **kwargs)
+        event_type = kwargs.get("event_type", args[1] if len(args) > 1 else None)
+        if str(getattr(event_type, "value", event_type)) in EXECUTION_ENDS:
+            seal(self)  # on AWS nothing follows an execution's end (iterations still running are cut)
         return result
 
     def reflect(self: Any) -> None:
