@@ -58,7 +58,7 @@ def unseal(manager: Any) -> None:
 EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
 """The events that end an execution's history."""
 
-_stop_lock = threading.Lock()
+_stop_lock = threading.RLock()
 
 
 def abort_execution(execution: Any, error: str | None, cause: str | None) -> datetime.datetime:
@@ -91,9 +91,9 @@ def abort_execution(execution: Any, error: str | None, cause: str | None) -> dat
                 event_details=EventDetails(executionAbortedEventDetails=ExecutionAbortedEventDetails(**details)),  # type: ignore[typeddict-item]
             )
             seal(env.event_manager)
-        for hook in list(execution.__dict__.get("_foreman_on_abort", [])):
-            hook(error, cause)
-        return stop_date
+    for hook in list(execution.__dict__.get("_foreman_on_abort", [])):  # outside the lock: a hook may stop more
+        hook(error, cause)
+    return stop_date
 
 
 @contextmanager

@@ -23,6 +23,7 @@ import boto3
 from foreman.config_store import store_config
 from foreman.local.aborts import stopped_executions
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
+from foreman.local.distributed_map import distributed_maps
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
     HISTORY_EVENT_LIMIT,
@@ -325,6 +326,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTO
             history_limit(history_events),
             express_workflows(),
             stopped_executions(),
+            distributed_maps(),
         ):
             stack.enter_context(patch)
         if fast:
