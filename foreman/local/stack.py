@@ -42,6 +42,7 @@ from foreman.local.moto_patches import (
     strict_runtime_errors,
     transaction_size_limit,
 )
+from foreman.local.redrive import redrivable_executions
 from foreman.project_files import project_root
 
 PROJECT_ROOT = str(project_root())
@@ -327,6 +328,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTO
             express_workflows(),
             stopped_executions(),
             distributed_maps(),
+            redrivable_executions(),
         ):
             stack.enter_context(patch)
         if fast:
