@@ -290,3 +290,24 @@ def test_stopping_a_child_fails_its_items_and_stopping_the_parent_stops_every_ch
 def test_an_item_batcher_aws_refuses_is_refused_at_creation(bench: AslBench, batcher: dict[str, Any]) -> None:
     with pytest.raises(ClientError, match="ItemBatcher"):  # moto answers InvalidDefinition without its code
         bench.machine(distributed(PASS, ItemBatcher=batcher))
+
+
+def test_a_fault_stops_the_run_deterministically_as_a_given_child_enters_a_state(bench: AslBench) -> None:
+    from tests.faults import stop_at_state
+
+    twice = {"First": {"Type": "Pass", "Next": "Second"}, "Second": {"Type": "Pass", "End": True}}
+    machine = bench.machine(distributed(twice, MaxConcurrency=1, ToleratedFailureCount=10))
+    with stop_at_state("Second", nth=2, execution=lambda arn: "/" in arn.split(":")[6], error="Chaos") as fault:
+        description = bench.run(machine, {"items": [1, 2, 3]})
+    assert fault.raised == 1
+    assert description["status"] == "SUCCEEDED"  # one stopped child is tolerated
+    (run,) = bench.sfn.list_map_runs(executionArn=description["executionArn"])["mapRuns"]
+    counts = bench.sfn.describe_map_run(mapRunArn=run["mapRunArn"])["executionCounts"]
+    assert (counts["succeeded"], counts["aborted"]) == (2, 1)
+
+    def is_parent(arn: str) -> bool:
+        return "/" not in arn.split(":")[6]
+
+    with stop_at_state("Fan", execution=is_parent) as fault:  # the run stopped as it enters the Map
+        stopped = bench.run(bench.machine(distributed(twice)), {"items": [1, 2, 3]})
+    assert (fault.raised, stopped["status"]) == (1, "ABORTED")
