@@ -123,3 +123,53 @@ def index_lag(seconds: float, *, table: str = "sosw_tasks") -> Iterator[dict[str
 
     with mock.patch.object(DynamoDBBackend, "update_item", updating), mock.patch.object(Table, "query", querying):
         yield written
+
+
+@contextmanager
+def stop_at_state(
+    state_name: str,
+    *,
+    nth: int = 1,
+    execution: Callable[[str], bool] = lambda arn: True,
+    error: str | None = None,
+    cause: str | None = None,
+) -> Iterator[Fault]:
+    """StopExecution, deterministically, the execution that enters ``state_name`` for the ``nth`` time (counted over
+    the executions ``execution(arn)`` picks: a parent, or a Distributed Map's child, whose ARN has ``:express:`` or
+    ``/<label>:``). The stop happens as the state is entered, before it runs, as if an operator had stopped the run
+    at that moment (``aborts.abort_execution``: ABORTED, ``ExecutionAborted``; a stopped parent stops its children).
+    Use inside the embedded stack (``EmbeddedStack`` or ``tests.asl_bench``)."""
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    from foreman.local.aborts import abort_execution
+
+    fault = Fault()
+    seen = {"entered": 0}
+    original_add, original_environment = EventManager.add_event, ExecutionWorker._get_evaluation_environment
+
+    def environment(self: Any) -> Any:
+        env = original_environment(self)
+        env.event_manager.__dict__["_fault_execution"] = self._evaluation_details.execution_details.arn
+        return env
+
+    def add_event(self: Any, *args: Any, **kwargs: Any) -> int:
+        result: int = original_add(self, *args, **kwargs)
+        details = kwargs.get("event_details") or {}
+        entered = details.get("stateEnteredEventDetails") if isinstance(details, dict) else None
+        arn = self.__dict__.get("_fault_execution")
+        if entered and entered.get("name") == state_name and arn and execution(arn):
+            with fault._lock:
+                seen["entered"] += 1
+                hit = seen["entered"] == nth
+            if hit and fault.take(1):
+                parts = arn.split(":")
+                abort_execution(stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(arn), error, cause)
+        return result
+
+    with (
+        mock.patch.object(ExecutionWorker, "_get_evaluation_environment", environment),
+        mock.patch.object(EventManager, "add_event", add_event),
+    ):
+        yield fault

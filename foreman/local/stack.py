@@ -21,11 +21,14 @@ from typing import Any
 import boto3
 
 from foreman.config_store import store_config
+from foreman.local.aborts import stopped_executions
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
+from foreman.local.distributed_map import distributed_maps
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.patches import strict_patches
 from foreman.local.patches.express_workflows import backend_execution, machine_type
 from foreman.local.patches.history_limit import HISTORY_EVENT_LIMIT
+from foreman.local.redrive import redrivable_executions
 from foreman.project_files import project_root
 
 PROJECT_ROOT = str(project_root())
@@ -304,7 +307,8 @@ def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTO
     execution's history ends."""
     with ExitStack() as stack:
         stack.enter_context(runtime.patched())
-        for patch in strict_patches(history_events=history_events, fast=fast):
+        emulated = (stopped_executions(), distributed_maps(), redrivable_executions())
+        for patch in (*strict_patches(history_events=history_events, fast=fast), *emulated):
             stack.enter_context(patch)
         yield
 

@@ -82,7 +82,7 @@ def test_a_run_claims_nothing_after_its_claim_deadline(stack: EmbeddedStack, sto
 
     def slow_fetch(real: Any, event: Any, context: Any) -> Any:
         result = real(event, context)
-        time.sleep(1.5)
+        time.sleep(2.5)  # past the deadline: one second after LoadConfig, rounded up to a whole second
         return result
 
     stack.runtime.wrap(FETCH_FUNCTION, slow_fetch)
