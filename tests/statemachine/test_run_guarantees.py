@@ -21,7 +21,7 @@ from foreman_core.greenfield import RunMarkers
 from foreman_core.lease import lease_key, read_finished
 from foreman_core.task_store import TaskStore
 from tests.conservation import census
-from tests.faults import index_lag
+from tests.faults import index_lag, stop_at_state
 from tests.statemachine.conftest import FETCH_FUNCTION, FakeLabourer, labourer_config, report_for
 
 LOAD_CONFIG_FUNCTION = "foreman-LoadConfigFunction"
@@ -302,3 +302,32 @@ def test_tasks_of_a_function_that_does_not_exist_are_closed_as_dead_once_out_of_
     assert (report["dead"], report.get("retried", 0), report["failures_reported"]) == (3, 0, 3)
     states = census(stack.client("dynamodb"), created, now=time.time()).states
     assert set(states.values()) == {"closed-dead"}
+
+
+def test_a_run_stopped_mid_map_and_redriven_claims_nothing_more(stack: EmbeddedStack, store: TaskStore) -> None:
+    # Given a run stopped as its 3rd claim starts (two tasks claimed and sent, the rest still queued)
+    fake = FakeLabourer()
+    _configure(stack, fake, 10)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(10)])]
+    with stop_at_state("Claim", nth=3, error="Operator", cause="stopped mid-Map") as stopped:
+        execution = stack.start("OrchestratorArn", {})
+        first = stack.wait(execution, check=False)
+    assert stopped.raised == 1
+    assert first.status == "ABORTED"
+    sent = len(fake.events)
+    queued_before = _queued(store)
+
+    # When an operator redrives it (RedriveExecution: same ARN, the failed states again with their old input)
+    sfn = stack.client("stepfunctions")
+    sfn.redrive_execution(executionArn=execution)
+    redriven = stack.wait(execution, check=False)
+
+    # Then the redriven run claimed and sent nothing more, and every task is where the stopped run left it
+    assert sfn.describe_execution(executionArn=execution)["redriveCount"] == 1
+    assert len(fake.events) == sent
+    assert _queued(store) == queued_before
+    assert redriven.status == "SUCCEEDED"
+    line = report_for(redriven.output, "worker-a")
+    assert line["invoked"] == 0
+    assert read_finished(stack.client("dynamodb"), TASKS_TABLE).runs == {}  # not a finished run: its claims may be
+    census(stack.client("dynamodb"), created, now=time.time())  # unsent; the Scavenger gives their attempts back
