@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from foreman_core.config import Labourer, OrchestratorConfig, RetryBackoff
-from foreman_core.greenfield import RunMarkers
+from foreman_core.greenfield import CLAIM_MARKER_SLACK, RunMarkers
 from foreman_core.task_store import Task, TaskStore
 
 EVENT_SOURCE = "foreman"
@@ -272,6 +272,7 @@ class Scavenger:
             room = self.limits.expire - len(tasks)
             if room > 0:
                 tasks += self.store.failed_tasks(labourer.id, markers, limit=room)
+            tasks += self._far_future(labourer, markers, tasks)
         except (ClientError, BotoCoreError) as error:
             report.errors.append(f"expire: reading expired tasks: {error}")
             return
@@ -279,7 +280,7 @@ class Scavenger:
         dead: list[DeadTask] = []
         for task in tasks:
             failed = not task.malformed and self.store.failed_this_attempt(task)
-            reason = close_reason(task, labourer, failed=failed)
+            reason = close_reason(task, labourer, failed=failed, markers=markers)
             if reason is not None:
                 if self._count(report, "dead", task, functools.partial(self.store.archive, task, dead_reason=reason)):
                     report.failures_reported += failed
@@ -302,6 +303,17 @@ class Scavenger:
         report.more |= len(moved) >= self.limits.requeue
 
     # -- helpers --------------------------------------------------------------------------------------------------
+
+    def _far_future(self, labourer: Labourer, markers: RunMarkers, found: list[Task]) -> list[Task]:
+        """The tasks above any claim marker (``TaskStore.far_future_tasks``) that ``found`` does not hold yet, within
+        what is left of the expire limit: they are closed as dead with their reason (``close_reason``)."""
+        room = self.limits.expire - len(found)
+        if room <= 0:
+            return []
+        seen = {task.task_id for task in found}
+        return [
+            task for task in self.store.far_future_tasks(labourer.id, markers, limit=room) if task.task_id not in seen
+        ]
 
     def _count(self, report: LabourerReport, counter: str, task: Task, move: Callable[[], bool]) -> bool:
         try:
@@ -336,11 +348,18 @@ class Scavenger:
         return RetryBase(int(timeout), "function timeout")
 
 
-def close_reason(task: Task, labourer: Labourer, *, failed: bool) -> str | None:
+def close_reason(task: Task, labourer: Labourer, *, failed: bool, markers: RunMarkers | None = None) -> str | None:
     """Why an expired or failed task is closed as dead instead of retried, or ``None`` to retry it: a task rewritten
-    with wrong types after its claim (kept as it is, the reason naming them), or one out of attempts."""
+    with wrong types after its claim (kept as it is, the reason naming them), one whose greenfield is above any claim
+    marker of the run of ``markers`` (written by hand: neither queued nor running), or one out of attempts."""
     if task.malformed:
         return "set aside by the Scavenger: " + "; ".join(task.malformed.values())
+    if markers is not None and task.stored_greenfield > markers.claim_ceiling:
+        return (
+            f"set aside by the Scavenger: greenfield {task.stored_greenfield} is above the highest a claim can write "
+            f"({markers.claim_ceiling}: the run's start + greenfield_invocation_delta + {CLAIM_MARKER_SLACK} s), "
+            "so the task is neither queued nor running; to queue it, write a greenfield below the current unix time"
+        )
     if task.attempts >= labourer.max_attempts:
         return dead_reason(failed=failed, attempts=task.attempts)
     return None

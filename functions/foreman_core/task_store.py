@@ -751,15 +751,28 @@ class TaskStore:
         return ends[0], ends[1]
 
     def count_running(self, labourer_id: str, markers: RunMarkers) -> int:
-        """How many of the labourer's tasks are running: ``greenfield >= expired`` and no ``completed_at``.
+        """How many of the labourer's tasks are running: ``expired <= greenfield <= claim_ceiling`` and no
+        ``completed_at``.
 
-        sosw counts ``BETWEEN expired AND invoked``. The upper bound is left out on purpose: a run that overlaps ours
-        and started a second later claims with a greenfield above our ``invoked``; those tasks are running too, and
-        leaving them out would let this run invoke more than the labourer's cap. Nothing else lies above ``invoked``.
+        sosw counts ``BETWEEN expired AND invoked``. The upper bound is raised to ``markers.claim_ceiling`` on
+        purpose: a run that overlaps ours and started a little later claims with a greenfield above our ``invoked``;
+        those tasks are running too, and leaving them out would let this run invoke more than the labourer's cap.
+        What lies above the ceiling no claim wrote (``far_future_tasks``): counting it would starve the labourer.
         """
-        query = self._greenfield_query(labourer_id, "greenfield >= :expired", {":expired": _n(markers.expired)})
+        query = self._greenfield_query(
+            labourer_id,
+            "greenfield BETWEEN :expired AND :ceiling",
+            {":expired": _n(markers.expired), ":ceiling": _n(markers.claim_ceiling)},
+        )
         query.update(Select="COUNT", FilterExpression="attribute_not_exists(completed_at)")
         return sum(int(page.get("Count", 0)) for page in self._pages(query))
+
+    def far_future_tasks(self, labourer_id: str, markers: RunMarkers, *, limit: int | None = None) -> list[Task]:
+        """Unfinished tasks whose greenfield is above any claim marker (``> markers.claim_ceiling``, no
+        ``completed_at``): written by hand or by a clock far ahead, neither queued nor running; at most ``limit``."""
+        query = self._greenfield_query(labourer_id, "greenfield > :ceiling", {":ceiling": _n(markers.claim_ceiling)})
+        query["FilterExpression"] = "attribute_not_exists(completed_at)"
+        return self._collect(query, limit)
 
     def expired_tasks(self, labourer_id: str, markers: RunMarkers, *, limit: int | None = None) -> list[Task]:
         """Tasks invoked but neither completed nor running any more (``start <= greenfield <= expired``, no
