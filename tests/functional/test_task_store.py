@@ -278,7 +278,6 @@ def test_count_running_counts_claims_of_overlapping_runs_but_not_completed_or_ex
     assert store.count_running(OTHER, ours) == 0
 
 
-
 def test_count_running_stops_at_the_highest_greenfield_a_claim_can_write(
     store: TaskStore, clock: FakeClock, client: Any
 ) -> None:
