@@ -22,6 +22,7 @@ import boto3
 
 from foreman.config_store import store_config
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
+from foreman.local.item_size_limit import item_size_limit
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
     HISTORY_EVENT_LIMIT,
@@ -319,6 +320,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTO
             stable_heap_keys(),
             strict_runtime_errors(),
             transaction_size_limit(),
+            item_size_limit(),
             ssm_parameter_size_limit(),
             consumed_read_capacity(),
             history_limit(history_events),

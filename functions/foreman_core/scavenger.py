@@ -34,6 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from foreman_core.config import Labourer, OrchestratorConfig, RetryBackoff
 from foreman_core.greenfield import CLAIM_MARKER_SLACK, RunMarkers
+from foreman_core.item_size import ITEM_BYTES, item_bytes
 from foreman_core.task_store import Task, TaskStore
 
 EVENT_SOURCE = "foreman"
@@ -362,7 +363,17 @@ def close_reason(task: Task, labourer: Labourer, *, failed: bool, markers: RunMa
         )
     if task.attempts >= labourer.max_attempts:
         return dead_reason(failed=failed, attempts=task.attempts)
+    retried = item_bytes(task.to_item()) + RETRY_ATTRIBUTE_BYTES
+    if retried > ITEM_BYTES:
+        return (
+            f"set aside by the Scavenger: too large to retry ({retried:,} bytes with desired_launch_time, above "
+            f"DynamoDB's item limit of {ITEM_BYTES:,})"
+        )
     return None
+
+
+RETRY_ATTRIBUTE_BYTES = len("desired_launch_time") + 12
+"""What a retry adds to a task's item: ``desired_launch_time``, a unix time (counted a byte a digit, plus one)."""
 
 
 def dead_reason(*, failed: bool, attempts: int) -> str:

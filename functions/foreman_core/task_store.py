@@ -35,6 +35,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from foreman_core.aws_errors import condition_failed, error_code
+from foreman_core.closed_record import PARTS as CUT_PARTS
+from foreman_core.closed_record import bounded_reason, closed_record, part_key, restore
 from foreman_core.config import OrchestratorConfig, Tables
 from foreman_core.greenfield import (
     GREENFIELD_INVOCATION_DELTA,
@@ -942,29 +944,48 @@ class TaskStore:
 
     def archive(self, task: Task, *, dead_reason: str | None = None) -> bool:
         """Move a task to the closed table in one transaction: put (``closed_at``, ``labourer_id_task_status`` =
-        ``<labourer>_1`` if completed else ``_0``, ``close_reason`` = ``dead_reason`` if given), delete from tasks.
+        ``<labourer>_1`` if completed else ``_0``, ``close_reason`` = ``dead_reason`` if given, cut to
+        ``closed_record.REASON_CHARS``), delete from tasks.
 
-        The delete is conditional on the task being unchanged since ``task`` was read (same greenfield and completion
-        state), the put on no closed row existing. ``False``: a condition failed (someone else moved or changed the
-        task); nothing was written.
+        The closed row never passes DynamoDB's 400 KB: when the task with these attributes would, its largest
+        attributes go to part rows of the closed table in the same transaction (``closed_record``), and
+        ``closed_item`` reads the task back whole. The delete is conditional on the task being unchanged since
+        ``task`` was read (same greenfield and completion state), each put on no row existing under its key.
+        ``False``: a condition failed (someone else moved or changed the task); nothing was written.
         """
         item = task.to_item()
         item["closed_at"] = _n(int(self._clock()))
         item["labourer_id_task_status"] = _s(f"{task.labourer_id}_{1 if task.is_completed else 0}")
         if dead_reason:
-            item["close_reason"] = _s(dead_reason)
-        return self._transact(
-            [
-                {
-                    "Put": {
-                        "TableName": self._tables.closed,
-                        "Item": item,
-                        "ConditionExpression": "attribute_not_exists(task_id)",
-                    }
-                },
-                self._delete_unchanged(task),
-            ]
-        )
+            item["close_reason"] = _s(bounded_reason(dead_reason))
+        record = closed_record(item)
+        puts = [
+            {
+                "Put": {
+                    "TableName": self._tables.closed,
+                    "Item": row,
+                    "ConditionExpression": "attribute_not_exists(task_id)",
+                }
+            }
+            for row in (record.row, *record.parts)
+        ]
+        return self._transact([*puts, self._delete_unchanged(task)])
+
+    def closed_item(self, task_id: str) -> Item | None:
+        """The task as it was closed (consistent reads), every attribute in place even if some were cut to part rows
+        (``closed_record.restore``), or ``None`` if the closed table has no row for it."""
+        read = self._client.get_item(TableName=self._tables.closed, Key={"task_id": _s(task_id)}, ConsistentRead=True)
+        row = read.get("Item")
+        if row is None:
+            return None
+        count = int(row.get(CUT_PARTS, {}).get("N", "0"))
+        parts = [
+            self._client.get_item(
+                TableName=self._tables.closed, Key={"task_id": _s(part_key(task_id, number))}, ConsistentRead=True
+            ).get("Item", {})
+            for number in range(count)
+        ]
+        return restore(row, [part for part in parts if part])
 
     def move_to_retry(self, task: Task, *, delay: float) -> bool:
         """Move an expired task to the retry table, due ``delay`` seconds from now (``desired_launch_time``, whole
