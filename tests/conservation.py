@@ -62,6 +62,8 @@ def census(client: Any, created: Iterable[str], *, now: float, tables: Tables = 
     for table in (tables.tasks, tables.retry, tables.closed):
         for raw in all_items(client, table):
             item = {name: from_attribute_value(value) for name, value in raw.items()}
+            if table == tables.closed and "foreman_part_of" in item:
+                continue  # a part row of a closed task too large for one row (closed_record): part of that task
             task_id = item.get("task_id")
             if not item.get("labourer_id"):
                 problems.append(f"{table}: item {task_id!r} has no labourer_id (a ghost item)")

@@ -11,6 +11,12 @@ reads and writes it the same way so that tasks written by either look the same t
 - completed: ``completed_at`` is set (greenfield keeps its invoked value).
 
 Both window bounds are inclusive, exactly as sosw's ``BETWEEN`` queries.
+
+Nothing above ``invoked`` is written by a claim of a run that started before ours, and a run that started after ours
+(or sosw's Orchestrator, which writes the clock of the claim itself, not of its run's start) writes at most a little
+more: ``claim_ceiling`` (``invoked + CLAIM_MARKER_SLACK``) is the highest greenfield any claim can have written by
+now. A task above it was written by hand (or by a clock far ahead): it is not running, and the Scavenger sets it
+aside with its reason instead of letting it count against its labourer's cap for ever.
 """
 
 from __future__ import annotations
@@ -25,6 +31,12 @@ GREENFIELD_INVOCATION_DELTA = 31557600
 
 GREENFIELD_TASK_STEP = 1000
 """sosw's default distance between two queue positions."""
+
+CLAIM_MARKER_SLACK = 3600
+"""How far above this run's ``invoked`` another claim's greenfield may still be: a run that started after ours (at
+most the lease's 360 s while ours still counts), sosw's claims (the claim's own clock, up to its 15-minute Lambda
+timeout after its run started), and clocks a little apart. An hour, ten times what those need; a task above it
+counts as running for at most this long before the Scavenger sets it aside."""
 
 
 class TaskState(str, Enum):
@@ -55,6 +67,12 @@ class RunMarkers:
         begin = int(start)
         invoked = begin + delta
         return cls(start=begin, invoked=invoked, expired=invoked - (duration + cooldown))
+
+    @property
+    def claim_ceiling(self) -> int:
+        """The highest greenfield a claim can have written by this run's start (``invoked + CLAIM_MARKER_SLACK``):
+        tasks above it are not running, whatever their greenfield says."""
+        return self.invoked + CLAIM_MARKER_SLACK
 
     def to_dict(self) -> dict[str, int]:
         """The markers as they travel in a state machine's state."""

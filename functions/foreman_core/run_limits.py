@@ -8,10 +8,13 @@ Three limits bind a run:
   InvokeLabourers iteration, each task its claim, invoke and release with every retry (``history_budget``). Only
   labourers with tasks enter the Map, so an idle labourer costs nothing; many busy labourers with one task each
   cost more than a few with many, so the number of busy labourers is bounded as well;
-- on both types, the 256 KiB of one state: the largest are FetchGreenfieldTasks' output (every labourer's report
-  line and every task's claim item) and InvokeLabourers' output (the same with each claim item replaced by the
-  task's outcome). ``trim`` measures them from the task ids and the report as they are, with every outcome at its
-  longest (a release that failed, with its error's name), and keeps them within ``STATE_BYTES_TARGET``.
+- on both types, the 256 KiB of one state. Three states grow with the tasks: FetchGreenfieldTasks' output (every
+  labourer's report line and every task's claim item), InvokeLabourers' output (the same with each claim item
+  replaced by the task's outcome), and, inside the Map, each labourer's InvokeTasks output, which holds that
+  labourer's claim items *and* their outcomes side by side (its ``ResultPath`` adds the outcomes to its input).
+  ``trim`` measures all three from the task ids and the report as they are, with every outcome at its longest (a
+  release that failed, with its error's name): the first two within ``STATE_BYTES_TARGET``, each InvokeTasks
+  output within ``INVOKE_TASKS_BYTES_TARGET``.
 """
 
 from __future__ import annotations
@@ -32,8 +35,29 @@ STATE_BYTES_TARGET = 200_000
 """What ``trim`` keeps InvokeLabourers' output within: about 76% of the limit, the rest a margin for what the
 estimate leaves out (the lease, the error's cause of a failed labourer)."""
 
-OUTCOME_BYTES_MOST = len('{"task_id":"","outcome":"release_failed","error":""},') + 64
+ERROR_NAME_MOST = 64
+"""The longest error name an outcome carries (the longest AWS names, e.g.
+``DynamoDB.ItemCollectionSizeLimitExceededException``, have 50 characters)."""
+
+OUTCOME_BYTES_MOST = len('{"task_id":"","outcome":"release_failed","error":""},') + ERROR_NAME_MOST
 """The longest outcome of one task beside its id: a failed release, with an error name of up to 64 characters."""
+
+INVOKE_TASKS_BYTES_TARGET = 250_000
+"""What ``trim`` keeps each labourer's InvokeTasks output within: 95% of the limit. That state holds nothing but its
+labourer's entry (id, ARN, the run's markers and table) and its tasks' claim items and outcomes, all counted, every
+outcome at its longest and in the longer of the two JSON forms (with a space after each ``:`` and ``,``, as the
+embedded stack writes states), so it needs less margin than the run-wide states."""
+
+INVOKE_TASKS_FIXED = (
+    len(
+        '{"labourer_id": "", "arn": "", "concurrency": 40, "start": "", "invoked": "", "table": "", '
+        '"tasks": [], "outcomes": []}'
+    )
+    + 3 * 24
+    + 255
+)
+"""InvokeTasks' output beside its labourer's id, ARN, tasks and outcomes: the keys, the run's two markers (at most
+24 characters each) and the tasks table's name (at most 255)."""
 
 INVOCATION_BYTES = len('{"labourer_id":"","arn":"","concurrency":40,"tasks":[]},')
 """A busy labourer's entry in ``invocations`` beside its id, ARN and tasks (longer than its entry in the Map's
@@ -77,28 +101,46 @@ class RunLimits:
         return max((self.history_events - EVENTS_PER_RUN - EVENTS_PER_LABOURER * labourers) // EVENTS_PER_TASK, 0)
 
     def trim(self, invocations: list[dict[str, Any]], *, report_bytes: int) -> list[dict[str, Any]]:
-        """``invocations`` (FetchGreenfieldTasks' busy labourers with their tasks) cut so that InvokeLabourers'
-        output stays within ``STATE_BYTES_TARGET`` beside a report of ``report_bytes``: tasks are dropped from the
-        end of the longest lists first (they stay queued, unclaimed), labourers left with none are dropped. Changes
-        ``invocations`` and its lists in place, and returns it."""
+        """``invocations`` (FetchGreenfieldTasks' busy labourers with their tasks) cut so that FetchGreenfieldTasks'
+        and InvokeLabourers' outputs stay within ``STATE_BYTES_TARGET`` beside a report of ``report_bytes``, and each
+        labourer's InvokeTasks output within ``INVOKE_TASKS_BYTES_TARGET``: tasks are dropped from the end of the
+        labourer whose InvokeTasks output is over, else from the end of the longest lists (they stay queued,
+        unclaimed); labourers left with none are dropped. Changes ``invocations`` and its lists in place, and
+        returns it."""
         room = STATE_BYTES_TARGET - STATE_BYTES_FIXED - report_bytes
         sizes = [_invocation_bytes(entry) for entry in invocations]
+        inner = [_invoke_tasks_bytes(entry) for entry in invocations]
         total = sum(sizes)
-        while total > room and invocations:
-            longest = max(range(len(invocations)), key=lambda index: len(invocations[index]["tasks"]))
-            entry = invocations[longest]
-            dropped = _task_bytes(entry["tasks"].pop())
+        while invocations:
+            over = [index for index, size in enumerate(inner) if size > INVOKE_TASKS_BYTES_TARGET]
+            if over:
+                index = max(over, key=lambda at: inner[at])
+            elif total > room:
+                index = max(range(len(invocations)), key=lambda at: len(invocations[at]["tasks"]))
+            else:
+                break
+            entry = invocations[index]
+            task = entry["tasks"].pop()
+            dropped = _task_bytes(task)
             total -= dropped
-            sizes[longest] -= dropped
+            sizes[index] -= dropped
+            inner[index] -= _inner_task_bytes(task)
             if not entry["tasks"]:  # what is left of it is its own entry
-                total -= sizes.pop(longest)
-                invocations.pop(longest)
+                total -= sizes.pop(index)
+                inner.pop(index)
+                invocations.pop(index)
         return invocations
 
 
 def state_bytes_estimate(invocations: Sequence[Mapping[str, Any]], report_bytes: int) -> int:
-    """InvokeLabourers' output at its largest, as ``trim`` estimates it."""
+    """FetchGreenfieldTasks' or InvokeLabourers' output (the larger) at its largest, as ``trim`` estimates it."""
     return STATE_BYTES_FIXED + report_bytes + sum(_invocation_bytes(entry) for entry in invocations)
+
+
+def invoke_tasks_bytes_estimate(entry: Mapping[str, Any]) -> int:
+    """One labourer's InvokeTasks output (its claim items and their outcomes) at its largest, as ``trim`` estimates
+    it: to be kept within ``INVOKE_TASKS_BYTES_TARGET``."""
+    return _invoke_tasks_bytes(entry)
 
 
 def _invocation_bytes(entry: Mapping[str, Any]) -> int:
@@ -107,8 +149,29 @@ def _invocation_bytes(entry: Mapping[str, Any]) -> int:
 
 
 def _task_bytes(task: Sequence[str]) -> int:
-    """A task's claim item in ``invocations`` or, after InvokeLabourers, its outcome at its longest."""
+    """A task's claim item in ``invocations`` or, after InvokeLabourers, its outcome at its longest: the states
+    outside the Map hold one or the other."""
     return max(json_bytes(list(task)) + 1, json_bytes(task[0]) + OUTCOME_BYTES_MOST)
+
+
+def _invoke_tasks_bytes(entry: Mapping[str, Any]) -> int:
+    own = INVOKE_TASKS_FIXED + _spaced_bytes(entry["labourer_id"]) + _spaced_bytes(entry["arn"])
+    return own + sum(_inner_task_bytes(task) for task in entry["tasks"])
+
+
+_LONGEST_ERROR = "E" * ERROR_NAME_MOST
+
+
+def _inner_task_bytes(task: Sequence[str]) -> int:
+    """A task in its labourer's InvokeTasks output: its claim item *and* its outcome at its longest, each with its
+    separator, in the spaced JSON form."""
+    outcome = {"task_id": task[0], "outcome": "release_failed", "error": _LONGEST_ERROR}
+    return _spaced_bytes(list(task)) + 2 + _spaced_bytes(outcome) + 2
+
+
+def _spaced_bytes(value: Any) -> int:
+    """The bytes of ``value`` as JSON with a space after each ``:`` and ``,`` (UTF-8): never fewer than compact."""
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
 
 
 REPORT_LINE_BYTES_MOST = len(

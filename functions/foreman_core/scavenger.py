@@ -33,7 +33,8 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from foreman_core.config import Labourer, OrchestratorConfig, RetryBackoff
-from foreman_core.greenfield import RunMarkers
+from foreman_core.greenfield import CLAIM_MARKER_SLACK, RunMarkers
+from foreman_core.item_size import ITEM_BYTES, item_bytes
 from foreman_core.lease import FinishedRuns, read_finished
 from foreman_core.run_clock import is_run_id
 from foreman_core.task_store import Task, TaskStore
@@ -279,6 +280,7 @@ class Scavenger:
             room = self.limits.expire - len(tasks)
             if room > 0:
                 tasks += self.store.failed_tasks(labourer.id, markers, limit=room)
+            tasks += self._far_future(labourer, markers, tasks)
         except (ClientError, BotoCoreError) as error:
             report.errors.append(f"expire: reading expired tasks: {error}")
             return
@@ -286,10 +288,11 @@ class Scavenger:
         dead: list[DeadTask] = []
         for task in tasks:
             failed = not task.malformed and self.store.failed_this_attempt(task)
-            if not failed and self.never_sent(task):
+            reason = close_reason(task, labourer, failed=failed, markers=markers)
+            set_aside = reason is not None and reason.startswith("set aside")
+            if not failed and not set_aside and self.never_sent(task):
                 self._count(report, "returned_unsent", task, functools.partial(self.store.return_unsent, task))
                 continue
-            reason = close_reason(task, labourer, failed=failed)
             if reason is not None:
                 if self._count(report, "dead", task, functools.partial(self.store.archive, task, dead_reason=reason)):
                     report.failures_reported += failed
@@ -321,6 +324,17 @@ class Scavenger:
             return False
         mark = task.attributes.get("foreman_claim")
         return is_run_id(mark) and not self.finished.sent(str(mark), task.labourer_id)
+
+    def _far_future(self, labourer: Labourer, markers: RunMarkers, found: list[Task]) -> list[Task]:
+        """The tasks above any claim marker (``TaskStore.far_future_tasks``) that ``found`` does not hold yet, within
+        what is left of the expire limit: they are closed as dead with their reason (``close_reason``)."""
+        room = self.limits.expire - len(found)
+        if room <= 0:
+            return []
+        seen = {task.task_id for task in found}
+        return [
+            task for task in self.store.far_future_tasks(labourer.id, markers, limit=room) if task.task_id not in seen
+        ]
 
     def _count(self, report: LabourerReport, counter: str, task: Task, move: Callable[[], bool]) -> bool:
         try:
@@ -355,14 +369,31 @@ class Scavenger:
         return RetryBase(int(timeout), "function timeout")
 
 
-def close_reason(task: Task, labourer: Labourer, *, failed: bool) -> str | None:
+def close_reason(task: Task, labourer: Labourer, *, failed: bool, markers: RunMarkers | None = None) -> str | None:
     """Why an expired or failed task is closed as dead instead of retried, or ``None`` to retry it: a task rewritten
-    with wrong types after its claim (kept as it is, the reason naming them), or one out of attempts."""
+    with wrong types after its claim (kept as it is, the reason naming them), one whose greenfield is above any claim
+    marker of the run of ``markers`` (written by hand: neither queued nor running), or one out of attempts."""
     if task.malformed:
         return "set aside by the Scavenger: " + "; ".join(task.malformed.values())
+    if markers is not None and task.stored_greenfield > markers.claim_ceiling:
+        return (
+            f"set aside by the Scavenger: greenfield {task.stored_greenfield} is above the highest a claim can write "
+            f"({markers.claim_ceiling}: the run's start + greenfield_invocation_delta + {CLAIM_MARKER_SLACK} s), "
+            "so the task is neither queued nor running; to queue it, write a greenfield below the current unix time"
+        )
     if task.attempts >= labourer.max_attempts:
         return dead_reason(failed=failed, attempts=task.attempts)
+    retried = item_bytes(task.to_item()) + RETRY_ATTRIBUTE_BYTES
+    if retried > ITEM_BYTES:
+        return (
+            f"set aside by the Scavenger: too large to retry ({retried:,} bytes with desired_launch_time, above "
+            f"DynamoDB's item limit of {ITEM_BYTES:,})"
+        )
     return None
+
+
+RETRY_ATTRIBUTE_BYTES = len("desired_launch_time") + 12
+"""What a retry adds to a task's item: ``desired_launch_time``, a unix time (counted a byte a digit, plus one)."""
 
 
 def dead_reason(*, failed: bool, attempts: int) -> str:

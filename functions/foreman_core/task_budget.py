@@ -9,10 +9,12 @@ workflow type (the template's ``OrchestratorType``, which LoadConfig reads as ``
   with). InvokeLabourers' result now replaces the claim items, and a run keeps its largest state within
   ``run_limits.STATE_BYTES_TARGET`` (200,000 bytes) counting every outcome at its longest (a failed release naming
   its error): about 151 bytes a task with Foreman's ids, 155 with sosw's 36-character ones. So at most
-  ``EXPRESS_MOST_TASKS`` = 1,250 tasks (about 194,000 bytes at that worst case), so that a run at the bound is
-  not cut by ``run_limits.trim``. Time does not bind first: the embedded stack, slower than
-  AWS, billed 40-71 s of the 300 for 2,000 tasks at a Map concurrency of 40. The default, ``EXPRESS_DEFAULT_TASKS``
-  = 1,000, keeps over half of the state free. docs/cost.md has the figures.
+  ``EXPRESS_MOST_TASKS`` = 1,250 tasks (about 194,000 bytes at that worst case), so that a run at the bound
+  spread over labourers is not cut by ``run_limits.trim``. One labourer's share is bounded further by its
+  InvokeTasks output, which holds its claim items beside their outcomes (``run_limits.INVOKE_TASKS_BYTES_TARGET``):
+  about 1,170 tasks with 32-character ids at their worst, the rest deferred. Time does not bind first: the
+  embedded stack, slower than AWS, billed 40-71 s of the 300 for 2,000 tasks at a Map concurrency of 40. The
+  default, ``EXPRESS_DEFAULT_TASKS`` = 1,000, keeps over half of the state free. docs/cost.md has the figures.
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from foreman_core.aws_errors import condition_failed, error_code
+from foreman_core.closed_record import PARTS as CUT_PARTS
+from foreman_core.closed_record import bounded_reason, closed_record, part_key, restore
 from foreman_core.config import OrchestratorConfig, Tables
 from foreman_core.greenfield import (
     GREENFIELD_INVOCATION_DELTA,
@@ -801,11 +803,13 @@ class TaskStore:
         recent_ids: Sequence[str] = (),
         recent_unknown: int = 0,
     ) -> int:
-        """How many of the labourer's tasks are running: ``greenfield >= expired`` and no ``completed_at``.
+        """How many of the labourer's tasks are running: ``expired <= greenfield <= claim_ceiling`` and no
+        ``completed_at``.
 
-        sosw counts ``BETWEEN expired AND invoked``. The upper bound is left out on purpose: a run that overlaps ours
-        and started a second later claims with a greenfield above our ``invoked``; those tasks are running too, and
-        leaving them out would let this run invoke more than the labourer's cap. Nothing else lies above ``invoked``.
+        sosw counts ``BETWEEN expired AND invoked``. The upper bound is raised to ``markers.claim_ceiling`` on
+        purpose: a run that overlaps ours and started a little later claims with a greenfield above our ``invoked``;
+        those tasks are running too, and leaving them out would let this run invoke more than the labourer's cap.
+        What lies above the ceiling no claim wrote (``far_future_tasks``): counting it would starve the labourer.
 
         The count reads the greenfield index, which is eventually consistent: the tasks the previous run claimed just
         before (``recent_ids``, from the lease's record, ``lease.PreviousHolder``) may not show there yet. The query
@@ -814,7 +818,11 @@ class TaskStore:
         ``recent_unknown`` claims whose ids were not recorded are counted as running (fewer invocations, never more).
         The query costs the same read units either way; the table reads cost only when the index lags.
         """
-        query = self._greenfield_query(labourer_id, "greenfield >= :expired", {":expired": _n(markers.expired)})
+        query = self._greenfield_query(
+            labourer_id,
+            "greenfield BETWEEN :expired AND :ceiling",
+            {":expired": _n(markers.expired), ":ceiling": _n(markers.claim_ceiling)},
+        )
         if not recent_ids:
             query.update(Select="COUNT", FilterExpression="attribute_not_exists(completed_at)")
             return recent_unknown + sum(int(page.get("Count", 0)) for page in self._pages(query))
@@ -846,6 +854,13 @@ class TaskStore:
                 )
                 yield from response.get("Responses", {}).get(self._tables.tasks, [])
                 keys = response.get("UnprocessedKeys", {}).get(self._tables.tasks, {}).get("Keys", [])
+
+    def far_future_tasks(self, labourer_id: str, markers: RunMarkers, *, limit: int | None = None) -> list[Task]:
+        """Unfinished tasks whose greenfield is above any claim marker (``> markers.claim_ceiling``, no
+        ``completed_at``): written by hand or by a clock far ahead, neither queued nor running; at most ``limit``."""
+        query = self._greenfield_query(labourer_id, "greenfield > :ceiling", {":ceiling": _n(markers.claim_ceiling)})
+        query["FilterExpression"] = "attribute_not_exists(completed_at)"
+        return self._collect(query, limit)
 
     def expired_tasks(self, labourer_id: str, markers: RunMarkers, *, limit: int | None = None) -> list[Task]:
         """Tasks invoked but neither completed nor running any more (``start <= greenfield <= expired``, no
@@ -1035,29 +1050,48 @@ class TaskStore:
 
     def archive(self, task: Task, *, dead_reason: str | None = None) -> bool:
         """Move a task to the closed table in one transaction: put (``closed_at``, ``labourer_id_task_status`` =
-        ``<labourer>_1`` if completed else ``_0``, ``close_reason`` = ``dead_reason`` if given), delete from tasks.
+        ``<labourer>_1`` if completed else ``_0``, ``close_reason`` = ``dead_reason`` if given, cut to
+        ``closed_record.REASON_CHARS``), delete from tasks.
 
-        The delete is conditional on the task being unchanged since ``task`` was read (same greenfield and completion
-        state), the put on no closed row existing. ``False``: a condition failed (someone else moved or changed the
-        task); nothing was written.
+        The closed row never passes DynamoDB's 400 KB: when the task with these attributes would, its largest
+        attributes go to part rows of the closed table in the same transaction (``closed_record``), and
+        ``closed_item`` reads the task back whole. The delete is conditional on the task being unchanged since
+        ``task`` was read (same greenfield and completion state), each put on no row existing under its key.
+        ``False``: a condition failed (someone else moved or changed the task); nothing was written.
         """
         item = task.to_item()
         item["closed_at"] = _n(int(self._clock()))
         item["labourer_id_task_status"] = _s(f"{task.labourer_id}_{1 if task.is_completed else 0}")
         if dead_reason:
-            item["close_reason"] = _s(dead_reason)
-        return self._transact(
-            [
-                {
-                    "Put": {
-                        "TableName": self._tables.closed,
-                        "Item": item,
-                        "ConditionExpression": "attribute_not_exists(task_id)",
-                    }
-                },
-                self._delete_unchanged(task),
-            ]
-        )
+            item["close_reason"] = _s(bounded_reason(dead_reason))
+        record = closed_record(item)
+        puts = [
+            {
+                "Put": {
+                    "TableName": self._tables.closed,
+                    "Item": row,
+                    "ConditionExpression": "attribute_not_exists(task_id)",
+                }
+            }
+            for row in (record.row, *record.parts)
+        ]
+        return self._transact([*puts, self._delete_unchanged(task)])
+
+    def closed_item(self, task_id: str) -> Item | None:
+        """The task as it was closed (consistent reads), every attribute in place even if some were cut to part rows
+        (``closed_record.restore``), or ``None`` if the closed table has no row for it."""
+        read = self._client.get_item(TableName=self._tables.closed, Key={"task_id": _s(task_id)}, ConsistentRead=True)
+        row = read.get("Item")
+        if row is None:
+            return None
+        count = int(row.get(CUT_PARTS, {}).get("N", "0"))
+        parts = [
+            self._client.get_item(
+                TableName=self._tables.closed, Key={"task_id": _s(part_key(task_id, number))}, ConsistentRead=True
+            ).get("Item", {})
+            for number in range(count)
+        ]
+        return restore(row, [part for part in parts if part])
 
     def move_to_retry(self, task: Task, *, delay: float) -> bool:
         """Move an expired task to the retry table, due ``delay`` seconds from now (``desired_launch_time``, whole

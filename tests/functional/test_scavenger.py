@@ -540,9 +540,9 @@ def test_scavenging_costs_one_transaction_per_moved_task_plus_a_few_queries(
 
     assert (report.archived, report.retried, report.requeued) == (10, 20, 20)  # no delay: requeued in the same run
     calls = dict(meter.calls)
-    assert calls == {"Query": 5, "TransactWriteItems": 10 + 20 + 1}
-    # queries: completed, expired, failed-while-running, due retries, queue head; one transaction per archive or
-    # retry, and one for the whole requeued batch (up to 50)
+    assert calls == {"Query": 6, "TransactWriteItems": 10 + 20 + 1}
+    # queries: completed, expired, failed-while-running, above any claim, due retries, queue head; one transaction
+    # per archive or retry, and one for the whole requeued batch (up to 50)
     print(f"\n30 tasks scavenged (10 archived, 20 retried and requeued): {sum(calls.values())} DynamoDB calls {calls}")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from foreman_core.config import Tables
-from foreman_core.greenfield import GREENFIELD_INVOCATION_DELTA
+from foreman_core.greenfield import CLAIM_MARKER_SLACK, GREENFIELD_INVOCATION_DELTA
 from foreman_core.task_store import (
     CLAIM_CONDITION,
     CLAIM_UPDATE,
@@ -277,6 +277,38 @@ def test_count_running_counts_claims_of_overlapping_runs_but_not_completed_or_ex
     assert store.count_running(LAB, ours) == 3 + 1
     assert len(store.expired_tasks(LAB, ours)) == len(early) == 2
     assert store.count_running(OTHER, ours) == 0
+
+
+def test_count_running_stops_at_the_highest_greenfield_a_claim_can_write(
+    store: TaskStore, clock: FakeClock, client: Any
+) -> None:
+    # Given a run's markers, a claim by a run that started CLAIM_MARKER_SLACK seconds after it (at the ceiling), and
+    # hand-written unfinished tasks one second above the ceiling and two years ahead, and a completed one far ahead
+    ours = markers_at(clock.now)
+    store.create_tasks(LAB, payloads(2))
+    clock.advance(CLAIM_MARKER_SLACK)
+    (latest,) = run_and_claim(store, clock, 1)
+    assert store.get_task(latest.task_id).greenfield == ours.claim_ceiling  # type: ignore[union-attr]
+    far = {"above": ours.claim_ceiling + 1, "years": int(clock.now) + 2 * GREENFIELD_INVOCATION_DELTA}
+    for task_id, greenfield in far.items():
+        client.put_item(TableName=TABLES.tasks, Item=_hand_written(task_id, greenfield))
+    client.put_item(TableName=TABLES.tasks, Item={**_hand_written("done", far["years"]), "completed_at": {"N": "1"}})
+
+    # Then the claim counts as running, the tasks above the ceiling do not, and they are what far_future_tasks lists
+    assert store.count_running(LAB, ours) == 1
+    assert sorted(task.task_id for task in store.far_future_tasks(LAB, ours)) == ["above", "years"]
+    assert [task.task_id for task in store.far_future_tasks(LAB, ours, limit=1)] == ["above"]
+
+
+def _hand_written(task_id: str, greenfield: int) -> dict[str, Any]:
+    return {
+        "task_id": {"S": task_id},
+        "labourer_id": {"S": LAB},
+        "greenfield": {"N": str(greenfield)},
+        "attempts": {"N": "0"},
+        "created_at": {"N": "1"},
+        "payload": {"S": "{}"},
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 from foreman.local.stack import EmbeddedStack
 from foreman.status import status_report
 from foreman_core.config import Tables, parse_config
+from foreman_core.report_line import line_value
 from foreman_core.task_store import Item, TaskStore
 from tests.conservation import CLOSED_DEAD, QUEUED, RUNNING, assert_conserved
 from tests.malformed import malformed_family, valid_item
@@ -202,3 +203,37 @@ def _config_text(stack: EmbeddedStack) -> str:
     name = str(stack.outputs["ConfigLocation"])[len("ssm:") :]
     text: str = stack.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
     return text
+
+
+def test_hand_written_tasks_far_in_the_future_neither_starve_the_labourer_nor_stay(
+    stack: EmbeddedStack, store: TaskStore
+) -> None:
+    # Given a labourer with cap 3, three hand-written tasks whose greenfield is two years ahead (above any marker a
+    # claim writes: the claim's run start + greenfield_invocation_delta, a year), and three queued tasks
+    fake = FakeLabourer()
+    _configure(stack, fake, cap=3)
+    now = time.time()
+    ahead = [valid_item(f"ahead-{n}", "worker-a", int(now) + 2 * 31_557_600 + n, now=now) for n in range(3)]
+    _put(stack, ahead)
+    queued = store.create_tasks("worker-a", [{"n": n} for n in range(3)])
+
+    # When the Orchestrator runs, then the Scavenger
+    output = stack.run().output
+    scavenged = stack.run(state_machine="ScavengerArn").output
+
+    # Then they did not count as running: the queued tasks were invoked
+    line = report_for(output, "worker-a")
+    assert (line_value(line, "running"), line["invoked"]) == (0, 3)
+    assert sorted(fake.task_ids) == sorted(task.task_id for task in queued)
+    # and the Scavenger set each aside as dead, kept exactly as written, with its reason
+    (scavenger_line,) = [line for line in scavenged["labourers"] if line["labourer_id"] == "worker-a"]
+    assert scavenger_line["dead"] == 3
+    for item in ahead:
+        task_id = item["task_id"]["S"]
+        closed = stack.client("dynamodb").get_item(TableName=Tables().closed, Key={"task_id": {"S": task_id}})["Item"]
+        assert {name: value for name, value in closed.items() if name not in CLOSED_FIELDS} == item
+        reason = closed["close_reason"]["S"]
+        assert reason.startswith("set aside by the Scavenger: greenfield "), reason
+        assert "above the highest a claim can write" in reason, reason
+    # and the invoked tasks, running, were left alone
+    assert all(store.locate(task.task_id).where.value == "running" for task in queued)

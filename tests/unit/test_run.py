@@ -4,6 +4,7 @@ within its bytes, and the summary report."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -14,7 +15,13 @@ from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVE
 from foreman_core.lease import ClaimsLeft
 from foreman_core.report_line import compact_line, line_value
 from foreman_core.run import REPORTED_CAUSE_CHARS, claims_left, grant, share_budget, summarize
-from foreman_core.run_limits import STATE_BYTES_TARGET, RunLimits, state_bytes_estimate
+from foreman_core.run_limits import (
+    INVOKE_TASKS_BYTES_TARGET,
+    STATE_BYTES_TARGET,
+    RunLimits,
+    invoke_tasks_bytes_estimate,
+    state_bytes_estimate,
+)
 
 
 @pytest.mark.parametrize(
@@ -109,6 +116,8 @@ def test_trim_keeps_the_largest_state_within_its_target_and_drops_only_from_the_
 
     assert state_bytes_estimate(kept, report_bytes) <= STATE_BYTES_TARGET or not kept
     for entry in kept:
+        assert invoke_tasks_bytes_estimate(entry) <= INVOKE_TASKS_BYTES_TARGET
+        assert _invoke_tasks_output_bytes(entry) <= invoke_tasks_bytes_estimate(entry)
         ids = [task[0] for task in entry["tasks"]]
         assert ids  # a labourer left with no task leaves the list
         assert ids == before[entry["labourer_id"]][: len(ids)]  # a prefix: the oldest stay
@@ -195,3 +204,28 @@ def test_a_line_leaves_out_its_zero_and_empty_fields_and_reads_back_whole() -> N
         False,
     ]
     assert line_value(compact, "queue") == {"depth": 0, "oldest_age_seconds": 0.0}
+
+
+def _invoke_tasks_output_bytes(entry: dict[str, Any]) -> int:
+    """A labourer's InvokeTasks output as the state machine builds it (its ItemSelector's input, ``outcomes`` added
+    by its ResultPath), every task's outcome at its longest, in the spaced JSON form the embedded stack writes."""
+    output = {
+        "labourer_id": entry["labourer_id"],
+        "arn": entry["arn"],
+        "concurrency": entry["concurrency"],
+        "start": "9" * 24,
+        "invoked": "9" * 24,
+        "table": "t" * 255,
+        "tasks": entry["tasks"],
+        "outcomes": [{"task_id": task[0], "outcome": "release_failed", "error": "E" * 64} for task in entry["tasks"]],
+    }
+    return len(json.dumps(output, ensure_ascii=False).encode("utf-8"))
+
+
+@given(ids=st.lists(task_ids, min_size=1, max_size=60))
+def test_a_labourers_invoke_tasks_output_is_never_larger_than_trim_counts_it(ids: list[str]) -> None:
+    # InvokeTasks' output holds the claim items and the outcomes side by side: the bound counts both
+    entry = {"labourer_id": "l", "arn": "arn:aws:lambda:eu-west-1:111122223333:function:l", "concurrency": 40,
+             "tasks": [[task_id, "1700000000", "0", "1"] for task_id in ids]}  # fmt: skip
+
+    assert _invoke_tasks_output_bytes(entry) <= invoke_tasks_bytes_estimate(entry)

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from foreman.local.deployer import load_template
 from foreman_core import telemetry
 
@@ -65,6 +67,27 @@ def test_every_state_machine_pages_when_an_execution_fails() -> None:
         for dimension in dimensions
     }
     assert watched == machines
+
+
+@pytest.mark.parametrize("metric", ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"])
+def test_every_state_machine_pages_on_every_way_an_execution_can_end_badly(metric: str) -> None:
+    """A run that passes ``TimeoutSeconds`` (retries that sleep for real on AWS) ends TIMED_OUT, one stopped by
+    StopExecution ends ABORTED: neither counts in ``ExecutionsFailed``, and either can leave the lease held and tasks
+    claimed but never invoked, so each pages on its own, for both state machines, at the first one."""
+    machines = set(_resources_of_type("AWS::Serverless::StateMachine"))
+    watching = {
+        dimension["Value"]["Ref"]: properties
+        for properties in _resources_of_type("AWS::CloudWatch::Alarm").values()
+        for namespace, name, dimensions in _alarm_metrics(properties)
+        if (namespace, name) == ("AWS/States", metric)
+        for dimension in dimensions
+    }
+    assert set(watching) == machines
+    for properties in watching.values():
+        assert properties["Statistic"] == "Sum"
+        assert properties["Threshold"] == 1
+        assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert properties["TreatMissingData"] == "notBreaching"
 
 
 def test_alarms_notify_the_alarm_topic_and_the_email_subscription_is_optional() -> None:

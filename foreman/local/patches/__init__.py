@@ -16,6 +16,7 @@ module                         what it makes moto do as AWS does
 ``stable_heap_keys``           a Retry's count kept when Map iterations reach it at once
 ``strict_runtime_errors``      ``States.Runtime`` for path and intrinsic failures; no catcher takes it
 ``transaction_size_limit``     refuse a TransactWriteItems over 4 MB
+``item_size_limit``            refuse an item over DynamoDB's 400 KB, counted as DynamoDB counts it
 ``ssm_parameter_size_limit``   refuse an SSM value over its tier's length; resolve ``Intelligent-Tiering``
 ``consumed_read_capacity``     answer ``ReturnConsumedCapacity`` with what DynamoDB charges
 ``history_limit``              fail a Standard execution at 25,000 history events
@@ -43,6 +44,7 @@ from foreman.local.patches import (
     consumed_read_capacity,
     express_workflows,
     history_limit,
+    item_size_limit,
     named_executions,
     no_waits,
     redrive_count,
@@ -61,6 +63,7 @@ PATCHES = (
     stable_heap_keys,
     strict_runtime_errors,
     transaction_size_limit,
+    item_size_limit,
     ssm_parameter_size_limit,
     consumed_read_capacity,
     history_limit,
@@ -114,6 +117,7 @@ def strict_patches(*, history_events: int, fast: bool) -> list[AbstractContextMa
         stable_heap_keys.stable_heap_keys(),
         strict_runtime_errors.strict_runtime_errors(),
         transaction_size_limit.transaction_size_limit(),
+        item_size_limit.item_size_limit(),
         ssm_parameter_size_limit.ssm_parameter_size_limit(),
         consumed_read_capacity.consumed_read_capacity(),
         history_limit.history_limit(history_events),
