@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from foreman.history import History, read_history, taken_edges
 from foreman_core.config import STATUS_NAMES
 
 Color = tuple[int, int, int]
@@ -28,6 +30,10 @@ MUTED: Color = (130, 130, 130)
 GRID: Color = (225, 225, 225)
 TAKEN: Color = (46, 125, 50)
 TAKEN_FILL: Color = (221, 242, 223)
+FAILED: Color = (211, 47, 47)
+FAILED_FILL: Color = (253, 228, 228)
+CAUGHT: Color = (239, 108, 0)
+CAUGHT_FILL: Color = (255, 238, 219)
 CONTAINER_FILL: Color = (244, 250, 244)
 IDLE_FILL: Color = (246, 246, 246)
 IDLE_LINE: Color = (185, 185, 185)
@@ -224,9 +230,16 @@ class PlacedGraph:
     boxes: dict[str, Placed]
     w: float
     h: float
+    rows: list[list[float]] = field(default_factory=list)
+    """Each row's ``[top, bottom]``."""
+    row_of: dict[str, int] = field(default_factory=dict)
+    """Each state's row."""
 
     def moved(self, dx: float, dy: float) -> None:
         """Shift every box (nested ones included) by ``dx``, ``dy``."""
+        for row in self.rows:
+            row[0] += dy
+            row[1] += dy
         for box in self.boxes.values():
             box.x += dx
             box.y += dy
@@ -260,6 +273,8 @@ def layout(graph: StateGraph) -> PlacedGraph:
             parents[edge.target].append(edge.source)
     y = 0.0
     placed: set[str] = set()
+    extents: list[list[float]] = []
+    row_of: dict[str, int] = {}
     for row in layers(graph):
         if not placed:  # the first row: side by side around 0
             cursor = -(sum(boxes[name].w for name in row) + GAP_X * (len(row) - 1)) / 2
@@ -293,11 +308,13 @@ def layout(graph: StateGraph) -> PlacedGraph:
         height = max(boxes[name].h for name in row)
         for name in row:
             boxes[name].y = y + (height - boxes[name].h) / 2
+            row_of[name] = len(extents)
+        extents.append([y, y + height])
         placed.update(row)
         y += height + GAP_Y
     left = min(box.x for box in boxes.values())
     right = max(box.x + box.w for box in boxes.values())
-    result = PlacedGraph(graph, boxes, right - left, y - GAP_Y)
+    result = PlacedGraph(graph, boxes, right - left, y - GAP_Y, extents, row_of)
     for box in boxes.values():  # nested graphs were laid out around the container's own origin
         for inner in box.inner:
             inner.moved(box.x, box.y)
@@ -309,7 +326,7 @@ def layout(graph: StateGraph) -> PlacedGraph:
 # Drawing the graph
 
 
-def _arrow(
+def _segment(
     draw: ImageDraw.ImageDraw,
     start: tuple[float, float],
     end: tuple[float, float],
@@ -321,7 +338,7 @@ def _arrow(
     (x0, y0), (x1, y1) = start, end
     if dashed:
         length = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1.0)
-        steps = int(length // 7)
+        steps = max(int(length // 7), 1)
         for step in range(0, steps, 2):
             a, b = step / steps, min((step + 1) / steps, 1.0)
             draw.line(
@@ -331,6 +348,19 @@ def _arrow(
             )
     else:
         draw.line([start, end], fill=color, width=width)
+
+
+def _arrow(
+    draw: ImageDraw.ImageDraw,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    color: Color,
+    width: int,
+    *,
+    dashed: bool,
+) -> None:
+    _segment(draw, start, end, color, width, dashed=dashed)
+    (x0, y0), (x1, y1) = start, end
     length = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1.0)
     ux, uy = (x1 - x0) / length, (y1 - y0) / length
     size = 7 + width
@@ -341,17 +371,39 @@ def _arrow(
 
 @dataclass(frozen=True)
 class EdgeLine:
-    """Where an edge is drawn (from the bottom of its source to the top of its target; a loop back leaves from the
-    side) and whether the execution took it (both ends entered)."""
+    """Where an edge is drawn, as a polyline (from the bottom of its source to the top of its target, around the
+    boxes of the rows it passes; a loop back leaves from the side), and how often the execution took it."""
 
     edge: Edge
-    start: tuple[float, float]
-    end: tuple[float, float]
-    taken: bool
+    points: tuple[tuple[float, float], ...]
+    count: int = 0
+
+    @property
+    def taken(self) -> bool:
+        """The execution went this way at least once."""
+        return self.count > 0
+
+    @property
+    def start(self) -> tuple[float, float]:
+        return self.points[0]
+
+    @property
+    def end(self) -> tuple[float, float]:
+        return self.points[-1]
 
 
-def edge_lines(placed: PlacedGraph, counts: Mapping[str, int]) -> list[EdgeLine]:
-    """The edges of one laid-out graph (not its nested ones) as lines, given how often each state was entered."""
+def graph_edges(graph: StateGraph) -> list[tuple[str, str, str]]:
+    """Every edge of a graph and of the graphs nested in it, as ``(source, target, kind)``."""
+    found = [(edge.source, edge.target, edge.kind) for edge in graph.edges]
+    for node in graph.states.values():
+        for branch in node.branches:
+            found.extend(graph_edges(branch))
+    return found
+
+
+def edge_lines(placed: PlacedGraph, taken: Mapping[tuple[str, str, str], int]) -> list[EdgeLine]:
+    """The edges of one laid-out graph (not its nested ones) as lines, with how often each was taken
+    (``taken``: ``foreman.history.taken_edges``, by ``(source, target, kind)``)."""
     outgoing: dict[str, list[Edge]] = {}
     for edge in placed.graph.edges:
         if edge.source in placed.boxes and edge.target in placed.boxes:
@@ -362,45 +414,97 @@ def edge_lines(placed: PlacedGraph, counts: Mapping[str, int]) -> list[EdgeLine]
         edges.sort(key=lambda e: placed.boxes[e.target].center)
         for index, edge in enumerate(edges):
             target = placed.boxes[edge.target]
-            taken = counts.get(edge.source, 0) > 0 and counts.get(edge.target, 0) > 0
+            count = taken.get((edge.source, edge.target, edge.kind), 0)
             start_x = box.x + box.w * (index + 1) / (len(edges) + 1)
-            start = (start_x, box.y + box.h)
-            end = (target.center, target.y)
+            points: tuple[tuple[float, float], ...]
             if target.y <= box.y:  # a loop back: leave from the side
-                start = (box.x + box.w, box.y + box.h / 2)
-                end = (target.x + target.w, target.y + target.h / 2)
-            lines.append(EdgeLine(edge, start, end, taken))
+                points = ((box.x + box.w, box.y + box.h / 2), (target.x + target.w, target.y + target.h / 2))
+            else:
+                points = _route(placed, source, edge.target, (start_x, box.y + box.h), (target.center, target.y))
+            lines.append(EdgeLine(edge, points, count))
     return lines
 
 
-def draw_graph(draw: ImageDraw.ImageDraw, placed: PlacedGraph, counts: Mapping[str, int]) -> None:
-    """Draw a laid-out graph (boxes, then edges on top), highlighting what ``counts`` says was entered."""
+def _crosses(start: tuple[float, float], end: tuple[float, float], box: Placed, margin: float = 3) -> bool:
+    """Whether the segment ``start``-``end`` (going down) passes through ``box``."""
+    (x0, y0), (x1, y1) = start, end
+    top, bottom = max(y0, box.y - margin), min(y1, box.y + box.h + margin)
+    if top > bottom or y1 <= y0:
+        return False
+
+    def x_at(y: float) -> float:
+        return x0 + (x1 - x0) * (y - y0) / (y1 - y0)
+
+    low, high = sorted((x_at(top), x_at(bottom)))
+    return low < box.x + box.w + margin and high > box.x - margin
+
+
+def _route(
+    placed: PlacedGraph, source: str, target: str, start: tuple[float, float], end: tuple[float, float]
+) -> tuple[tuple[float, float], ...]:
+    """A straight line where it crosses no other state's box; else down to the gap below the source's row, along it,
+    down the nearest free lane beside the boxes of the rows between (if any), and along the gap above the target's
+    row to the target."""
+    others = [box for name, box in placed.boxes.items() if name not in (source, target)]
+    first, last = placed.row_of.get(source), placed.row_of.get(target)
+    if first is None or last is None or last <= first or not any(_crosses(start, end, box) for box in others):
+        return (start, end)
+    below = placed.rows[first][1] + GAP_Y / 2
+    above = placed.rows[last][0] - GAP_Y / 2
+    between = [box for name, box in placed.boxes.items() if first < placed.row_of.get(name, -1) < last]
+    if not between:
+        return (start, (start[0], below), (end[0], below), end)
+    lanes = {end[0]} | {box.x - GAP_X / 2 for box in between} | {box.x + box.w + GAP_X / 2 for box in between}
+    free = [lane for lane in lanes if not any(box.x - 4 < lane < box.x + box.w + 4 for box in between)]
+    lane = min(free or lanes, key=lambda x: (abs(x - start[0]) + abs(x - end[0]), x))
+    return (start, (start[0], below), (lane, below), (lane, above), (end[0], above), end)
+
+
+def _polyline(
+    draw: ImageDraw.ImageDraw, points: Sequence[tuple[float, float]], color: Color, width: int, *, dashed: bool
+) -> None:
+    """Segments from point to point, an arrowhead on the last one."""
+    for start, end in pairwise(points[:-1]):
+        _segment(draw, start, end, color, width, dashed=dashed)
+    _arrow(draw, points[-2], points[-1], color, width, dashed=dashed)
+
+
+def draw_graph(draw: ImageDraw.ImageDraw, placed: PlacedGraph, history: History) -> None:
+    """Draw a laid-out graph (boxes, then edges on top), highlighting what ``history`` says was entered and taken."""
+    taken = taken_edges(history.transitions, graph_edges(placed.graph))
+    _draw_graph(draw, placed, history, taken)
+
+
+def _draw_graph(
+    draw: ImageDraw.ImageDraw, placed: PlacedGraph, history: History, taken: Mapping[tuple[str, str, str], int]
+) -> None:
+    counts = history.entered()
     for box in placed.boxes.values():
-        _draw_box(draw, box, counts)
-    for line in edge_lines(placed, counts):
+        _draw_box(draw, box, counts.get(box.node.name, 0), history.state_status(box.node.name))
+    for line in edge_lines(placed, taken):
         color, width = (TAKEN, 3) if line.taken else (IDLE_LINE, 1)
-        _arrow(draw, line.start, line.end, color, width, dashed=line.edge.kind == "catch")
+        _polyline(draw, line.points, color, width, dashed=line.edge.kind == "catch")
     for box in placed.boxes.values():
         for inner in box.inner:
-            draw_graph(draw, inner, counts)
+            _draw_graph(draw, inner, history, taken)
 
 
-def _draw_box(draw: ImageDraw.ImageDraw, box: Placed, counts: Mapping[str, int]) -> None:
-    count = counts.get(box.node.name, 0)
+def _draw_box(draw: ImageDraw.ImageDraw, box: Placed, count: int, status: str = "succeeded") -> None:
     taken = count > 0
+    line = {"failed": FAILED, "caught": CAUGHT}.get(status, TAKEN) if taken else IDLE_LINE
     x0, y0, x1, y1 = box.x, box.y, box.x + box.w, box.y + box.h
     if box.inner:
-        fill, outline = (CONTAINER_FILL if taken else WHITE), (TAKEN if taken else IDLE_LINE)
+        fill = CONTAINER_FILL if taken else WHITE
     else:
-        fill, outline = (TAKEN_FILL if taken else IDLE_FILL), (TAKEN if taken else IDLE_LINE)
-    draw.rounded_rectangle([x0, y0, x1, y1], radius=8, fill=fill, outline=outline, width=3 if taken else 1)
+        fill = {"failed": FAILED_FILL, "caught": CAUGHT_FILL}.get(status, TAKEN_FILL) if taken else IDLE_FILL
+    draw.rounded_rectangle([x0, y0, x1, y1], radius=8, fill=fill, outline=line, width=3 if taken else 1)
     ink = INK if taken else MUTED
     draw.text((x0 + PAD_X, y0 + PAD_Y), box.node.name, font=FONT, fill=ink)
     draw.text((x0 + PAD_X, y0 + PAD_Y + LINE + 1), box.node.type, font=SMALL, fill=MUTED)
     badge = f"{count}x"
     badge_w = _text_width(badge, SMALL) + 10
     bx1, by0 = x1 - 6, y0 + 6
-    draw.rounded_rectangle([bx1 - badge_w, by0, bx1, by0 + 16], radius=7, fill=TAKEN if taken else IDLE_LINE)
+    draw.rounded_rectangle([bx1 - badge_w, by0, bx1, by0 + 16], radius=7, fill=line)
     draw.text((bx1 - badge_w + 5, by0 + 2), badge, font=SMALL, fill=WHITE)
 
 
@@ -590,7 +694,7 @@ def render_run_picture(
     """Draw the picture and write it to ``path`` as PNG (parent folders are created); returns its size. ``resources``
     are drawn below ``resource``, one chart each."""
     resources = [*([resource] if resource is not None else []), *resources]
-    counts = entered_counts(history)
+    run = read_history(history)
     placed = layout(parse_graph(definition))
     header = 78
     graph_title = 28
@@ -607,7 +711,7 @@ def render_run_picture(
     gx, gy = MARGIN, header
     draw.text((gx, gy), "Orchestrator state machine: the last execution", font=HEADING, fill=INK)
     placed.moved(gx, gy + graph_title)
-    draw_graph(draw, placed, counts)
+    draw_graph(draw, placed, run)
     ly = gy + graph_title + placed.h + 14
     draw.line([(gx, ly + 7), (gx + 30, ly + 7)], fill=TAKEN, width=3)
     draw.text((gx + 36, ly), "taken", font=SMALL, fill=INK)

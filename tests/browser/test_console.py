@@ -103,7 +103,7 @@ def test_the_console_shows_an_execution_its_path_a_states_output_and_the_queues(
         page.locator("#queue-counts").wait_for(timeout=30_000)
         assert page.locator("h1").inner_text() == "Queue: thumbnails"
         queued = int(page.locator('#queue-counts [data-count="queued"]').inner_text().split()[-1])
-        listed = page.locator("#oldest-queued tbody tr").count()
+        listed = page.locator("#queued tbody tr").count()
         assert listed == min(queued, 20)
         page.screenshot(path=str(ARTIFACTS / "console-queue.png"), full_page=True)
         assert errors == []  # no script error, no failed request, on any page
