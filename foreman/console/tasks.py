@@ -96,7 +96,20 @@ class TaskLists:
             "ExpressionAttributeValues": {":status": {"S": f"{self.labourer.id}_{1 if completed else 0}"}},
             "ScanIndexForward": False,
         }
-        return [Task.from_item(item) for item in islice(_items(self.dynamodb, query), limit)]
+        keys = [item["task_id"] for item in islice(_items(self.dynamodb, query), limit) if "task_id" in item]
+        if not keys:
+            return []
+        # The status index projects a few attributes only: the rows themselves carry the error and the reason.
+        table = self.config.tables.closed
+        found: dict[str, Task] = {}
+        request: dict[str, Any] = {table: {"Keys": [{"task_id": key} for key in keys]}}
+        while request:
+            response = self.dynamodb.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(table, []):
+                task = Task.from_item(item)
+                found[task.task_id] = task
+            request = response.get("UnprocessedKeys") or {}
+        return [found[key["S"]] for key in keys if key.get("S") in found]
 
     def _json(self, tasks: list[Task]) -> list[dict[str, Any]]:
         return [task_json(task, self.config.greenfield_invocation_delta) for task in tasks]

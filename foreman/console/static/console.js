@@ -389,8 +389,8 @@ async function iterationsSection(arn, topLevel) {
             el("td", { class: "json" },
               visit.error ? errorBlock(visit.error, visit.cause, visit.traceback) : null,
               el("details", {}, el("summary", {}, "output"), el("pre", { class: "output" },
-                visit.status === "failed" ? "(none: the state failed)" : pretty(visit.output)))))))))),
-        level.total > level.visits.length ? el("p", { class: "muted" }, `the first ${level.visits.length} of ${level.total} visits`) : null);
+                visit.status === "failed" ? "(none: the state failed)" : pretty(visit.output))))))))),
+        level.total > level.visits.length ? el("p", { class: "muted" }, `the first ${level.visits.length} of ${level.total} visits`) : null));
     }
     for (const [map, iterations] of Object.entries(level.iterations || {})) {
       const select = el("select", { class: "iteration-select", "data-map": map, "data-depth": depth,
@@ -402,7 +402,7 @@ async function iterationsSection(arn, topLevel) {
       children.push(el("label", { class: "iteration-pick" }, `${map} `, select));
     }
   });
-  holder.replaceChildren(...children);
+  holder.replaceChildren(...children.filter((child) => child !== null && child !== undefined));
   return holder;
 }
 
