@@ -46,13 +46,14 @@ STATUS_COLORS: dict[int, Color] = {
     1: (239, 108, 0),
     0: (211, 47, 47),
 }
-BAND_COLORS: dict[int, Color] = {
-    4: (232, 245, 233),
-    3: (241, 248, 233),
-    2: (255, 248, 225),
-    1: (255, 236, 219),
-    0: (253, 234, 234),
+BAND_COLORS: dict[int, Color] = {  # each band its own hue, so High and Good read apart at a glance
+    4: (200, 230, 201),
+    3: (233, 244, 208),
+    2: (255, 241, 196),
+    1: (255, 222, 190),
+    0: (250, 213, 213),
 }
+ALLOWED: Color = (123, 31, 162)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -521,6 +522,8 @@ class LabourerSeries:
     status: list[int]
     running: list[int] | None = None
     """Tasks already running when the tick began (drawn under the new invocations)."""
+    allowed: list[float | None] | None = None
+    """Target tracking's allowance at each tick (``None`` where the run did not step it): drawn as a line."""
 
 
 @dataclass
@@ -546,15 +549,25 @@ def _x_positions(ticks: Sequence[int], left: float, width: float) -> list[float]
 
 
 def _x_axis(
-    draw: ImageDraw.ImageDraw, ticks: Sequence[int], xs: Sequence[float], *, bottom: float, left: float, right: float
+    draw: ImageDraw.ImageDraw,
+    ticks: Sequence[int],
+    xs: Sequence[float],
+    *,
+    bottom: float,
+    left: float,
+    right: float,
+    times: Sequence[str] | None = None,
 ) -> None:
+    """The ticks' numbers, or their (simulated) times when ``times`` are given, as few as fit side by side."""
     draw.line([(left, bottom), (right, bottom)], fill=INK, width=1)
-    every = max(1, len(ticks) // 15 + (1 if len(ticks) % 15 else 0)) if len(ticks) > 15 else 1
-    for index, (tick, x) in enumerate(zip(ticks, xs, strict=True)):
-        if index % every == 0 or index == len(ticks) - 1:
-            label = str(tick)
+    labels = [str(time) for time in times] if times else [str(tick) for tick in ticks]
+    widest = max((_text_width(label, SMALL) for label in labels), default=0) + 8
+    spacing = (right - left) / max(len(labels), 1)
+    every = max(1, int(-(-widest // spacing)))
+    for index, (label, x) in enumerate(zip(labels, xs, strict=True)):
+        if index % every == 0:
             draw.text((x - _text_width(label, SMALL) / 2, bottom + 4), label, font=SMALL, fill=INK)
-    label = "tick (simulated minute)"
+    label = "simulated time, one tick a minute" if times else "tick (simulated minute)"
     draw.text(((left + right) / 2 - _text_width(label, SMALL) / 2, bottom + 18), label, font=SMALL, fill=MUTED)
 
 
@@ -565,13 +578,23 @@ def _frame(draw: ImageDraw.ImageDraw, x: float, y: float, title: str) -> tuple[f
 
 
 def draw_labourer_chart(
-    draw: ImageDraw.ImageDraw, x: float, y: float, *, name: str, ticks: Sequence[int], series: LabourerSeries
+    draw: ImageDraw.ImageDraw,
+    x: float,
+    y: float,
+    *,
+    name: str,
+    ticks: Sequence[int],
+    series: LabourerSeries,
+    times: Sequence[str] | None = None,
 ) -> None:
-    """Invocations per tick (bars, left axis), eco status (line, right axis 0..4) and the cap (dashed)."""
+    """Invocations per tick (bars, left axis), eco status (line, right axis 0..4), the cap (dashed, named in the
+    legend so its label never sits on the status line) and, for a target-tracked labourer, its allowance (line)."""
     title = f"{name}: " + ("running + invoked" if series.running else "invoked") + " per tick (bars), eco status (line)"
     left, top, right, bottom = _frame(draw, x, y, title)
     running = series.running or [0] * len(series.invoked)
+    allowed = [value for value in series.allowed or [] if value is not None]
     top_value = max([series.cap, *(r + i for r, i in zip(running, series.invoked, strict=True)), 1])
+    top_value = max(top_value, int(-(-max(allowed, default=0) // 1)))
     height = bottom - top
 
     def y_of(value: float) -> float:
@@ -591,13 +614,28 @@ def draw_labourer_chart(
     cap_y = y_of(series.cap)
     for start in range(int(left), int(right), 12):
         draw.line([(start, cap_y), (min(start + 6, right), cap_y)], fill=INK, width=1)
-    draw.text((left + 34, cap_y - 15), f"cap {series.cap}", font=SMALL, fill=INK)
-    legend_x = right - 150
-    if series.running:
-        draw.rectangle([legend_x, top - 16, legend_x + 10, top - 6], fill=RUNNING_BAR)
-        draw.text((legend_x + 14, top - 19), "running", font=SMALL, fill=INK)
-    draw.rectangle([legend_x + 70, top - 16, legend_x + 80, top - 6], fill=BAR)
-    draw.text((legend_x + 84, top - 19), "invoked", font=SMALL, fill=INK)
+    legend = [*([("running", RUNNING_BAR)] if series.running else []), ("invoked", BAR),
+              *([("allowed", ALLOWED)] if series.allowed else [])]  # fmt: skip
+    legend_x = right - 12 - sum(_text_width(text, SMALL) + 24 for text, _ in legend) - _text_width("cap 99", SMALL) - 30
+    for start in range(int(legend_x), int(legend_x) + 18, 6):
+        draw.line([(start, top - 11), (start + 3, top - 11)], fill=INK, width=1)
+    draw.text((legend_x + 22, top - 19), f"cap {series.cap}", font=SMALL, fill=INK)
+    legend_x += _text_width(f"cap {series.cap}", SMALL) + 36
+    for text, color in legend:
+        if color == ALLOWED:
+            draw.line([(legend_x, top - 11), (legend_x + 12, top - 11)], fill=color, width=3)
+        else:
+            draw.rectangle([legend_x, top - 16, legend_x + 10, top - 6], fill=color)
+        draw.text((legend_x + 14, top - 19), text, font=SMALL, fill=INK)
+        legend_x += _text_width(text, SMALL) + 24
+
+    if series.allowed:  # target tracking's allowance, a step line over the bars
+        steps = [(cx, y_of(value)) for cx, value in zip(xs, series.allowed, strict=True) if value is not None]
+        half = (right - left) / max(len(ticks), 1) / 2
+        for px, py in steps:
+            draw.line([(px - half, py), (px + half, py)], fill=ALLOWED, width=3)
+        for (x0, y0), (_, y1) in pairwise(steps):
+            draw.line([(x0 + half, y0), (x0 + half, y1)], fill=ALLOWED, width=1)
 
     def status_y(status: float) -> float:
         return bottom - height * status / 4
@@ -610,13 +648,19 @@ def draw_labourer_chart(
         draw.line(points, fill=INK, width=2, joint="curve")
     for (px, py), status in zip(points, series.status, strict=True):
         draw.ellipse([px - 5, py - 5, px + 5, py + 5], fill=STATUS_COLORS.get(status, INK), outline=INK)
-    _x_axis(draw, ticks, xs, bottom=bottom, left=left, right=right)
+    _x_axis(draw, ticks, xs, bottom=bottom, left=left, right=right, times=times)
     draw.text((left - 40, top - 19), "tasks", font=SMALL, fill=INK)
     draw.text((right + 8, top - 19), "status", font=SMALL, fill=INK)
 
 
 def draw_resource_chart(
-    draw: ImageDraw.ImageDraw, x: float, y: float, ticks: Sequence[int], series: ResourceSeries
+    draw: ImageDraw.ImageDraw,
+    x: float,
+    y: float,
+    ticks: Sequence[int],
+    series: ResourceSeries,
+    *,
+    times: Sequence[str] | None = None,
 ) -> None:
     """The resource's metric per tick over coloured bands: the range each eco status covers."""
     left, top, right, bottom = _frame(draw, x, y, series.title)
@@ -645,7 +689,7 @@ def draw_resource_chart(
         draw.line(points, fill=INK, width=2, joint="curve")
     for px, py in points:
         draw.ellipse([px - 4, py - 4, px + 4, py + 4], fill=INK)
-    _x_axis(draw, ticks, xs, bottom=bottom, left=left, right=right)
+    _x_axis(draw, ticks, xs, bottom=bottom, left=left, right=right, times=times)
     draw.text((left - 40, top - 19), series.unit, font=SMALL, fill=INK)
 
 
@@ -690,9 +734,10 @@ def render_run_picture(
     labourers: Mapping[str, LabourerSeries],
     resource: ResourceSeries | None = None,
     resources: Sequence[ResourceSeries] = (),
+    times: Sequence[str] | None = None,
 ) -> tuple[int, int]:
     """Draw the picture and write it to ``path`` as PNG (parent folders are created); returns its size. ``resources``
-    are drawn below ``resource``, one chart each."""
+    are drawn below ``resource``, one chart each; ``times`` label the ticks on the x axes (default: their numbers)."""
     resources = [*([resource] if resource is not None else []), *resources]
     run = read_history(history)
     placed = layout(parse_graph(definition))
@@ -720,13 +765,19 @@ def render_run_picture(
     _arrow(draw, (gx + 170, ly + 7), (gx + 200, ly + 7), IDLE_LINE, 1, dashed=True)
     draw.text((gx + 206, ly), "Catch", font=SMALL, fill=INK)
     draw.text((gx + 256, ly), "Nx = times the state was entered", font=SMALL, fill=INK)
+    for offset, (text, line, fill) in enumerate(
+        (("failed, caught", CAUGHT, CAUGHT_FILL), ("failed", FAILED, FAILED_FILL))
+    ):
+        kx = gx + 460 + offset * 120
+        draw.rounded_rectangle([kx, ly + 1, kx + 12, ly + 13], radius=3, fill=fill, outline=line, width=2)
+        draw.text((kx + 18, ly), text, font=SMALL, fill=INK)
 
     cx, cy = MARGIN * 2 + placed.w, header
     for name, series in labourers.items():
-        draw_labourer_chart(draw, cx, cy, name=name, ticks=ticks, series=series)
+        draw_labourer_chart(draw, cx, cy, name=name, ticks=ticks, series=series, times=times)
         cy += CHART_H + 14
     for chart in resources:
-        draw_resource_chart(draw, cx, cy, ticks, chart)
+        draw_resource_chart(draw, cx, cy, ticks, chart, times=times)
         cy += CHART_H + 14
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, format="PNG", optimize=True)
