@@ -185,9 +185,15 @@ def page(browser: Any) -> Iterator[Any]:
     opened.close()
 
 
-def screenshot(page: Any, name: str) -> None:
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
+    """Into ``test-artifacts/``; ``docs-*.png`` are what ``docs/images`` holds (the top of the page)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    if full_page:
+        page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    else:  # the report and the whole graph, down to Summarize
+        page.screenshot(
+            path=str(ARTIFACTS / name), full_page=True, clip={"x": 0, "y": 0, "width": 1500, "height": 1720}
+        )
 
 
 # -- one successful execution --------------------------------------------------------------------------------------
@@ -225,6 +231,7 @@ def test_the_console_shows_an_execution_its_path_a_states_output_and_the_queues(
     assert '"thumbnails": {' in output.inner_text()  # the report maps each labourer to its line
     assert page.locator("#execution-input").inner_text() == "{}"
     screenshot(page, "console.png")
+    screenshot(page, "docs-console.png", full_page=False)
 
     page.locator("#nav-queues").click()
     queue_row = page.locator('#queues tr[data-labourer="thumbnails"]')
@@ -296,6 +303,7 @@ def test_a_failed_execution_shows_the_failed_state_in_red_with_its_error_readabl
     assert detail.locator(".visit.failed .error-name").inner_text() == "ConfigError"
     assert detail.locator("pre.output").inner_text() == "(none: the state failed)"
     screenshot(page, "console-failed.png")
+    screenshot(page, "docs-console-failed.png", full_page=False)
     assert page.errors == []
 
 
