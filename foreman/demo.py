@@ -448,6 +448,9 @@ def _draw(
             invoked=[tick.rows[labourer.id].invoked for tick in ticks],
             status=[tick.rows[labourer.id].status for tick in ticks],
             running=[tick.rows[labourer.id].running for tick in ticks],
+            allowed=[_allowed(tick) for tick in ticks]
+            if tracked is not None and labourer.id == tracked.labourer_id
+            else None,
         )
         for labourer in config.labourers
     }
@@ -492,7 +495,14 @@ def _draw(
         labourers=labourers,
         resource=resource,
         resources=resources,
+        times=[_clock_text(tick.now) for tick in ticks],
     )
+
+
+def _allowed(tick: Tick) -> float | None:
+    """The target-tracking labourer's allowance in the tick's run (``None``: the run did not step it)."""
+    value = (tick.tracking or {}).get("allowance", (tick.tracking or {}).get("allowed"))
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def throttle_check(config: OrchestratorConfig, throttled: str, ticks: list[Tick]) -> Check:

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from foreman.history import History, read_history, taken_edges
 from foreman_core.config import STATUS_NAMES
 
 Color = tuple[int, int, int]
@@ -28,6 +30,10 @@ MUTED: Color = (130, 130, 130)
 GRID: Color = (225, 225, 225)
 TAKEN: Color = (46, 125, 50)
 TAKEN_FILL: Color = (221, 242, 223)
+FAILED: Color = (211, 47, 47)
+FAILED_FILL: Color = (253, 228, 228)
+CAUGHT: Color = (239, 108, 0)
+CAUGHT_FILL: Color = (255, 238, 219)
 CONTAINER_FILL: Color = (244, 250, 244)
 IDLE_FILL: Color = (246, 246, 246)
 IDLE_LINE: Color = (185, 185, 185)
@@ -40,13 +46,14 @@ STATUS_COLORS: dict[int, Color] = {
     1: (239, 108, 0),
     0: (211, 47, 47),
 }
-BAND_COLORS: dict[int, Color] = {
-    4: (232, 245, 233),
-    3: (241, 248, 233),
-    2: (255, 248, 225),
-    1: (255, 236, 219),
-    0: (253, 234, 234),
+BAND_COLORS: dict[int, Color] = {  # each band its own hue, so High and Good read apart at a glance
+    4: (200, 230, 201),
+    3: (233, 244, 208),
+    2: (255, 241, 196),
+    1: (255, 222, 190),
+    0: (250, 213, 213),
 }
+ALLOWED: Color = (123, 31, 162)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -224,9 +231,16 @@ class PlacedGraph:
     boxes: dict[str, Placed]
     w: float
     h: float
+    rows: list[list[float]] = field(default_factory=list)
+    """Each row's ``[top, bottom]``."""
+    row_of: dict[str, int] = field(default_factory=dict)
+    """Each state's row."""
 
     def moved(self, dx: float, dy: float) -> None:
         """Shift every box (nested ones included) by ``dx``, ``dy``."""
+        for row in self.rows:
+            row[0] += dy
+            row[1] += dy
         for box in self.boxes.values():
             box.x += dx
             box.y += dy
@@ -260,6 +274,8 @@ def layout(graph: StateGraph) -> PlacedGraph:
             parents[edge.target].append(edge.source)
     y = 0.0
     placed: set[str] = set()
+    extents: list[list[float]] = []
+    row_of: dict[str, int] = {}
     for row in layers(graph):
         if not placed:  # the first row: side by side around 0
             cursor = -(sum(boxes[name].w for name in row) + GAP_X * (len(row) - 1)) / 2
@@ -293,11 +309,13 @@ def layout(graph: StateGraph) -> PlacedGraph:
         height = max(boxes[name].h for name in row)
         for name in row:
             boxes[name].y = y + (height - boxes[name].h) / 2
+            row_of[name] = len(extents)
+        extents.append([y, y + height])
         placed.update(row)
         y += height + GAP_Y
     left = min(box.x for box in boxes.values())
     right = max(box.x + box.w for box in boxes.values())
-    result = PlacedGraph(graph, boxes, right - left, y - GAP_Y)
+    result = PlacedGraph(graph, boxes, right - left, y - GAP_Y, extents, row_of)
     for box in boxes.values():  # nested graphs were laid out around the container's own origin
         for inner in box.inner:
             inner.moved(box.x, box.y)
@@ -309,7 +327,7 @@ def layout(graph: StateGraph) -> PlacedGraph:
 # Drawing the graph
 
 
-def _arrow(
+def _segment(
     draw: ImageDraw.ImageDraw,
     start: tuple[float, float],
     end: tuple[float, float],
@@ -321,7 +339,7 @@ def _arrow(
     (x0, y0), (x1, y1) = start, end
     if dashed:
         length = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1.0)
-        steps = int(length // 7)
+        steps = max(int(length // 7), 1)
         for step in range(0, steps, 2):
             a, b = step / steps, min((step + 1) / steps, 1.0)
             draw.line(
@@ -331,6 +349,19 @@ def _arrow(
             )
     else:
         draw.line([start, end], fill=color, width=width)
+
+
+def _arrow(
+    draw: ImageDraw.ImageDraw,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    color: Color,
+    width: int,
+    *,
+    dashed: bool,
+) -> None:
+    _segment(draw, start, end, color, width, dashed=dashed)
+    (x0, y0), (x1, y1) = start, end
     length = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1.0)
     ux, uy = (x1 - x0) / length, (y1 - y0) / length
     size = 7 + width
@@ -341,17 +372,39 @@ def _arrow(
 
 @dataclass(frozen=True)
 class EdgeLine:
-    """Where an edge is drawn (from the bottom of its source to the top of its target; a loop back leaves from the
-    side) and whether the execution took it (both ends entered)."""
+    """Where an edge is drawn, as a polyline (from the bottom of its source to the top of its target, around the
+    boxes of the rows it passes; a loop back leaves from the side), and how often the execution took it."""
 
     edge: Edge
-    start: tuple[float, float]
-    end: tuple[float, float]
-    taken: bool
+    points: tuple[tuple[float, float], ...]
+    count: int = 0
+
+    @property
+    def taken(self) -> bool:
+        """The execution went this way at least once."""
+        return self.count > 0
+
+    @property
+    def start(self) -> tuple[float, float]:
+        return self.points[0]
+
+    @property
+    def end(self) -> tuple[float, float]:
+        return self.points[-1]
 
 
-def edge_lines(placed: PlacedGraph, counts: Mapping[str, int]) -> list[EdgeLine]:
-    """The edges of one laid-out graph (not its nested ones) as lines, given how often each state was entered."""
+def graph_edges(graph: StateGraph) -> list[tuple[str, str, str]]:
+    """Every edge of a graph and of the graphs nested in it, as ``(source, target, kind)``."""
+    found = [(edge.source, edge.target, edge.kind) for edge in graph.edges]
+    for node in graph.states.values():
+        for branch in node.branches:
+            found.extend(graph_edges(branch))
+    return found
+
+
+def edge_lines(placed: PlacedGraph, taken: Mapping[tuple[str, str, str], int]) -> list[EdgeLine]:
+    """The edges of one laid-out graph (not its nested ones) as lines, with how often each was taken
+    (``taken``: ``foreman.history.taken_edges``, by ``(source, target, kind)``)."""
     outgoing: dict[str, list[Edge]] = {}
     for edge in placed.graph.edges:
         if edge.source in placed.boxes and edge.target in placed.boxes:
@@ -362,45 +415,97 @@ def edge_lines(placed: PlacedGraph, counts: Mapping[str, int]) -> list[EdgeLine]
         edges.sort(key=lambda e: placed.boxes[e.target].center)
         for index, edge in enumerate(edges):
             target = placed.boxes[edge.target]
-            taken = counts.get(edge.source, 0) > 0 and counts.get(edge.target, 0) > 0
+            count = taken.get((edge.source, edge.target, edge.kind), 0)
             start_x = box.x + box.w * (index + 1) / (len(edges) + 1)
-            start = (start_x, box.y + box.h)
-            end = (target.center, target.y)
+            points: tuple[tuple[float, float], ...]
             if target.y <= box.y:  # a loop back: leave from the side
-                start = (box.x + box.w, box.y + box.h / 2)
-                end = (target.x + target.w, target.y + target.h / 2)
-            lines.append(EdgeLine(edge, start, end, taken))
+                points = ((box.x + box.w, box.y + box.h / 2), (target.x + target.w, target.y + target.h / 2))
+            else:
+                points = _route(placed, source, edge.target, (start_x, box.y + box.h), (target.center, target.y))
+            lines.append(EdgeLine(edge, points, count))
     return lines
 
 
-def draw_graph(draw: ImageDraw.ImageDraw, placed: PlacedGraph, counts: Mapping[str, int]) -> None:
-    """Draw a laid-out graph (boxes, then edges on top), highlighting what ``counts`` says was entered."""
+def _crosses(start: tuple[float, float], end: tuple[float, float], box: Placed, margin: float = 3) -> bool:
+    """Whether the segment ``start``-``end`` (going down) passes through ``box``."""
+    (x0, y0), (x1, y1) = start, end
+    top, bottom = max(y0, box.y - margin), min(y1, box.y + box.h + margin)
+    if top > bottom or y1 <= y0:
+        return False
+
+    def x_at(y: float) -> float:
+        return x0 + (x1 - x0) * (y - y0) / (y1 - y0)
+
+    low, high = sorted((x_at(top), x_at(bottom)))
+    return low < box.x + box.w + margin and high > box.x - margin
+
+
+def _route(
+    placed: PlacedGraph, source: str, target: str, start: tuple[float, float], end: tuple[float, float]
+) -> tuple[tuple[float, float], ...]:
+    """A straight line where it crosses no other state's box; else down to the gap below the source's row, along it,
+    down the nearest free lane beside the boxes of the rows between (if any), and along the gap above the target's
+    row to the target."""
+    others = [box for name, box in placed.boxes.items() if name not in (source, target)]
+    first, last = placed.row_of.get(source), placed.row_of.get(target)
+    if first is None or last is None or last <= first or not any(_crosses(start, end, box) for box in others):
+        return (start, end)
+    below = placed.rows[first][1] + GAP_Y / 2
+    above = placed.rows[last][0] - GAP_Y / 2
+    between = [box for name, box in placed.boxes.items() if first < placed.row_of.get(name, -1) < last]
+    if not between:
+        return (start, (start[0], below), (end[0], below), end)
+    lanes = {end[0]} | {box.x - GAP_X / 2 for box in between} | {box.x + box.w + GAP_X / 2 for box in between}
+    free = [lane for lane in lanes if not any(box.x - 4 < lane < box.x + box.w + 4 for box in between)]
+    lane = min(free or lanes, key=lambda x: (abs(x - start[0]) + abs(x - end[0]), x))
+    return (start, (start[0], below), (lane, below), (lane, above), (end[0], above), end)
+
+
+def _polyline(
+    draw: ImageDraw.ImageDraw, points: Sequence[tuple[float, float]], color: Color, width: int, *, dashed: bool
+) -> None:
+    """Segments from point to point, an arrowhead on the last one."""
+    for start, end in pairwise(points[:-1]):
+        _segment(draw, start, end, color, width, dashed=dashed)
+    _arrow(draw, points[-2], points[-1], color, width, dashed=dashed)
+
+
+def draw_graph(draw: ImageDraw.ImageDraw, placed: PlacedGraph, history: History) -> None:
+    """Draw a laid-out graph (boxes, then edges on top), highlighting what ``history`` says was entered and taken."""
+    taken = taken_edges(history.transitions, graph_edges(placed.graph))
+    _draw_graph(draw, placed, history, taken)
+
+
+def _draw_graph(
+    draw: ImageDraw.ImageDraw, placed: PlacedGraph, history: History, taken: Mapping[tuple[str, str, str], int]
+) -> None:
+    counts = history.entered()
     for box in placed.boxes.values():
-        _draw_box(draw, box, counts)
-    for line in edge_lines(placed, counts):
+        _draw_box(draw, box, counts.get(box.node.name, 0), history.state_status(box.node.name))
+    for line in edge_lines(placed, taken):
         color, width = (TAKEN, 3) if line.taken else (IDLE_LINE, 1)
-        _arrow(draw, line.start, line.end, color, width, dashed=line.edge.kind == "catch")
+        _polyline(draw, line.points, color, width, dashed=line.edge.kind == "catch")
     for box in placed.boxes.values():
         for inner in box.inner:
-            draw_graph(draw, inner, counts)
+            _draw_graph(draw, inner, history, taken)
 
 
-def _draw_box(draw: ImageDraw.ImageDraw, box: Placed, counts: Mapping[str, int]) -> None:
-    count = counts.get(box.node.name, 0)
+def _draw_box(draw: ImageDraw.ImageDraw, box: Placed, count: int, status: str = "succeeded") -> None:
     taken = count > 0
+    line = {"failed": FAILED, "caught": CAUGHT}.get(status, TAKEN) if taken else IDLE_LINE
     x0, y0, x1, y1 = box.x, box.y, box.x + box.w, box.y + box.h
     if box.inner:
-        fill, outline = (CONTAINER_FILL if taken else WHITE), (TAKEN if taken else IDLE_LINE)
+        fill = CONTAINER_FILL if taken else WHITE
     else:
-        fill, outline = (TAKEN_FILL if taken else IDLE_FILL), (TAKEN if taken else IDLE_LINE)
-    draw.rounded_rectangle([x0, y0, x1, y1], radius=8, fill=fill, outline=outline, width=3 if taken else 1)
+        fill = {"failed": FAILED_FILL, "caught": CAUGHT_FILL}.get(status, TAKEN_FILL) if taken else IDLE_FILL
+    draw.rounded_rectangle([x0, y0, x1, y1], radius=8, fill=fill, outline=line, width=3 if taken else 1)
     ink = INK if taken else MUTED
     draw.text((x0 + PAD_X, y0 + PAD_Y), box.node.name, font=FONT, fill=ink)
     draw.text((x0 + PAD_X, y0 + PAD_Y + LINE + 1), box.node.type, font=SMALL, fill=MUTED)
     badge = f"{count}x"
     badge_w = _text_width(badge, SMALL) + 10
     bx1, by0 = x1 - 6, y0 + 6
-    draw.rounded_rectangle([bx1 - badge_w, by0, bx1, by0 + 16], radius=7, fill=TAKEN if taken else IDLE_LINE)
+    draw.rounded_rectangle([bx1 - badge_w, by0, bx1, by0 + 16], radius=7, fill=line)
     draw.text((bx1 - badge_w + 5, by0 + 2), badge, font=SMALL, fill=WHITE)
 
 
@@ -417,6 +522,8 @@ class LabourerSeries:
     status: list[int]
     running: list[int] | None = None
     """Tasks already running when the tick began (drawn under the new invocations)."""
+    allowed: list[float | None] | None = None
+    """Target tracking's allowance at each tick (``None`` where the run did not step it): drawn as a line."""
 
 
 @dataclass
@@ -442,15 +549,25 @@ def _x_positions(ticks: Sequence[int], left: float, width: float) -> list[float]
 
 
 def _x_axis(
-    draw: ImageDraw.ImageDraw, ticks: Sequence[int], xs: Sequence[float], *, bottom: float, left: float, right: float
+    draw: ImageDraw.ImageDraw,
+    ticks: Sequence[int],
+    xs: Sequence[float],
+    *,
+    bottom: float,
+    left: float,
+    right: float,
+    times: Sequence[str] | None = None,
 ) -> None:
+    """The ticks' numbers, or their (simulated) times when ``times`` are given, as few as fit side by side."""
     draw.line([(left, bottom), (right, bottom)], fill=INK, width=1)
-    every = max(1, len(ticks) // 15 + (1 if len(ticks) % 15 else 0)) if len(ticks) > 15 else 1
-    for index, (tick, x) in enumerate(zip(ticks, xs, strict=True)):
-        if index % every == 0 or index == len(ticks) - 1:
-            label = str(tick)
+    labels = [str(time) for time in times] if times else [str(tick) for tick in ticks]
+    widest = max((_text_width(label, SMALL) for label in labels), default=0) + 8
+    spacing = (right - left) / max(len(labels), 1)
+    every = max(1, int(-(-widest // spacing)))
+    for index, (label, x) in enumerate(zip(labels, xs, strict=True)):
+        if index % every == 0:
             draw.text((x - _text_width(label, SMALL) / 2, bottom + 4), label, font=SMALL, fill=INK)
-    label = "tick (simulated minute)"
+    label = "simulated time, one tick a minute" if times else "tick (simulated minute)"
     draw.text(((left + right) / 2 - _text_width(label, SMALL) / 2, bottom + 18), label, font=SMALL, fill=MUTED)
 
 
@@ -461,13 +578,23 @@ def _frame(draw: ImageDraw.ImageDraw, x: float, y: float, title: str) -> tuple[f
 
 
 def draw_labourer_chart(
-    draw: ImageDraw.ImageDraw, x: float, y: float, *, name: str, ticks: Sequence[int], series: LabourerSeries
+    draw: ImageDraw.ImageDraw,
+    x: float,
+    y: float,
+    *,
+    name: str,
+    ticks: Sequence[int],
+    series: LabourerSeries,
+    times: Sequence[str] | None = None,
 ) -> None:
-    """Invocations per tick (bars, left axis), eco status (line, right axis 0..4) and the cap (dashed)."""
+    """Invocations per tick (bars, left axis), eco status (line, right axis 0..4), the cap (dashed, named in the
+    legend so its label never sits on the status line) and, for a target-tracked labourer, its allowance (line)."""
     title = f"{name}: " + ("running + invoked" if series.running else "invoked") + " per tick (bars), eco status (line)"
     left, top, right, bottom = _frame(draw, x, y, title)
     running = series.running or [0] * len(series.invoked)
+    allowed = [value for value in series.allowed or [] if value is not None]
     top_value = max([series.cap, *(r + i for r, i in zip(running, series.invoked, strict=True)), 1])
+    top_value = max(top_value, int(-(-max(allowed, default=0) // 1)))
     height = bottom - top
 
     def y_of(value: float) -> float:
@@ -487,13 +614,28 @@ def draw_labourer_chart(
     cap_y = y_of(series.cap)
     for start in range(int(left), int(right), 12):
         draw.line([(start, cap_y), (min(start + 6, right), cap_y)], fill=INK, width=1)
-    draw.text((left + 34, cap_y - 15), f"cap {series.cap}", font=SMALL, fill=INK)
-    legend_x = right - 150
-    if series.running:
-        draw.rectangle([legend_x, top - 16, legend_x + 10, top - 6], fill=RUNNING_BAR)
-        draw.text((legend_x + 14, top - 19), "running", font=SMALL, fill=INK)
-    draw.rectangle([legend_x + 70, top - 16, legend_x + 80, top - 6], fill=BAR)
-    draw.text((legend_x + 84, top - 19), "invoked", font=SMALL, fill=INK)
+    legend = [*([("running", RUNNING_BAR)] if series.running else []), ("invoked", BAR),
+              *([("allowed", ALLOWED)] if series.allowed else [])]  # fmt: skip
+    legend_x = right - 12 - sum(_text_width(text, SMALL) + 24 for text, _ in legend) - _text_width("cap 99", SMALL) - 30
+    for start in range(int(legend_x), int(legend_x) + 18, 6):
+        draw.line([(start, top - 11), (start + 3, top - 11)], fill=INK, width=1)
+    draw.text((legend_x + 22, top - 19), f"cap {series.cap}", font=SMALL, fill=INK)
+    legend_x += _text_width(f"cap {series.cap}", SMALL) + 36
+    for text, color in legend:
+        if color == ALLOWED:
+            draw.line([(legend_x, top - 11), (legend_x + 12, top - 11)], fill=color, width=3)
+        else:
+            draw.rectangle([legend_x, top - 16, legend_x + 10, top - 6], fill=color)
+        draw.text((legend_x + 14, top - 19), text, font=SMALL, fill=INK)
+        legend_x += _text_width(text, SMALL) + 24
+
+    if series.allowed:  # target tracking's allowance, a step line over the bars
+        steps = [(cx, y_of(value)) for cx, value in zip(xs, series.allowed, strict=True) if value is not None]
+        half = (right - left) / max(len(ticks), 1) / 2
+        for px, py in steps:
+            draw.line([(px - half, py), (px + half, py)], fill=ALLOWED, width=3)
+        for (x0, y0), (_, y1) in pairwise(steps):
+            draw.line([(x0 + half, y0), (x0 + half, y1)], fill=ALLOWED, width=1)
 
     def status_y(status: float) -> float:
         return bottom - height * status / 4
@@ -506,13 +648,19 @@ def draw_labourer_chart(
         draw.line(points, fill=INK, width=2, joint="curve")
     for (px, py), status in zip(points, series.status, strict=True):
         draw.ellipse([px - 5, py - 5, px + 5, py + 5], fill=STATUS_COLORS.get(status, INK), outline=INK)
-    _x_axis(draw, ticks, xs, bottom=bottom, left=left, right=right)
+    _x_axis(draw, ticks, xs, bottom=bottom, left=left, right=right, times=times)
     draw.text((left - 40, top - 19), "tasks", font=SMALL, fill=INK)
     draw.text((right + 8, top - 19), "status", font=SMALL, fill=INK)
 
 
 def draw_resource_chart(
-    draw: ImageDraw.ImageDraw, x: float, y: float, ticks: Sequence[int], series: ResourceSeries
+    draw: ImageDraw.ImageDraw,
+    x: float,
+    y: float,
+    ticks: Sequence[int],
+    series: ResourceSeries,
+    *,
+    times: Sequence[str] | None = None,
 ) -> None:
     """The resource's metric per tick over coloured bands: the range each eco status covers."""
     left, top, right, bottom = _frame(draw, x, y, series.title)
@@ -541,7 +689,7 @@ def draw_resource_chart(
         draw.line(points, fill=INK, width=2, joint="curve")
     for px, py in points:
         draw.ellipse([px - 4, py - 4, px + 4, py + 4], fill=INK)
-    _x_axis(draw, ticks, xs, bottom=bottom, left=left, right=right)
+    _x_axis(draw, ticks, xs, bottom=bottom, left=left, right=right, times=times)
     draw.text((left - 40, top - 19), series.unit, font=SMALL, fill=INK)
 
 
@@ -586,11 +734,12 @@ def render_run_picture(
     labourers: Mapping[str, LabourerSeries],
     resource: ResourceSeries | None = None,
     resources: Sequence[ResourceSeries] = (),
+    times: Sequence[str] | None = None,
 ) -> tuple[int, int]:
     """Draw the picture and write it to ``path`` as PNG (parent folders are created); returns its size. ``resources``
-    are drawn below ``resource``, one chart each."""
+    are drawn below ``resource``, one chart each; ``times`` label the ticks on the x axes (default: their numbers)."""
     resources = [*([resource] if resource is not None else []), *resources]
-    counts = entered_counts(history)
+    run = read_history(history)
     placed = layout(parse_graph(definition))
     header = 78
     graph_title = 28
@@ -607,7 +756,7 @@ def render_run_picture(
     gx, gy = MARGIN, header
     draw.text((gx, gy), "Orchestrator state machine: the last execution", font=HEADING, fill=INK)
     placed.moved(gx, gy + graph_title)
-    draw_graph(draw, placed, counts)
+    draw_graph(draw, placed, run)
     ly = gy + graph_title + placed.h + 14
     draw.line([(gx, ly + 7), (gx + 30, ly + 7)], fill=TAKEN, width=3)
     draw.text((gx + 36, ly), "taken", font=SMALL, fill=INK)
@@ -616,13 +765,19 @@ def render_run_picture(
     _arrow(draw, (gx + 170, ly + 7), (gx + 200, ly + 7), IDLE_LINE, 1, dashed=True)
     draw.text((gx + 206, ly), "Catch", font=SMALL, fill=INK)
     draw.text((gx + 256, ly), "Nx = times the state was entered", font=SMALL, fill=INK)
+    for offset, (text, line, fill) in enumerate(
+        (("failed, caught", CAUGHT, CAUGHT_FILL), ("failed", FAILED, FAILED_FILL))
+    ):
+        kx = gx + 460 + offset * 120
+        draw.rounded_rectangle([kx, ly + 1, kx + 12, ly + 13], radius=3, fill=fill, outline=line, width=2)
+        draw.text((kx + 18, ly), text, font=SMALL, fill=INK)
 
     cx, cy = MARGIN * 2 + placed.w, header
     for name, series in labourers.items():
-        draw_labourer_chart(draw, cx, cy, name=name, ticks=ticks, series=series)
+        draw_labourer_chart(draw, cx, cy, name=name, ticks=ticks, series=series, times=times)
         cy += CHART_H + 14
     for chart in resources:
-        draw_resource_chart(draw, cx, cy, ticks, chart)
+        draw_resource_chart(draw, cx, cy, ticks, chart, times=times)
         cy += CHART_H + 14
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, format="PNG", optimize=True)

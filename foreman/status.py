@@ -1,9 +1,11 @@
 """Where each labourer's tasks stand, read from sosw's tables, and its health, read from CloudWatch.
 
-``status_report`` is what ``foreman status`` prints: per labourer how many tasks are queued, running, expired,
-completed (not yet archived), waiting for a retry, closed as completed and closed as dead, with the eco status the
-Orchestrator would compute now. Counts use COUNT queries on the tables' indexes; the health comes from
-``foreman_core.metrics`` and ``foreman_core.ecology``, the very code the ComputeEcology step runs.
+``status_report`` is what ``foreman status`` prints: per labourer how many tasks are queued, running, failed (their
+current attempt reported a failure: the next Scavenger run retries or closes them), expired, completed (not yet
+archived), waiting for a retry, closed as completed and closed as dead, with the eco status the Orchestrator would
+compute now. A failed task is never counted as running, though, like sosw, the Orchestrator holds its place against
+the cap until the Scavenger moves it (``desired`` counts it). Counts use COUNT queries on the tables' indexes; the
+health comes from ``foreman_core.metrics`` and ``foreman_core.ecology``, the very code the ComputeEcology step runs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class LabourerStatus:
     cap: int
     queued: int
     running: int
+    """Invoked, within ``duration + cooldown``, not completed, and not failed."""
     expired: int
     completed: int
     retry_waiting: int
@@ -36,6 +39,9 @@ class LabourerStatus:
     closed_dead: int
     health: LabourerHealth
     desired: int
+    failed: int = 0
+    """Within the running window, their current attempt reported a failure (the queue page's "failed this
+    attempt"); the Scavenger retries or closes them."""
     controller: StoredController | None = None
     """Target tracking's stored state (``None``: no target tracking, or never stepped, or not read)."""
     tracked: bool = False
@@ -75,6 +81,7 @@ class LabourerStatus:
             "cap": self.cap,
             "queued": self.queued,
             "running": self.running,
+            "failed": self.failed,
             "expired": self.expired,
             "completed": self.completed,
             "retry_waiting": self.retry_waiting,
@@ -180,21 +187,23 @@ def status_report(
     for labourer in labourers:
         markers = markers_at(config, labourer, now)
         health = assess(labourer, values)
-        running = store.count_running(labourer.id, markers)
+        occupying = store.count_running(labourer.id, markers)  # what the Orchestrator holds against the cap
+        failed = min(len(store.failed_tasks(labourer.id, markers)), occupying)
         cap = labourer.max_simultaneous_invocations
         report.append(
             LabourerStatus(
                 labourer_id=labourer.id,
                 cap=cap,
                 queued=store.queue_length(labourer.id, start=markers.start),
-                running=running,
+                running=occupying - failed,
+                failed=failed,
                 expired=len(store.expired_tasks(labourer.id, markers)),
                 completed=len(store.completed_tasks(labourer.id, now=now)),
                 retry_waiting=count_retry_waiting(dynamodb, config.tables, labourer.id),
                 closed_completed=count_closed(dynamodb, config.tables, labourer.id, completed=True),
                 closed_dead=count_closed(dynamodb, config.tables, labourer.id, completed=False),
                 health=health,
-                desired=desired_invocations(cap, config.coefficient(health.status), running),
+                desired=desired_invocations(cap, config.coefficient(health.status), occupying),
                 controller=stored.get(labourer.id),
                 tracked=labourer.target_tracking is not None,
             )

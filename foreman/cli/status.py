@@ -52,10 +52,10 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         errors = {"config_error": str(config_error)} if config_error is not None else {}
         print_json({"now": now, "labourers": [line.to_dict() for line in report], **errors}, out)
         return EXIT_FAILED if config_error is not None else EXIT_OK
-    headers = ["labourer", "queued", "running", "expired", "completed", "retry-waiting", "closed-completed",
+    headers = ["labourer", "queued", "running", "failed", "expired", "completed", "retry-waiting", "closed-completed",
                "closed-dead", "health"]  # fmt: skip
     rows = [
-        [line.labourer_id, line.queued, line.running, line.expired, line.completed, line.retry_waiting,
+        [line.labourer_id, line.queued, line.running, line.failed, line.expired, line.completed, line.retry_waiting,
          line.closed_completed, line.closed_dead, line.health_text]
         for line in report
     ]  # fmt: skip

@@ -1,54 +1,66 @@
 """What the local console shows, as JSON: read from the endpoint with the same AWS calls a person would make.
 
-``ConsoleApi`` answers four questions, each one method and one URL of ``foreman.console.server``:
+``ConsoleApi`` answers each question of the page with one method, one URL of ``foreman.console.server``:
 
-- ``executions()`` (``/api/executions``): the executions of every state machine (Orchestrator and Scavenger),
-  newest first, with status, start, stop and duration.
-- ``execution(arn)`` (``/api/execution?arn=``): one execution: its description, its state graph laid out from the
-  ASL (``foreman.picture``'s layout, the one the demo's PNG uses) with how often each state was entered and the
-  edges taken, each state's inputs and outputs from the history, and its output (the Orchestrator's per-labourer
-  report).
+- ``executions()`` (``/api/executions``): the executions of every state machine (Orchestrator and Scavenger), newest
+  first, a page at a time (``next_token``), filtered by state machine and status, with how many there are and what
+  each run did (``foreman.console.executions``).
+- ``execution(arn)`` (``/api/execution?arn=``): one execution: its description and input, its state graph laid out
+  from the ASL (``foreman.picture``'s layout, the one the demo's PNG uses) with how often each state was entered,
+  how it ended (succeeded, caught, failed) and the edges taken (``foreman.history``), each state's visits, what
+  failed with its error, its Map iterations, its Map Runs when the endpoint has any, and its output.
+- ``events(arn)`` (``/api/execution/events?arn=``): the execution's history events, a page at a time.
+- ``scope(arn, scope)`` (``/api/execution/scope?arn=&scope=``): the visits of one Map iteration (``0``: the top level)
+  and the iterations started in it, to walk down a run: one labourer's iteration, then one task's.
 - ``queues()`` (``/api/queues``): per labourer of the stored config, ``foreman status``'s counts and health.
-- ``queue(labourer_id)`` (``/api/queues/<id>``): one labourer's counts and health, its oldest queued tasks, its
-  expired and failed tasks.
+- ``queue(labourer_id)`` (``/api/queues/<id>``): one labourer's counts and health and its tasks of every kind
+  (``foreman.console.tasks``).
+- ``task(task_id)`` (``/api/task?id=``): where a task is and why.
+
+An unknown execution, labourer or route is ``NotFoundError`` (a 404).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
-from foreman.picture import PlacedGraph, edge_lines, entered_counts, layout, parse_graph
-from foreman.status import markers_at, status_report
-from foreman_core.config import ConfigError, OrchestratorConfig, Tables, parse_config
+from foreman.console.executions import ExecutionIndex
+from foreman.console.tasks import TaskLists, find_task
+from foreman.history import History, Visit, read_history, taken_edges, timestamp, traceback_text
+from foreman.picture import PlacedGraph, edge_lines, graph_edges, layout, parse_graph
+from foreman.status import status_report
+from foreman_core.config import STATUS_NAMES, ConfigError, OrchestratorConfig, Tables, parse_config
 from foreman_core.config_source import ConfigSourceError, load_raw_config
-from foreman_core.task_store import Task, TaskStore
 
 MAX_VISITS = 50
 """How many entries of one state (inputs and outputs) an execution's page carries; the count is always exact."""
+MAX_PROBLEMS = 50
+"""How many failed or caught visits an execution's page lists."""
+SCOPE_VISITS = 200
+"""How many visits one scope (a Map iteration) lists."""
+EVENTS_PAGE = 200
+"""History events per page."""
 OLDEST_TASKS = 20
 """How many tasks of each kind a queue page lists."""
+KEPT_HISTORIES = 16
+"""Ended executions whose history is kept read (an ended execution never changes)."""
 
 
 class NotFoundError(LookupError):
-    """What was asked for does not exist (an unknown execution or labourer)."""
+    """What was asked for does not exist (an unknown execution, labourer or route)."""
 
 
-def _time(value: Any) -> float | None:
-    return value.timestamp() if isinstance(value, datetime) else None
-
-
-def _json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+@dataclass
+class _Read:
+    described: dict[str, Any]
+    definition: dict[str, Any]
+    history: History
 
 
 @dataclass
@@ -60,61 +72,164 @@ class ConsoleApi:
     state_machines: Mapping[str, str]
     config_location: str
     tables: Tables
+    _index: ExecutionIndex | None = None
+    _histories: OrderedDict[str, _Read] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- executions ---------------------------------------------------------------------------------------------------
 
-    def executions(self, limit: int = 100) -> dict[str, Any]:
-        """Every state machine's latest ``limit`` executions, newest first."""
-        sfn = self.client("stepfunctions")
-        found = []
-        for name, arn in self.state_machines.items():
-            for item in sfn.list_executions(stateMachineArn=arn, maxResults=limit).get("executions", []):
-                start, stop = _time(item.get("startDate")), _time(item.get("stopDate"))
-                found.append(
-                    {
-                        "state_machine": name,
-                        "arn": item["executionArn"],
-                        "name": item["name"],
-                        "status": item["status"],
-                        "start": start,
-                        "stop": stop,
-                        "seconds": (stop - start) if start is not None and stop is not None else None,
-                    }
-                )
-        found.sort(key=lambda e: e["start"] or 0, reverse=True)
-        return {"now": time.time(), "executions": found[:limit]}
+    def executions(
+        self,
+        *,
+        state_machine: str | None = None,
+        status: str | None = None,
+        next_token: str | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        """A page of every state machine's executions, newest first (see ``ExecutionIndex.page``)."""
+        if self._index is None:
+            self._index = ExecutionIndex(self.client, self.state_machines)
+        page = self._index.page(
+            state_machine=state_machine or None, status=status or None, next_token=next_token, limit=limit
+        )
+        return {"now": time.time(), "state_machines": list(self.state_machines), **page}
 
-    def execution(self, arn: str) -> dict[str, Any]:
-        """One execution: description, graph (path taken, counts), each state's inputs and outputs, output."""
+    def _read(self, arn: str) -> _Read:
+        """An execution described, its definition and its history read; kept once it has ended."""
+        with self._lock:
+            kept = self._histories.get(arn)
+            if kept is not None:
+                self._histories.move_to_end(arn)
+                return kept
         sfn = self.client("stepfunctions")
         try:
             described = sfn.describe_execution(executionArn=arn)
-        except sfn.exceptions.ExecutionDoesNotExist:
+        except (sfn.exceptions.ExecutionDoesNotExist, sfn.exceptions.InvalidArn):
             raise NotFoundError(f"no execution {arn}") from None
-        machine_arn = described["stateMachineArn"]
-        definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine_arn)["definition"])
-        history: list[dict[str, Any]] = []
+        try:
+            definition_text = sfn.describe_state_machine_for_execution(executionArn=arn)["definition"]
+        except Exception:  # an endpoint without it: the state machine's current definition
+            definition_text = sfn.describe_state_machine(stateMachineArn=described["stateMachineArn"])["definition"]
+        events: list[dict[str, Any]] = []
         for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
-            history.extend(page["events"])
-        counts = entered_counts(history)
-        start, stop = _time(described.get("startDate")), _time(described.get("stopDate"))
+            events.extend(page["events"])
+        read = _Read(described, json.loads(definition_text), read_history(events))
+        if described.get("status") != "RUNNING":
+            with self._lock:
+                self._histories[arn] = read
+                while len(self._histories) > KEPT_HISTORIES:
+                    self._histories.popitem(last=False)
+        return read
+
+    def execution(self, arn: str) -> dict[str, Any]:
+        """One execution: description, input, graph (path taken, counts, what failed), each state's visits, what
+        failed, its Map iterations and Map Runs, and its output."""
+        read = self._read(arn)
+        described, history = read.described, read.history
+        machine_arn = described["stateMachineArn"]
+        start, stop = timestamp(described.get("startDate")), timestamp(described.get("stopDate"))
         name = next((key for key, value in self.state_machines.items() if value == machine_arn), machine_arn)
+        problems = [visit for visit in history.visits if visit.status in ("failed", "caught")]
+        status = str(described["status"])
         return {
             "arn": arn,
             "name": described["name"],
             "state_machine": name,
-            "status": described["status"],
+            "state_machine_arn": machine_arn,
+            "map_run": described.get("mapRunArn"),
+            "status": status,
             "start": start,
             "stop": stop,
             "seconds": (stop - start) if start is not None and stop is not None else None,
             "input": _json(described.get("input")),
             "output": _json(described.get("output")),
+            "no_output": _no_output(status, described.get("error")),
             "error": described.get("error"),
-            "cause": described.get("cause"),
-            "events": len(history),
-            "graph": graph_json(definition, counts),
+            "cause": _json(described.get("cause")),
+            "traceback": traceback_text(described.get("cause")),
+            "events": len(history.events),
+            "graph": graph_json(read.definition, history),
             "states": state_visits(history),
+            "problems": [_visit_json(visit, history) for visit in problems[:MAX_PROBLEMS]],
+            "problems_total": len(problems),
+            "iterations": _children_json(history, 0),
+            "map_runs": self._map_runs(arn),
+            "status_names": {str(key): value for key, value in STATUS_NAMES.items()},
         }
+
+    def events(self, arn: str, *, next_token: str | None = None, limit: int = EVENTS_PAGE) -> dict[str, Any]:
+        """A page of the execution's history events (``next_token``: where the last page ended; history only ever
+        grows, so a token stays good)."""
+        read = self._read(arn)
+        offset = _offset(next_token)
+        events = read.history.events
+        start = events[0].time if events else timestamp(read.described.get("startDate"))
+        page = events[offset : offset + limit]
+        end = offset + len(page)
+        return {
+            "total": len(events),
+            "events": [row.to_dict(start) for row in page],
+            "next_token": str(end) if end < len(events) else None,
+        }
+
+    def scope(self, arn: str, scope: int) -> dict[str, Any]:
+        """The visits of one Map iteration (``0``: the execution's top level) and the iterations started in it."""
+        history = self._read(arn).history
+        iteration = history.iterations.get(scope)
+        if scope and iteration is None:
+            raise NotFoundError(f"no Map iteration {scope} in {arn}")
+        visits = history.in_scope(scope)
+        path: list[dict[str, Any]] = []
+        parent = iteration
+        while parent is not None:
+            path.insert(0, parent.to_dict())
+            parent = history.iterations.get(parent.parent)
+        return {
+            "scope": scope,
+            "iteration": iteration.to_dict() if iteration is not None else None,
+            "path": path,
+            "input": iteration.input if iteration is not None else None,
+            "visits": [_visit_json(visit, history) for visit in visits[:SCOPE_VISITS]],
+            "visits_total": len(visits),
+            "iterations": _children_json(history, scope),
+        }
+
+    def _map_runs(self, arn: str) -> list[dict[str, Any]] | None:
+        """The execution's Map Runs (a Distributed Map's), each with its child executions; ``None`` when the endpoint
+        cannot list them."""
+        sfn = self.client("stepfunctions")
+        try:
+            runs = sfn.list_map_runs(executionArn=arn, maxResults=100).get("mapRuns", [])
+        except Exception:  # an endpoint without Map Runs: the page leaves the section out
+            return None
+        found = []
+        for run in runs:
+            run_arn = run["mapRunArn"]
+            entry: dict[str, Any] = {"arn": run_arn, "start": timestamp(run.get("startDate")),
+                                     "stop": timestamp(run.get("stopDate"))}  # fmt: skip
+            try:
+                described = sfn.describe_map_run(mapRunArn=run_arn)
+                entry.update(status=described.get("status"), items=described.get("itemCounts"),
+                             executions=described.get("executionCounts"),
+                             max_concurrency=described.get("maxConcurrency"))  # fmt: skip
+            except Exception:
+                entry["status"] = None
+            try:
+                children = sfn.list_executions(mapRunArn=run_arn, maxResults=100).get("executions", [])
+            except Exception:
+                children = []
+            entry["children"] = [
+                {
+                    "arn": child["executionArn"],
+                    "name": child.get("name"),
+                    "status": child.get("status"),
+                    "start": timestamp(child.get("startDate")),
+                    "stop": timestamp(child.get("stopDate")),
+                }
+                for child in children
+            ]
+            found.append(entry)
+        return found
 
     # -- queues -------------------------------------------------------------------------------------------------------
 
@@ -123,7 +238,7 @@ class ConsoleApi:
         return parse_config(raw, tables=self.tables)
 
     def queues(self) -> dict[str, Any]:
-        """Per labourer: queued, running, expired, completed, retry-waiting, closed and health now."""
+        """Per labourer: queued, running, failed, expired, completed, retry-waiting, closed and health now."""
         now = time.time()
         try:
             config = self._config()
@@ -137,72 +252,123 @@ class ConsoleApi:
         }
 
     def queue(self, labourer_id: str) -> dict[str, Any]:
-        """One labourer: its counts and health, its oldest queued tasks, its expired and failed tasks."""
+        """One labourer: its counts and health, and at most ``OLDEST_TASKS`` of its tasks of each kind."""
         now = time.time()
-        try:
-            config = self._config()
-        except (ConfigError, ConfigSourceError) as error:
-            raise NotFoundError(f"the config at {self.config_location}: {error}") from None
+        config = self._config_or_not_found()
         if labourer_id not in {labourer.id for labourer in config.labourers}:
             raise NotFoundError(f"no labourer {labourer_id!r} in the config")
         dynamodb = self.client("dynamodb")
         (line,) = status_report(
             config, dynamodb=dynamodb, cloudwatch=self.client("cloudwatch"), now=now, labourer_ids=[labourer_id]
         )
-        store = TaskStore.for_config(dynamodb, config)
-        markers = markers_at(config, config.labourer(labourer_id), now)
+        lists = TaskLists(dynamodb, config, config.labourer(labourer_id), now)
         return {
             "now": now,
             "labourer": {**line.to_dict(), "health_text": line.health_text},
-            "oldest_queued": [_task_json(t) for t in store.next_tasks(labourer_id, OLDEST_TASKS, start=markers.start)],
-            "expired": [_task_json(t) for t in store.expired_tasks(labourer_id, markers, limit=OLDEST_TASKS)],
-            "failed": [_task_json(t) for t in store.failed_tasks(labourer_id, markers, limit=OLDEST_TASKS)],
+            "shown": OLDEST_TASKS,
+            "tasks": lists.all(OLDEST_TASKS),
         }
 
+    def task(self, task_id: str) -> dict[str, Any]:
+        """Where a task is (queued, running, failed, expired, completed, retry-waiting, closed) and why."""
+        if not task_id.strip():
+            raise NotFoundError("give the task as ?id=")
+        config = self._config_or_not_found()
+        return {"now": time.time(), **find_task(self.client("dynamodb"), config, task_id.strip(), now=time.time())}
 
-def _task_json(task: Task) -> dict[str, Any]:
-    keep = ("failed_at", "result_error_type", "result_error_message", "invoked_at")
-    return {
-        "task_id": task.task_id,
-        "created_at": task.created_at,
-        "attempts": task.attempts,
-        "greenfield": task.greenfield,
-        "payload": task.payload_text,
-        **{key: task.attributes[key] for key in keep if key in task.attributes},
-    }
+    def _config_or_not_found(self) -> OrchestratorConfig:
+        try:
+            return self._config()
+        except (ConfigError, ConfigSourceError) as error:
+            raise NotFoundError(f"the config at {self.config_location}: {error}") from None
 
 
-def graph_json(definition: Mapping[str, Any], counts: Mapping[str, int]) -> dict[str, Any]:
-    """The state graph laid out as the demo's picture lays it out: boxes (containers first, so they are drawn
-    under their states) with how often each state was entered, and edges as lines with whether they were taken."""
-    placed = layout(parse_graph(definition))
+def _json(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return max(int(token), 0)
+    except ValueError:
+        raise NotFoundError(f"not a next_token of this console: {token!r}") from None
+
+
+def _no_output(status: str, error: str | None) -> str | None:
+    """Why an execution has no output, in words (``None`` when it has one)."""
+    if status == "RUNNING":
+        return "No output yet: the execution is still running."
+    if status == "SUCCEEDED":
+        return None
+    cause = f" with {error}" if error else ""
+    return (f"No output: the execution {status.lower().replace('_', ' ')}{cause}. An execution that does not succeed "
+            "has no output; its error is above, and the state that failed is red in the graph.")  # fmt: skip
+
+
+def _visit_json(visit: Visit, history: History) -> dict[str, Any]:
+    shown = visit.to_dict()
+    shown["cause"] = _json(visit.cause)
+    shown["traceback"] = traceback_text(visit.cause)
+    iteration = history.iterations.get(visit.scope)
+    shown["iteration"] = iteration.to_dict() if iteration is not None else None
+    where: list[str] = []
+    while iteration is not None:
+        label = f" ({iteration.label})" if iteration.label else ""
+        where.insert(0, f"{iteration.map_state} #{iteration.index}{label}")
+        iteration = history.iterations.get(iteration.parent)
+    shown["where"] = " > ".join(where) or None
+    return shown
+
+
+def _children_json(history: History, scope: int) -> dict[str, list[dict[str, Any]]]:
+    return {name: [item.to_dict() for item in items] for name, items in history.children(scope).items()}
+
+
+def graph_json(definition: Mapping[str, Any], history: History) -> dict[str, Any]:
+    """The state graph laid out as the demo's picture lays it out: boxes (containers first, so they are drawn under
+    their states) with how often each state was entered and how it ended, and edges as polylines with how often the
+    execution took them."""
+    parsed = parse_graph(definition)
+    placed = layout(parsed)
+    taken = taken_edges(history.transitions, graph_edges(parsed))
+    counts = history.entered()
     boxes: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
 
     def collect(graph: PlacedGraph, depth: int) -> None:
         for box in graph.boxes.values():
+            name = box.node.name
             boxes.append(
                 {
-                    "name": box.node.name,
+                    "name": name,
                     "type": box.node.type,
                     "x": box.x,
                     "y": box.y,
                     "w": box.w,
                     "h": box.h,
-                    "count": counts.get(box.node.name, 0),
+                    "count": counts.get(name, 0),
+                    "status": history.state_status(name),
+                    "caught": sum(1 for visit in history.visits_of(name) if visit.status == "caught"),
                     "container": bool(box.inner),
                     "depth": depth,
                 }
             )
-        for line in edge_lines(graph, counts):
+        for line in edge_lines(graph, taken):
             edges.append(
                 {
                     "source": line.edge.source,
                     "target": line.edge.target,
                     "kind": line.edge.kind,
                     "taken": line.taken,
-                    "start": list(line.start),
-                    "end": list(line.end),
+                    "count": line.count,
+                    "points": [list(point) for point in line.points],
                 }
             )
         for box in graph.boxes.values():
@@ -210,29 +376,20 @@ def graph_json(definition: Mapping[str, Any], counts: Mapping[str, int]) -> dict
                 collect(inner, depth + 1)
 
     collect(placed, 0)
-    return {"width": placed.w, "height": placed.h, "boxes": boxes, "edges": edges}
+    xs = [point[0] for edge in edges for point in edge["points"]] + [0.0, placed.w]
+    ys = [point[1] for edge in edges for point in edge["points"]] + [0.0, placed.h]
+    return {"x": min(xs), "y": min(ys), "width": max(xs) - min(xs), "height": max(ys) - min(ys),
+            "boxes": boxes, "edges": edges}  # fmt: skip
 
 
-def state_visits(history: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per state name: how often it was entered and its first ``MAX_VISITS`` visits' input and output (an exit is
-    matched to the earliest entry of the same state still open)."""
+def state_visits(history: History) -> dict[str, dict[str, Any]]:
+    """Per state name: how often it was entered, how it ended, and its first ``MAX_VISITS`` visits (input, output,
+    status, error)."""
     states: dict[str, dict[str, Any]] = {}
-    for event in history:
-        kind = str(event.get("type", ""))
-        if kind.endswith("StateEntered"):
-            details = event["stateEnteredEventDetails"]
-            state = states.setdefault(details["name"], {"entered": 0, "visits": []})
-            state["entered"] += 1
-            if len(state["visits"]) < MAX_VISITS:
-                state["visits"].append({"input": _json(details.get("input")), "output": None, "open": True})
-        elif kind.endswith("StateExited"):
-            details = event["stateExitedEventDetails"]
-            state = states.setdefault(details["name"], {"entered": 0, "visits": []})
-            visit = next((v for v in state["visits"] if v["open"]), None)
-            if visit is not None:
-                visit["output"] = _json(details.get("output"))
-                visit["open"] = False
-    for state in states.values():
-        for visit in state["visits"]:
-            visit.pop("open")
+    for visit in history.visits:
+        state = states.setdefault(visit.state, {"entered": 0, "visits": []})
+        state["status"] = history.state_status(visit.state)
+        state["entered"] += 1
+        if len(state["visits"]) < MAX_VISITS:
+            state["visits"].append(_visit_json(visit, history))
     return states

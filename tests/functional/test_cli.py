@@ -281,11 +281,11 @@ def test_status_counts_every_state_and_reads_the_health(capsys: pytest.CaptureFi
     lines = out.splitlines()
     assert lines[0].startswith("status at ")
     assert lines[1].split() == [
-        "labourer", "queued", "running", "expired", "completed", "retry-waiting", "closed-completed", "closed-dead",
-        "health",
+        "labourer", "queued", "running", "failed", "expired", "completed", "retry-waiting", "closed-completed",
+        "closed-dead", "health",
     ]  # fmt: skip
-    assert lines[2].split() == ["thumbnails", "2", "2", "1", "1", "1", "2", "1", "4", "High"]
-    assert lines[3].split()[:8] == ["reports", "0", "0", "0", "0", "0", "0", "0"]
+    assert lines[2].split() == ["thumbnails", "2", "2", "0", "1", "1", "1", "2", "1", "4", "High"]
+    assert lines[3].split()[:9] == ["reports", "0", "0", "0", "0", "0", "0", "0", "0"]
 
     code, out, _ = run_cli(capsys, "status", "--endpoint-url", endpoint, "--labourer", "reports", "--json")
     assert code == 0

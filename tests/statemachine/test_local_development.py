@@ -248,7 +248,7 @@ def test_a_labourers_exception_is_on_stderr_and_fails_its_task_as_lambda_would(
         wait_for(lambda: "reports | [ERROR] KeyError" in running.stderr_text(), timeout=10, what="the error on stderr")
         assert "reports | Traceback (most recent call last):" in running.stderr_text()
         queue = get_json(console + "api/queues/reports")
-        (failed,) = queue["failed"]  # TaskDestination recorded the OnFailure record on the task
+        (failed,) = queue["tasks"]["failed"]  # TaskDestination recorded the OnFailure record on the task
         assert failed["result_error_type"] == "KeyError"
 
         sfn = boto3.client("stepfunctions", endpoint_url=endpoint, region_name="us-east-1")
