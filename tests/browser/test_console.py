@@ -1,7 +1,7 @@
 """The local console in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
 
 One ``foreman local serve`` for the module, with the example labourers and three more: ``ghost`` (its function does
-not exist: Invoke fails and Release catches it), ``flaky`` (raises; one attempt, so the Scavenger closes its task as
+not exist: Lambda refuses the Invoke for good and AttemptFailed catches it), ``flaky`` (raises; one attempt, so the Scavenger closes its task as
 dead) and ``shaky`` (raises; three attempts an hour apart, so its task waits for a retry). The CLI runs the
 Orchestrator once, the Scavenger once, then the Orchestrator on an invalid config (LoadConfig fails), and the tests
 open the console as a person would. Screenshots go to ``test-artifacts/``. Without Chromium the tests skip and say
@@ -135,7 +135,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert cli.main(["tasks", "create", *argv, "--labourer", "thumbnails", "--file", str(THUMBNAILS)]) == 0
         for labourer in ("ghost", "ghost", "flaky", "shaky"):
             assert cli.main(["tasks", "create", *argv, "--labourer", labourer, "--payload", "{}"]) == 0
-        assert cli.main(["run", *argv]) in (0, 1)  # ghost's released tasks make it exit 1
+        assert cli.main(["run", *argv]) in (0, 1)  # ghost's failed tasks make it exit 1
         machines = running.line["state_machines"]
         sfn = _client("stepfunctions", endpoint)
         succeeded = sfn.list_executions(stateMachineArn=machines["Orchestrator"])["executions"][0]["executionArn"]
@@ -205,7 +205,7 @@ def test_the_console_shows_an_execution_its_path_a_states_output_and_the_queues(
     row.wait_for(timeout=30_000)
     assert "SUCCEEDED" in row.inner_text()
     assert "invoked 6" in row.locator("td.did").inner_text()  # what the run did: thumbnails 4, flaky, shaky
-    assert "released 2" in row.locator("td.did").inner_text()
+    assert "failed 2" in row.locator("td.did").inner_text()
     row.locator("a").click()
 
     page.locator("svg#graph").wait_for(timeout=30_000)
@@ -253,16 +253,16 @@ def test_after_the_choice_one_path_enters_summarize_and_a_caught_error_marks_inv
     graph = page.locator("svg#graph")
     graph.wait_for(timeout=30_000)
 
-    into_summarize = graph.locator('.edge.taken[data-target="Summarize"]')
-    assert into_summarize.count() == 1  # the Choice took one branch: LeaseHeld -> ReturnLease -> Summarize
-    assert into_summarize.get_attribute("data-source") == "ReturnLease"
-    default = graph.locator('.edge.default[data-source="LeaseHeld"][data-target="Summarize"]')
-    assert len((default.get_attribute("points") or "").split()) > 2  # drawn around ReturnLease, not through it
+    into_claim = graph.locator('.edge.taken[data-target="Claim"]')
+    assert into_claim.count() == 1  # the ClaimWindow choice took one branch, its default, for every task
+    assert into_claim.get_attribute("data-source") == "ClaimWindow"
+    assert graph.locator('.edge.taken[data-source="ClaimWindow"][data-target="Late"]').count() == 0
+    assert graph.locator('.edge.taken[data-source="ClaimWindow"][data-target="Redriven"]').count() == 0
     invoke = graph.locator('.state[data-state="Invoke"]')
     assert invoke.get_attribute("data-status") == "caught"
-    assert "2 caught" in (invoke.text_content() or "")
-    assert graph.locator('.edge.taken.catch[data-source="Invoke"][data-target="Release"]').count() == 1
-    assert graph.locator('.state[data-state="Release"]').get_attribute("data-status") == "succeeded"
+    assert "2 caught" in (invoke.text_content() or "")  # the ghost's function does not exist: refused for good
+    assert graph.locator('.edge.taken.catch[data-source="Invoke"][data-target="AttemptFailed"]').count() == 1
+    assert graph.locator('.state[data-state="AttemptFailed"]').get_attribute("data-status") == "succeeded"
 
     problems = page.locator('#problems-table tr[data-state="Invoke"][data-status="caught"]')
     assert problems.count() == 2
@@ -357,14 +357,14 @@ def test_a_map_iteration_opens_one_labourer_then_one_task_with_each_states_input
     scope.wait_for(timeout=10_000)
     assert task_id in scope.locator("h3").inner_text()
     states = scope.locator("tbody tr").evaluate_all("rows => rows.map(r => [r.dataset.state, r.dataset.status])")
-    assert states == [["Claim", "succeeded"], ["Invoke", "caught"], ["Release", "succeeded"],
-                      ["Released", "succeeded"]]  # fmt: skip
+    assert states == [["ClaimWindow", "succeeded"], ["Claim", "succeeded"], ["Invoke", "caught"],
+                      ["AttemptFailed", "succeeded"], ["Failed", "succeeded"]]  # fmt: skip
     claim_input = json.loads(scope.locator('tr[data-state="Claim"] pre.input').text_content() or "")
     assert claim_input["task_id"] == task_id  # this task's own input, not another iteration's
     invoke = scope.locator('tr[data-state="Invoke"]')
     assert invoke.locator(".error-name").inner_text() == "Lambda.ResourceNotFoundException"
-    released = json.loads(scope.locator('tr[data-state="Release"] pre.output').text_content() or "")
-    assert released["task_id"] == task_id
+    failed = json.loads(scope.locator('tr[data-state="Failed"] pre.output').text_content() or "")
+    assert (failed["task_id"], failed["outcome"]) == (task_id, "attempt_failed")
     assert page.locator("#map-runs").count() == 0  # no Distributed Map here: no Map Runs section
     screenshot(page, "console-iteration.png")
     assert page.errors == []

@@ -2,8 +2,8 @@
 the Map iterations, and the executions list paged.
 
 ``tests/fixtures/histories`` holds two histories recorded from the embedded stack: ``caught.json``, an Orchestrator
-run where one labourer's function does not exist (Invoke fails twice, each caught by Release, while another labourer's
-four tasks are invoked), and ``failed.json``, a run whose LoadConfig failed on an invalid config.
+run where one labourer's function is throttled for good (Invoke fails twice, each caught by Release, while another
+labourer's four tasks are invoked), and ``failed.json``, a run whose LoadConfig failed on an invalid config.
 """
 
 from __future__ import annotations
@@ -82,11 +82,11 @@ def test_after_a_choice_only_the_branch_taken_is_drawn_taken() -> None:
     graph = graph_json(DEFINITION, read_history(recorded("caught")))
 
     edges = edges_by_pair(graph)
-    into_summarize = [edge for edge in graph["edges"] if edge["target"] == "Summarize" and edge["taken"]]
-    assert [(edge["source"], edge["kind"]) for edge in into_summarize] == [("ReturnLease", "next")]
-    assert edges[("LeaseHeld", "ReturnLease", "choice")]["taken"]
-    assert not edges[("LeaseHeld", "Summarize", "default")]["taken"]
-    assert not edges[("ReturnLease", "Summarize", "catch")]["taken"]
+    into_claim = [edge for edge in graph["edges"] if edge["target"] == "Claim" and edge["taken"]]
+    assert [(edge["source"], edge["kind"]) for edge in into_claim] == [("ClaimWindow", "default")]
+    assert edges[("ClaimWindow", "Claim", "default")]["count"] == 6
+    assert not edges[("ClaimWindow", "Redriven", "choice")]["taken"]
+    assert not edges[("ClaimWindow", "Late", "choice")]["taken"]
 
 
 def _crosses(points: list[list[float]], box: dict[str, Any]) -> bool:
@@ -125,11 +125,13 @@ def _containers(placed: PlacedGraph, outer: frozenset[str] = frozenset()) -> dic
     return found
 
 
-def test_the_default_edge_of_the_choice_goes_around_return_lease() -> None:
+def test_the_default_edge_of_a_choice_goes_around_the_states_between() -> None:
     graph = graph_json(DEFINITION, read_history([]))
+    boxes = {box["name"]: box for box in graph["boxes"]}
 
-    (default,) = [edge for edge in graph["edges"] if (edge["source"], edge["kind"]) == ("LeaseHeld", "default")]
-    assert len(default["points"]) > 2  # not the straight line through ReturnLease's box
+    (default,) = [edge for edge in graph["edges"] if (edge["source"], edge["kind"]) == ("ClaimWindow", "default")]
+    for name in ("Redriven", "Late"):  # the choice's other branches, drawn beside the default
+        assert not _crosses(default["points"], boxes[name])
 
 
 # -- how states ended --------------------------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ def test_a_caught_error_marks_the_state_that_failed_and_takes_the_catch_edge() -
     assert sorted(statuses) == ["caught", "caught", "succeeded", "succeeded", "succeeded", "succeeded"]
     assert history.state_status("Invoke") == "caught"
     caught = [visit for visit in history.visits_of("Invoke") if visit.status == "caught"]
-    assert {visit.error for visit in caught} == {"Lambda.ResourceNotFoundException"}
+    assert {visit.error for visit in caught} == {"Lambda.TooManyRequestsException"}
     edges = edges_by_pair(graph_json(DEFINITION, history))
     assert edges[("Invoke", "Release", "catch")]["count"] == 2
     assert edges[("Release", "Released", "next")]["count"] == 2
@@ -258,6 +260,7 @@ def test_each_map_iteration_is_found_with_its_label_and_its_own_states() -> None
     for task in tasks:
         visits = history.in_scope(task.id)
         assert [(visit.state, visit.status) for visit in visits] == [
+            ("ClaimWindow", "succeeded"),
             ("Claim", "succeeded"),
             ("Invoke", "caught"),
             ("Release", "succeeded"),
@@ -267,9 +270,10 @@ def test_each_map_iteration_is_found_with_its_label_and_its_own_states() -> None
     thumbnails_tasks = history.children(labourers[0].id)["InvokeTasks"]
     assert len(thumbnails_tasks) == 4
     assert all(
-        [visit.status for visit in history.in_scope(it.id)] == ["succeeded", "succeeded"] for it in thumbnails_tasks
+        [visit.status for visit in history.in_scope(it.id)] == ["succeeded", "succeeded", "succeeded"]
+        for it in thumbnails_tasks
     )
-    assert [visit.state for visit in history.in_scope(0)][-3:] == ["LeaseHeld", "ReturnLease", "Summarize"]
+    assert [visit.state for visit in history.in_scope(0)][-2:] == ["InvokeLabourers", "Summarize"]
 
 
 # -- the executions list -----------------------------------------------------------------------------------------------
