@@ -60,6 +60,10 @@ _EXPRESS_NO_DESCRIBE = (
 EXPRESS_RUN_TIMEOUT = 330
 """Seconds to wait for StartSyncExecution's answer: above an Express execution's 300 s limit."""
 
+NO_RETRIES: dict[str, Any] = {"mode": "standard", "total_max_attempts": 1}
+"""One attempt in all. botocore's ``max_attempts`` counts the retries after the first (``max_attempts: 1`` is one
+retry, so a timeout would start a second run); ``total_max_attempts`` counts every attempt."""
+
 
 def _run_express(args: argparse.Namespace, out: TextIO, target: Target, request: dict[str, Any]) -> int:
     """An Express Orchestrator: one StartSyncExecution, which answers when the execution ends (its only way to be
@@ -70,9 +74,7 @@ def _run_express(args: argparse.Namespace, out: TextIO, target: Target, request:
         out.write("Express Orchestrator: running it synchronously (StartSyncExecution), the only way to read its end\n")
         out.flush()
     # AWS serves StartSyncExecution on the host sync-states.<region>: an explicit endpoint serves it as it is
-    config = Config(
-        read_timeout=EXPRESS_RUN_TIMEOUT, retries={"max_attempts": 1}, inject_host_prefix=not target.endpoint_url
-    )
+    config = Config(read_timeout=EXPRESS_RUN_TIMEOUT, retries=NO_RETRIES, inject_host_prefix=not target.endpoint_url)
     kwargs = {"endpoint_url": target.endpoint_url} if target.endpoint_url else {}
     sfn = target.session.client("stepfunctions", config=config, **kwargs)
     began = time.monotonic()

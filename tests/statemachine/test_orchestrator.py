@@ -242,7 +242,6 @@ def test_a_broken_labourer_does_not_stop_the_others(stack: EmbeddedStack, store:
     assert {(task.attempts, task.attributes["result_error"]) for task in failed} == {
         (1, "Lambda.ResourceNotFoundException")
     }
-    assert all("foreman_unsent" not in task.attributes for task in failed)
 
 
 def test_a_run_at_the_task_budget_stays_far_below_the_history_limit(
@@ -258,15 +257,18 @@ def test_a_run_at_the_task_budget_stays_far_below_the_history_limit(
 
     execution = stack.run()
 
-    # Then exactly the budget is invoked: within the 25,000-event history of a Standard execution, and with an
-    # Express one (no history limit) within half of the 256 KiB a state may hold
-    assert report_for(execution.output, "worker-a")["invoked"] == budget
-    assert len(fake.events) == budget
+    # Then the budget is taken: within the 25,000-event history of a Standard execution, and with an Express one (no
+    # history limit) well within the 256 KiB a state may hold. Each task's claim item carries its payload (the
+    # claim holds it unchanged), so an Express run at its budget takes what its state holds and defers the rest
+    line = report_for(execution.output, "worker-a")
+    assert line["invoked"] + line["deferred"] == budget + 200  # everything queued is invoked or deferred
+    assert line["invoked"] >= 0.99 * budget  # these payloads are a few bytes: almost all of the budget fits
+    assert len(fake.events) == line["invoked"]
     assert execution.events < 25_000 or orchestrator_type == "EXPRESS"
     largest = execution.largest_state_bytes()
-    assert largest < STATE_LIMIT_BYTES / 2
-    per_task = execution.events / budget
-    transitions = execution.state_transitions() / budget
+    assert largest < STATE_LIMIT_BYTES * 0.8
+    per_task = execution.events / line["invoked"]
+    transitions = execution.state_transitions() / line["invoked"]
     print(
         f"\n{orchestrator_type} {budget} tasks: {execution.events} history events ({per_task:.1f}/task), "
         f"{execution.state_transitions()} state transitions ({transitions:.2f}/task), largest state {largest} bytes "

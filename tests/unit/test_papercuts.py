@@ -370,3 +370,15 @@ def test_the_scavenger_summary_shows_each_labourer_its_dead_tasks_and_its_failed
     assert rows["thumbnails"][1:5] == ["0", "0", "0", "0"]
     assert "  reports: closed as dead t-1: failed after 3 attempts" in text
     assert problems == ["broken: Lambda.Unknown: boom"]
+
+
+def test_an_express_run_is_started_once_whatever_happens_to_its_answer() -> None:
+    # botocore: "max_attempts" is the number of retries after the first call, "total_max_attempts" every call
+    from botocore.config import Config
+
+    from foreman.cli.run import NO_RETRIES
+
+    config = Config(retries=NO_RETRIES)
+    assert config.retries is not None
+    assert config.retries["total_max_attempts"] == 1
+    assert "max_attempts" not in NO_RETRIES  # the legacy key, which would allow one retry: a second run
