@@ -331,3 +331,36 @@ def test_a_run_stopped_mid_map_and_redriven_claims_nothing_more(stack: EmbeddedS
     assert line["invoked"] == 0
     assert read_finished(stack.client("dynamodb"), TASKS_TABLE).runs == {}  # not a finished run: its claims may be
     census(stack.client("dynamodb"), created, now=time.time())  # unsent; the Scavenger gives their attempts back
+
+
+@pytest.mark.parametrize("rewritten", ['{"n": 0', "not json at all", '{"n": 9}'])
+def test_a_payload_rewritten_between_the_fetch_and_the_claim_is_skipped_never_a_failed_run(
+    stack: EmbeddedStack, store: TaskStore, rewritten: str
+) -> None:
+    # Given a producer that rewrites a task's payload just after the fetch read it (invalid JSON of the same length,
+    # other text, or a valid payload of the same length: the claim must not send what it did not check)
+    fake = FakeLabourer()
+    _configure(stack, fake, 3)
+    first, *others = store.create_tasks("worker-a", [{"n": i} for i in range(3)])
+
+    def fetch_then_rewrite(real: Any, event: Any, context: Any) -> Any:
+        result = real(event, context)
+        stack.client("dynamodb").update_item(
+            TableName=TASKS_TABLE,
+            Key={"task_id": {"S": first.task_id}},
+            UpdateExpression="SET payload = :p",
+            ExpressionAttributeValues={":p": {"S": rewritten}},
+        )
+        return result
+
+    stack.runtime.wrap(FETCH_FUNCTION, fetch_then_rewrite)
+
+    # When the run claims
+    line = report_for(stack.run().output, "worker-a")
+
+    # Then it succeeded: the rewritten task was skipped (its claim's condition held the payload as read), the others
+    # invoked with the payloads they had; the rewritten task is still queued, for the next run to read anew
+    assert (line["invoked"], line["skipped"]) == (2, 1)
+    assert sorted(event["task_id"] for event in fake.events) == sorted(task.task_id for task in others)
+    assert {event["n"] for event in fake.events} == {1, 2}
+    assert first.task_id in _queued(store)
