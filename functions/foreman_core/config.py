@@ -187,10 +187,12 @@ class OrchestratorConfig:
     exact_queue_depth: bool = False
     """Count every queued task for the ``QueueDepth`` metric (reads the whole queue on every run) instead of the
     two-item estimate from the queue's first and last positions. See ``foreman_core.queue_report``."""
-    idle_labourer_metrics: bool = True
-    """Emit every labourer's metrics every run; ``False``: only for a labourer that is not idle in the run (it has
-    tasks queued, running, fetched or done), so a large, mostly idle deployment pays for far fewer custom metrics
-    (CloudWatch bills a metric for the hours it receives data). See ``report_line.is_idle``."""
+    idle_labourer_metrics: bool = False
+    """``False`` (the default): a labourer's metrics are emitted only in a run where it is not idle (it has tasks
+    queued, running, fetched or done) and a dead-task count only when not zero, so a large, mostly idle deployment
+    pays for the custom metrics of its work, not of its labourers (CloudWatch bills a metric for the hours it
+    receives data). ``True``: every labourer's metrics every run (a dashboard draws a line, not gaps). See
+    ``report_line.is_idle``."""
 
     def labourer(self, labourer_id: str) -> Labourer:
         """The labourer with this id; ``KeyError`` naming the known ids if there is none."""
@@ -681,7 +683,7 @@ class _Parser:
             coefficients={**config.coefficients, **self.coefficients(raw, "")},
             max_tasks_per_execution=self.task_budget(raw),
             exact_queue_depth=self.flag(raw, "exact_queue_depth", "", default=False),
-            idle_labourer_metrics=self.flag(raw, "idle_labourer_metrics", "", default=True),
+            idle_labourer_metrics=self.flag(raw, "idle_labourer_metrics", "", default=False),
         )
 
     def task_budget(self, raw: Mapping[Any, Any]) -> int:

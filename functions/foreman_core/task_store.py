@@ -750,6 +750,13 @@ class TaskStore:
                 return None, None
         return ends[0], ends[1]
 
+    def has_queued(self, labourer_id: str, *, start: float) -> bool:
+        """Whether any task waits in the labourer's queue (``greenfield < start``): one ``Limit=1`` query reading at
+        most one index entry's position (0.5 read unit), whatever the queue's length."""
+        query = self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)})
+        page = self._read("query", **query, Limit=1, ProjectionExpression=_POSITION_PROJECTION)
+        return bool(page.get("Items"))
+
     def count_running(self, labourer_id: str, markers: RunMarkers) -> int:
         """How many of the labourer's tasks are running: ``greenfield >= expired`` and no ``completed_at``.
 

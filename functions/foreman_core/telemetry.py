@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from foreman_core.report_line import is_idle, line_value, set_aside_count
+from foreman_core.report_line import health_read, is_idle, line_value, set_aside_count
 
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 DEFAULT_NAMESPACE = "Foreman"
@@ -176,6 +176,8 @@ def labourer_values(line: Mapping[str, Any], *, cap: int) -> dict[str, float]:
     }
     if queue.get("oldest_age_seconds") is not None:
         values[OLDEST_QUEUED_AGE] = queue["oldest_age_seconds"]
+    if not health_read(line):  # nothing waited, or the run claimed nothing: a status nobody read is not reported
+        del values[HEALTH_STATUS]
     return {name: float(value) for name, value in values.items()}
 
 
@@ -196,7 +198,11 @@ def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int], *, idle:
     """Print the EMF blobs of one Orchestrator run (Summarize's report): one per labourer, then the deployment-wide
     one. Each carries the execution ARN as metadata. ``caps``: each labourer's ``max_simultaneous_invocations``.
     ``idle=False`` (the config's ``idle_labourer_metrics``) leaves out the blobs of labourers idle in the run
-    (``report_line.is_idle``); the deployment-wide one still counts every labourer."""
+    (``report_line.is_idle``); the deployment-wide one still counts every labourer. A run that did not hold the
+    lease read nothing (``run.compute_ecology``): it prints nothing, so its zeros never mix into a labourer's graph or
+    break an alarm's streak."""
+    if not report.get("lease", {}).get("held", True):
+        return
     execution = report.get("execution")
     lines = {
         labourer_id: labourer_values(line, cap=caps.get(labourer_id, 0))
