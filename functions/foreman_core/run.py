@@ -112,8 +112,9 @@ def compute_ecology(
     wait in its queue (``TaskStore.has_queued``); only those labourers' health metrics are fetched (identical queries
     once, up to 500 per CloudWatch call) and only their controllers stepped. The others' lines have status 4 and
     ``health`` "not read" (``report_line.HEALTH_NOT_READ``), and FetchGreenfieldTasks does not read their queues.
-    A metric that cannot be read gives its ``no_data_status``; it never fails the run. The line names the metric that set a status below 4 (``set_by``);
-    ``observe`` is called with each labourer's whole health (every reading), for the step's log.
+    A metric that cannot be read gives its ``no_data_status``; it never fails the run. The line names the metric
+    that set a status below 4 (``set_by``); ``observe`` is called with each labourer's whole health (every
+    reading), for the step's log.
 
     A labourer with ``target_tracking`` also steps its controller (``controller_store.track``, state in
     ``controllers``; ``None``: stepped from its floor and not stored): desired is then at most its ``allowed`` minus
@@ -183,7 +184,8 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     with nothing to do costs no iteration and no history events), each with its tasks (each as
     ``task_store.claim_item``, what its claim is conditional on). Every labourer's report line gains ``fetched``,
     ``queue`` (``queue_report.read_queue``: its two ends, positions only, read first so the budget goes to labourers
-    with tasks queued; not read again for a labourer whose health ComputeEcology did not read: its queue was empty), ``set_aside`` and ``deferred``.
+    with tasks queued; not read again for a labourer whose health ComputeEcology did not read: its queue was
+    empty), ``set_aside`` and ``deferred``.
 
     The run's limits (``run_limits``: ``max_tasks_per_execution``, the history's 25,000 events on Standard, the
     256 KiB of a state) are shared fairly (``share_budget``); what a labourer wanted, had queued and did not get is

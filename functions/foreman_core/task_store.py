@@ -757,6 +757,27 @@ class TaskStore:
         page = self._read("query", **query, Limit=1, ProjectionExpression=_POSITION_PROJECTION)
         return bool(page.get("Items"))
 
+    def has_invoked(self, labourer_id: str, *, start: float) -> bool:
+        """Whether the labourer has an invoked task in the tasks table (``greenfield >= start``: running, completed,
+        expired or failed; anything the Scavenger may have to move): one ``Limit=1`` query, one item read."""
+        query = self._greenfield_query(labourer_id, "greenfield >= :start", {":start": _n(start)})
+        page = self._read("query", **query, Limit=1, ProjectionExpression=_POSITION_PROJECTION)
+        return bool(page.get("Items"))
+
+    def has_due_retry(self, labourer_id: str, *, now: float) -> bool:
+        """Whether a task of the labourer waits in the retry table and is due (``desired_launch_time <= now``): one
+        ``Limit=1`` query on the retry index, one item read."""
+        page = self._read(
+            "query",
+            TableName=self._tables.retry,
+            IndexName=self._tables.retry_index,
+            KeyConditionExpression="labourer_id = :labourer AND desired_launch_time <= :now",
+            ExpressionAttributeValues={":labourer": _s(labourer_id), ":now": _n(now)},
+            Limit=1,
+            ProjectionExpression="task_id",
+        )
+        return bool(page.get("Items"))
+
     def count_running(self, labourer_id: str, markers: RunMarkers) -> int:
         """How many of the labourer's tasks are running: ``greenfield >= expired`` and no ``completed_at``.
 

@@ -215,15 +215,18 @@ def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int], *, idle:
     _flush(run_values(lines, report), labourer_id=None, total=True, execution=execution)
 
 
-def emit_dead_tasks(labourer_id: str, count: int, *, execution: str | None = None) -> None:
-    """Print the ``DeadTasks`` blob for one labourer's Scavenger step: ``count`` tasks closed as dead.
+def emit_dead_tasks(labourer_id: str | None, count: int, *, execution: str | None = None) -> None:
+    """Print a ``DeadTasks`` blob: ``count`` tasks closed as dead by one labourer (dimension ``Labourer``) or, with
+    ``labourer_id`` ``None``, by one Scavenger call over all its labourers (no dimension: the deployment-wide
+    metric, read with Sum, that the DeadTasks alarm watches).
 
-    One blob with two dimension sets, ``[Labourer]`` and ``[]``: the labourer's metric and the deployment-wide one
-    (read with Sum, it adds up every labourer's blobs). Call it once per labourer and run, with 0 too, so that the
-    dashboard shows a line rather than gaps.
+    The Scavenger prints a labourer's blob only when it closed tasks as dead (with ``idle_labourer_metrics``, also 0
+    for each labourer it scavenged), and the deployment-wide one once per call, 0 included: a labourer's metric is
+    a custom metric billed for every hour it receives data, the deployment-wide one is a single metric.
     """
     metrics = _blob(execution)
-    metrics.add_dimensions(**{LABOURER: labourer_id})  # a second set; the first, empty, is the total
+    if labourer_id is not None:
+        metrics.add_dimension(name=LABOURER, value=labourer_id)
     metrics.add_metric(name=DEAD_TASKS, unit=_SPECS[DEAD_TASKS].unit, value=float(count))
     metrics.flush_metrics()
 

@@ -125,7 +125,12 @@ def _resources(statement: dict[str, Any]) -> list[str]:
     return resolved if isinstance(resolved, list) else [resolved]
 
 
-LIFECYCLE_FUNCTIONS = ("WorkerAssistantFunction", "TaskDestinationFunction", "ScavengeLabourerFunction")
+LIFECYCLE_FUNCTIONS = (
+    "WorkerAssistantFunction",
+    "TaskDestinationFunction",
+    "FindLabourersWithWorkFunction",
+    "ScavengeLabourersFunction",
+)
 
 
 def test_the_lifecycle_functions_touch_only_the_three_tables_and_their_indexes() -> None:
@@ -169,7 +174,7 @@ def test_the_scavenger_never_deletes_closed_rows_and_never_updates_in_place() ->
     grants = {
         (action, resource)
         for logical_id, statement in _statements()
-        if logical_id == "ScavengeLabourerFunction"
+        if logical_id == "ScavengeLabourersFunction"
         for action in _actions(statement)
         if action.startswith("dynamodb:")
         for resource in _resources(statement)
@@ -185,19 +190,35 @@ def test_notifications_are_granted_on_the_topic_and_the_default_bus_only() -> No
     publishes = [(lid, s) for lid, s in _statements() if "sns:Publish" in _actions(s)]
     puts = [(lid, s) for lid, s in _statements() if "events:PutEvents" in _actions(s)]
     assert [(lid, s["Resource"], _actions(s)) for lid, s in publishes] == [
-        ("ScavengeLabourerFunction", {"Ref": "DeadTasksTopic"}, ["sns:Publish"])
+        ("ScavengeLabourersFunction", {"Ref": "DeadTasksTopic"}, ["sns:Publish"])
     ]
     ((logical_id, put),) = puts
-    assert (logical_id, _actions(put)) == ("ScavengeLabourerFunction", ["events:PutEvents"])
+    assert (logical_id, _actions(put)) == ("ScavengeLabourersFunction", ["events:PutEvents"])
     assert _resources(put) == ["arn:aws:events:us-east-1:123456789012:event-bus/default"]
     assert TEMPLATE["Resources"]["DeadTasksTopic"]["Type"] == "AWS::SNS::Topic"
+
+
+def test_finding_the_scavengers_work_only_queries_the_two_indexes() -> None:
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/"
+    grants = {
+        (action, resource)
+        for logical_id, statement in _statements()
+        if logical_id == "FindLabourersWithWorkFunction"
+        for action in _actions(statement)
+        if not action.startswith(("s3:", "ssm:", "dynamodb:GetItem"))  # ConfigReadPolicy is a managed policy
+        for resource in _resources(statement)
+    }
+    assert grants == {
+        ("dynamodb:Query", f"{table}sosw_tasks/index/sosw_tasks_greenfield"),
+        ("dynamodb:Query", f"{table}sosw_retry_tasks/index/labourer_id_greenfield"),
+    }
 
 
 def test_the_timeout_lookup_is_granted_on_the_labourer_arns_only() -> None:
     ((logical_id, statement),) = [
         (lid, s) for lid, s in _statements() if "lambda:GetFunctionConfiguration" in _actions(s)
     ]
-    assert logical_id == "ScavengeLabourerFunction"
+    assert logical_id == "ScavengeLabourersFunction"
     assert _actions(statement) == ["lambda:GetFunctionConfiguration"]
     assert _resources(statement) == [
         "arn:aws:lambda:eu-west-1:111122223333:function:a",
@@ -229,7 +250,11 @@ def test_the_scavenger_state_machine_has_its_own_disabled_schedule_logs_and_trac
     assert schedule["Properties"]["State"] == {"Ref": "ScavengerScheduleState"}
     assert TEMPLATE["Parameters"]["ScavengerScheduleState"]["Default"] == "DISABLED"
     invoked = [p["LambdaInvokePolicy"]["FunctionName"] for p in properties["Policies"] if "LambdaInvokePolicy" in p]
-    assert invoked == [{"Ref": "LoadConfigFunction"}, {"Ref": "ScavengeLabourerFunction"}]
+    assert invoked == [
+        {"Ref": "LoadConfigFunction"},
+        {"Ref": "FindLabourersWithWorkFunction"},
+        {"Ref": "ScavengeLabourersFunction"},
+    ]
 
 
 def test_the_outputs_give_a_labourer_what_it_needs() -> None:
