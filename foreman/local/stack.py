@@ -22,6 +22,7 @@ import boto3
 
 from foreman.config_store import store_config
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
+from foreman.local.kms_grants import config_key_grants
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.moto_patches import (
     HISTORY_EVENT_LIMIT,
@@ -323,6 +324,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTO
             consumed_read_capacity(),
             history_limit(history_events),
             express_workflows(),
+            config_key_grants(),
         ):
             stack.enter_context(patch)
         if fast:

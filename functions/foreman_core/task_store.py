@@ -84,6 +84,10 @@ FETCH_PAGE = 100
 lets each go, so a fetch holds at most one page of payloads (DynamoDB's 1 MB page usually holds fewer), whatever its
 budget."""
 
+TTL_ATTRIBUTE = "foreman_expires_at"
+"""The closed table's TTL attribute (unix seconds), written only with ``closed_tasks_ttl_days``: sosw writes no such
+attribute, so its rows never expire."""
+
 POSITION_ATTRIBUTES = ("task_id", "labourer_id", "greenfield", "created_at")
 """What a read of a task's place in the queue needs: the greenfield index's keys (to read on from it) and
 ``created_at`` (its age). On an index that projects every attribute, asking for these alone costs the same read units
@@ -583,6 +587,7 @@ class TaskStore:
         client: DynamoDBClient,
         tables: Tables,
         *,
+        closed_ttl_days: int | None = None,
         delta: int = GREENFIELD_INVOCATION_DELTA,
         step: int = GREENFIELD_TASK_STEP,
         clock: Callable[[], float] = time.time,
@@ -595,6 +600,7 @@ class TaskStore:
         self._delta = delta
         self._step = step
         self._clock = clock
+        self._closed_ttl_seconds = None if closed_ttl_days is None else closed_ttl_days * 86_400
         self._sleep = sleep
         self._max_write_attempts = max_write_attempts
         self._max_backoff = max_backoff
@@ -606,13 +612,15 @@ class TaskStore:
     def for_config(
         cls, client: DynamoDBClient, config: OrchestratorConfig, *, clock: Callable[[], float] = time.time
     ) -> TaskStore:
-        """The store a run uses: the config's tables, ``greenfield_invocation_delta`` and ``greenfield_task_step``."""
+        """The store a run uses: the config's tables, ``greenfield_invocation_delta``, ``greenfield_task_step`` and
+        ``closed_tasks_ttl_days``."""
         return cls(
             client,
             config.tables,
             delta=config.greenfield_invocation_delta,
             step=config.greenfield_task_step,
             clock=clock,
+            closed_ttl_days=config.closed_tasks_ttl_days,
         )
 
     def take_read_units(self) -> float:
@@ -959,6 +967,8 @@ class TaskStore:
         """Move a task to the closed table in one transaction: put (``closed_at``, ``labourer_id_task_status`` =
         ``<labourer>_1`` if completed else ``_0``, ``close_reason`` = ``dead_reason`` if given), delete from tasks.
 
+        With ``closed_ttl_days`` the row also gets ``TTL_ATTRIBUTE``: when DynamoDB's TTL may delete it.
+
         The delete is conditional on the task being unchanged since ``task`` was read (same greenfield and completion
         state), the put on no closed row existing. ``False``: a condition failed (someone else moved or changed the
         task); nothing was written.
@@ -968,6 +978,8 @@ class TaskStore:
         item["labourer_id_task_status"] = _s(f"{task.labourer_id}_{1 if task.is_completed else 0}")
         if dead_reason:
             item["close_reason"] = _s(dead_reason)
+        if self._closed_ttl_seconds is not None:
+            item[TTL_ATTRIBUTE] = _n(int(self._clock()) + self._closed_ttl_seconds)
         return self._transact(
             [
                 {

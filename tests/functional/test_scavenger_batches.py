@@ -163,3 +163,25 @@ def test_a_batch_short_of_time_defers_its_other_labourers_to_the_next_run(
     )
 
     assert report == {"labourers": [{"labourer_id": "first"}], "totals": {"batch": 3, "scavenged": 1, "deferred": 2}}
+
+
+def test_with_a_closed_tasks_ttl_an_archived_task_carries_its_expiry(client: Any, clock: FakeClock) -> None:
+    from foreman_core.task_store import TTL_ATTRIBUTE
+    from tests.builders import all_items
+
+    store = TaskStore(client, TABLES, clock=clock, closed_ttl_days=30)
+    (task,) = store.create_tasks("lab", payloads(1))
+    _claim_all(store, "lab", clock)
+    store.mark_completed(task.task_id)
+    (completed,) = store.completed_tasks("lab", now=clock.now)
+    assert store.archive(completed)
+    (row,) = list(all_items(client, TABLES.closed))
+    assert int(row[TTL_ATTRIBUTE]["N"]) == int(clock.now) + 30 * 86_400
+    # and without it (the default, as sosw) a closed row never expires
+    plain = TaskStore(client, TABLES, clock=clock)
+    (other,) = plain.create_tasks("lab", payloads(1))
+    _claim_all(plain, "lab", clock)
+    plain.mark_completed(other.task_id)
+    (done,) = plain.completed_tasks("lab", now=clock.now)
+    assert plain.archive(done)
+    assert sum(TTL_ATTRIBUTE in row for row in all_items(client, TABLES.closed)) == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from foreman.local.deployer import Deployment, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -287,11 +289,54 @@ def test_the_orchestrator_type_is_a_parameter_standard_by_default() -> None:
     assert TEMPLATE["Conditions"]["ExpressOrchestrator"] == {"Fn::Equals": [{"Ref": "OrchestratorType"}, "EXPRESS"]}
 
 
-def test_an_express_orchestrator_logs_every_event_with_its_data() -> None:
-    # an Express execution has no history API: its log at level ALL, with data, is what the console shows of a run
+def _logging(**parameters: str) -> dict[str, Any]:
+    deployment = Deployment(
+        str(ROOT / "template.yaml"),
+        clients=None,
+        parameters={"LabourerArns": "arn:aws:lambda:eu-west-1:111122223333:function:a", **parameters},
+    )
     logging = TEMPLATE["Resources"]["Orchestrator"]["Properties"]["Logging"]
-    assert logging["Level"] == {"Fn::If": ["ExpressOrchestrator", "ALL", "ERROR"]}
-    assert logging["IncludeExecutionData"] == {"Fn::If": ["ExpressOrchestrator", True, False]}
+    return {key: deployment.resolve(logging[key]) for key in ("Level", "IncludeExecutionData")}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "level", "data"),
+    [
+        ({}, "ERROR", "false"),
+        ({"OrchestratorType": "EXPRESS"}, "ALL", "false"),  # Express has no history: its log is the console's
+        ({"OrchestratorLogLevel": "OFF"}, "OFF", "false"),
+        ({"OrchestratorType": "EXPRESS", "OrchestratorLogExecutionData": "true"}, "ALL", "true"),
+    ],
+)
+def test_the_orchestrators_execution_log_is_the_operators_choice_without_payloads_by_default(
+    parameters: dict[str, str], level: str, data: str
+) -> None:
+    # a Claim's output holds the task's payload: with execution data, every payload would be in the log
+    logging = _logging(**parameters)
+    assert (logging["Level"], str(logging["IncludeExecutionData"]).lower()) == (level, data)
+
+
+def test_every_log_group_is_declared_with_the_retention_parameter() -> None:
+    resources = TEMPLATE["Resources"]
+    groups = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    functions = [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+    assert all(props["RetentionInDays"] == {"Ref": "LogRetentionDays"} for props in groups.values())
+    assert TEMPLATE["Parameters"]["LogRetentionDays"]["Default"] == 30
+    named = {props["LogGroupName"]["Fn::Sub"] for props in groups.values()}
+    assert {f"/aws/lambda/${{{function}}}" for function in functions} <= named
+
+
+def test_the_config_key_is_decrypted_only_through_ssm_or_s3() -> None:
+    policy = TEMPLATE["Resources"]["ConfigReadPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (kms,) = [s["Fn::If"] for s in policy if "Fn::If" in s and s["Fn::If"][0] == "HasConfigKmsKey"]
+    statement = kms[1]
+    assert (statement["Action"], statement["Resource"]) == ("kms:Decrypt", {"Ref": "ConfigKmsKeyArn"})
+    services = statement["Condition"]["StringEquals"]["kms:ViaService"]
+    assert [service["Fn::Sub"] for service in services] == [
+        "ssm.${AWS::Region}.amazonaws.com",
+        "s3.${AWS::Region}.amazonaws.com",
+    ]
+    assert kms[2] == {"Ref": "AWS::NoValue"}
 
 
 def test_the_lease_outlasts_every_execution_of_either_type() -> None:
