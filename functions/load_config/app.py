@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 
-from foreman_core import config_source, run, task_budget, telemetry
+from foreman_core import config_source, run, table_check, task_budget, telemetry
 from foreman_core.deployment import Clients, deployed_labourer_arns, deployed_tables
 
 logger = Logger()
@@ -26,6 +26,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     execution_input = event.get("input") or {}
     now = float(execution_input.get("now", time.time()))
     tables = deployed_tables()
+    if os.environ.get("CHECK_TABLES") == "true":  # CreateTables=false: tables made elsewhere, checked before any read
+        table_check.check_tables_once(clients("dynamodb"), tables)
     config, reference = config_source.load_for_run(
         os.environ["CONFIG_LOCATION"],
         tables=tables,
