@@ -491,3 +491,24 @@ def test_an_idle_scavenger_run_scavenges_nobody(stack: EmbeddedStack, capsys: py
     assert calls == {"FindLabourersWithWork": 1}
     assert execution.state_transitions() <= 5
     assert [blob for blob in emf_blobs(capsys.readouterr().out) if "DeadTasks" in blob.values] == []
+
+
+def test_no_task_payload_reaches_any_step_log_by_default(
+    stack: EmbeddedStack, step_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given tasks whose payload carries a secret, one of them malformed (set aside, with its reason logged)
+    secret = "s3cr3t-payload-value"
+    stack.put_config({"task_config": {"labourers": {
+        "worker-a": labourer_config(stack.add_function("worker-a", FakeLabourer()), 5, max_attempts=1)}}})  # fmt: skip
+    now = time.time()
+    store = _store(stack, now)
+    store.create_tasks("worker-a", [{"secret": secret, "n": n} for n in range(3)])
+
+    # When the Orchestrator runs (LogLevel INFO, the default) and the Scavenger closes the expired ones as dead
+    stack.run({"now": now})
+    stack.run({"now": now + 1300}, state_machine="ScavengerArn")
+
+    # Then neither the steps' logs (which did log the run) nor anything they printed (EMF metrics) holds the payload
+    assert "labourer scavenged" in step_logs.getvalue()
+    assert secret not in step_logs.getvalue()
+    assert secret not in capsys.readouterr().out
