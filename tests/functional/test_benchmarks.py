@@ -357,7 +357,9 @@ def test_the_reads_part_shows_units_growing_with_item_size_and_the_fetch_holding
     # 30 small items fit in one 4 KB block per request; 30 of 60 KB are 15 blocks each, half a unit a block
     assert small.total_units < 5
     assert large.fetch_units >= 30 * 15 / 2
-    assert large.compute_ecology_units == small.compute_ecology_units == 0.5  # nothing running: one empty COUNT
+    # ComputeEcology: nothing running, one empty COUNT (half a unit); whether tasks wait, the queue's head read whole
+    assert small.compute_ecology_units == 0.5 + 0.5
+    assert large.compute_ecology_units == 0.5 + 15 / 2
     # the one list holds the 1.8 MB of payloads; the shipped fetch about one 1 MB page of them
     assert large.whole_list_peak_bytes > 30 * 60_000
     assert large.paged_peak_bytes < large.whole_list_peak_bytes
