@@ -14,6 +14,9 @@ Two parts, both on the embedded stack (moto in-process), both orchestrators on t
 5. *Labourers*: configs of growing size (10, 100, 1,000 labourers with three health metrics each, one in twenty
    with tasks): control-plane and GetMetricData calls, the largest state and the history events of a run
    (``benchmarks.labourers``).
+7. *Monthly bill*: a deployment at 10, 100 and 1,000 labourers, idle and with 100 tasks a minute, on each workflow
+   type: one minute of each measured (both state machines, the completions), priced by service for a month at
+   us-east-1 list prices (``benchmarks.bill``).
 6. *Cost*: one run per workflow type (``OrchestratorType``) and size, Step Functions' cost per million tasks from
    the run's own transitions, requests, billed duration and log volume (``benchmarks.cost``), and the largest run
    that stays inside Express's limits (256 KiB of state, 300 s).
@@ -59,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "reads_tasks": 200,
     "reads_payloads": (1_000, 10_000, 100_000),
     "fleet": (10, 100, 1_000),
+    "bill": (10, 100, 1_000),
 }
 QUICK: dict[str, Any] = {
     "labourers": 2,
@@ -74,6 +78,7 @@ QUICK: dict[str, Any] = {
     "reads_tasks": 20,
     "reads_payloads": (1_000, 100_000),
     "fleet": (10, 40),
+    "bill": (10, 40),
 }
 
 OVERLAP_CAP = 10
@@ -175,6 +180,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--fleet",
         type=_depths,
         help="labourer counts of the labourers part, comma-separated (default 10,100,1k; an empty string skips it)",
+    )
+    parser.add_argument(
+        "--bill",
+        type=_depths,
+        help="labourer counts of the monthly-bill part, comma-separated (default 10,100,1k; an empty string skips it)",
     )
     parser.add_argument("--output", "-o", type=Path, help=f"the JSON file (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
@@ -335,6 +345,25 @@ def render_cost(cost: dict[str, Any]) -> list[str]:
     return lines
 
 
+def render_bill(points: list[Any]) -> list[str]:
+    """The monthly-bill part's table, and the per-million price it measured."""
+    from benchmarks.bill import BILL_HEADERS, LOAD, RUNS_A_MONTH, bill_rows, per_million
+    from benchmarks.report import render_table
+
+    prices = ", ".join(f"{kind} ${value:,.2f}" for kind, value in per_million(points).items())
+    return [
+        "",
+        f"Monthly bill: one Orchestrator and one Scavenger run a minute ({RUNS_A_MONTH:,} a month each), idle and with "
+        f"{LOAD} tasks a minute (completed through the OnSuccess destination, archived by the Scavenger); every "
+        "labourer with three health metrics; us-east-1 list prices by service (benchmarks/bill.py names each page), "
+        "no free tier; Lambda steps' duration assumed (30 ms + 8 ms per AWS call). The last column is the loaded month "
+        "against the idle one plus the tasks at the marginal price per task measured at the smallest size "
+        f"(per million tasks: {prices}).",
+        "",
+        render_table(BILL_HEADERS, bill_rows(points)),
+    ]
+
+
 @dataclass
 class Parts:
     """What each part of the benchmark measured (an empty or ``None`` part was skipped)."""
@@ -346,6 +375,7 @@ class Parts:
     tracking: dict[str, Any] | None = None
     reads: Sequence[Any] = ()
     fleet: Sequence[Any] = ()
+    bill: Sequence[Any] = ()
 
 
 def render(args: argparse.Namespace, parts: Parts) -> str:
@@ -430,6 +460,8 @@ def render(args: argparse.Namespace, parts: Parts) -> str:
             "",
             render_table(SWEEP_HEADERS, sweep_rows(list(fleet))),
         ]
+    if parts.bill:
+        lines += render_bill(list(parts.bill))
     if cost:
         lines += render_cost(cost)
     if tracking:
@@ -514,6 +546,7 @@ def document(
         "target_tracking": None if tracking is None else _tracking_document(args, tracking),
         "reads": [point.figures() for point in reads],
         "labourers": [point.figures() for point in fleet],
+        "monthly_bill": [point.figures() for point in parts.bill],
     }
 
 
@@ -558,6 +591,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             for count in args.fleet:
                 fleet.append(run_point(count))
                 _progress(f"labourers: {count:,}, largest state {fleet[-1].largest_state_bytes:,} bytes")
+        bill = []
+        if args.bill:
+            from benchmarks.bill import measure as measure_bill
+
+            _progress(
+                f"monthly bill: one minute at each of {', '.join(f'{n:,}' for n in args.bill)} labourers, each type"
+            )
+            for orchestrator_type in ("STANDARD", "EXPRESS"):
+                for count in args.bill:
+                    bill.append(measure_bill(orchestrator_type, count))
+                    _progress(
+                        f"monthly bill: {orchestrator_type} {count:,} labourers, idle ${bill[-1].idle_total:,.2f}"
+                    )
         cost = None
         if args.cost_tasks or args.express_largest > 0:
             _progress("cost: one run per workflow type and size, and the largest Express run")
@@ -570,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tracking = run_tracking(args.tracking_minutes, progress=_progress)
     seconds = time.perf_counter() - began
     load.append(_load_average())
-    parts = Parts(comparison, points, overlap, cost=cost, tracking=tracking, reads=reads, fleet=fleet)
+    parts = Parts(comparison, points, overlap, cost=cost, tracking=tracking, reads=reads, fleet=fleet, bill=bill)
     print(render(args, parts))
     figures = document(args, arguments, parts, started=started, seconds=seconds, load=load)
     path = write_json(figures, args.output)

@@ -24,6 +24,7 @@ from foreman.config_store import store_config
 from foreman.local.aborts import stopped_executions
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
 from foreman.local.distributed_map import distributed_maps
+from foreman.local.kms_grants import config_key_grants
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.patches import strict_patches
 from foreman.local.patches.express_workflows import backend_execution, machine_type
@@ -307,7 +308,7 @@ def emulation(runtime: LambdaRuntime, *, fast: bool, history_events: int = HISTO
     execution's history ends."""
     with ExitStack() as stack:
         stack.enter_context(runtime.patched())
-        emulated = (stopped_executions(), distributed_maps(), redrivable_executions())
+        emulated = (stopped_executions(), distributed_maps(), redrivable_executions(), config_key_grants())
         for patch in (*strict_patches(history_events=history_events, fast=fast), *emulated):
             stack.enter_context(patch)
         yield

@@ -14,6 +14,7 @@ from foreman_core.config_source import ConfigReference, load_pinned
 from foreman_core.controller_store import ControllerStore
 from foreman_core.deployment import Clients, deployed_tables
 from foreman_core.ecology import LabourerHealth
+from foreman_core.report_line import health_read
 from foreman_core.task_store import TaskStore
 
 logger = Logger()
@@ -25,8 +26,9 @@ clients = Clients()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``event``: LoadConfig's output. The lease is taken for ``LEASE_SECONDS`` in the tasks table by the run
     (``run.id``, of execution ``run.execution``); if this step fails after taking it, it gives it back before failing
-    (a timeout or a crash is caught by the state machine, which gives it back). Logs each labourer's health with every
-    reading (the report keeps only the metric that set a status below 4)."""
+    (a timeout or a crash is caught by the state machine, which gives it back). Logs the health of each labourer whose
+    health it read, with every reading (the report keeps only the metric that set a status below 4), and its line; a
+    labourer with nothing queued is not logged."""
     config = load_pinned(ConfigReference.from_dict(event["config"]), tables=deployed_tables(), clients=clients)
     dynamodb = clients("dynamodb")
     store = TaskStore.for_config(dynamodb, config)
@@ -63,5 +65,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             lease.give_back(dynamodb, config.tables.tasks, run=run_id, now=time.time())
         raise
     for labourer_id, line in state["report"].items():
-        logger.info("ecology", extra={"labourer_id": labourer_id, **line})
+        if health_read(line):  # a labourer with nothing queued says nothing: a log line per labourer per run is a bill
+            logger.info("ecology", extra={"labourer_id": labourer_id, **line})
     return state

@@ -187,10 +187,17 @@ class OrchestratorConfig:
     exact_queue_depth: bool = False
     """Count every queued task for the ``QueueDepth`` metric (reads the whole queue on every run) instead of the
     two-item estimate from the queue's first and last positions. See ``foreman_core.queue_report``."""
-    idle_labourer_metrics: bool = True
-    """Emit every labourer's metrics every run; ``False``: only for a labourer that is not idle in the run (it has
-    tasks queued, running, fetched or done), so a large, mostly idle deployment pays for far fewer custom metrics
-    (CloudWatch bills a metric for the hours it receives data). See ``report_line.is_idle``."""
+    idle_labourer_metrics: bool = False
+    """``False`` (the default): a labourer's metrics are emitted only in a run where it is not idle (it has tasks
+    queued, running, fetched or done) and a dead-task count only when not zero, so a large, mostly idle deployment
+    pays for the custom metrics of its work, not of its labourers (CloudWatch bills a metric for the hours it
+    receives data). ``True``: every labourer's metrics every run (a dashboard draws a line, not gaps). See
+    ``report_line.is_idle``."""
+
+    closed_tasks_ttl_days: int | None = None
+    """Days after which a closed task (completed or dead) expires from the closed table, by DynamoDB's TTL on
+    ``TTL_ATTRIBUTE`` (``foreman_expires_at``; the template enables it on the tables it creates). ``None`` (the
+    default, as in sosw): closed tasks are kept for ever."""
 
     def labourer(self, labourer_id: str) -> Labourer:
         """The labourer with this id; ``KeyError`` naming the known ids if there is none."""
@@ -247,7 +254,27 @@ class OrchestratorConfig:
             "max_tasks_per_execution": self.max_tasks_per_execution,
             "exact_queue_depth": self.exact_queue_depth,
             "idle_labourer_metrics": self.idle_labourer_metrics,
+            **({} if self.closed_tasks_ttl_days is None else {"closed_tasks_ttl_days": self.closed_tasks_ttl_days}),
         }
+
+
+DIMENSION_VALUE_CHARS = 1024
+"""The longest dimension value CloudWatch accepts (API reference, ``Dimension``)."""
+
+
+def dimension_value_problem(value: str) -> str | None:
+    """Why CloudWatch would refuse ``value`` as a dimension value (``None``: it would not): its API reference says a
+    value has 1 to 1,024 characters, only ASCII, no ASCII control characters, at least one non-whitespace one.
+    EMF metrics with such a value are dropped, not refused: the check must come first."""
+    if len(value) > DIMENSION_VALUE_CHARS:
+        return f"at most {DIMENSION_VALUE_CHARS:,} characters, got {len(value):,}"
+    wrong = next((char for char in value if ord(char) > 126 or ord(char) < 32), None)
+    if wrong is not None:
+        kind = "a control character" if ord(wrong) < 32 or ord(wrong) == 127 else "a non-ASCII character"
+        return f"only printable ASCII characters, got {kind} {wrong!r} at position {value.index(wrong)}"
+    if not value.strip():
+        return "at least one character that is not whitespace"
+    return None
 
 
 def deployment_table_problems(config: OrchestratorConfig, deployment: Tables) -> list[tuple[str, str]]:
@@ -360,6 +387,7 @@ _TOP_KEYS = (
     "max_tasks_per_execution",
     "exact_queue_depth",
     "idle_labourer_metrics",
+    "closed_tasks_ttl_days",
 )
 _TOP_IGNORED = (
     "init_clients",
@@ -681,7 +709,8 @@ class _Parser:
             coefficients={**config.coefficients, **self.coefficients(raw, "")},
             max_tasks_per_execution=self.task_budget(raw),
             exact_queue_depth=self.flag(raw, "exact_queue_depth", "", default=False),
-            idle_labourer_metrics=self.flag(raw, "idle_labourer_metrics", "", default=True),
+            idle_labourer_metrics=self.flag(raw, "idle_labourer_metrics", "", default=False),
+            closed_tasks_ttl_days=self.optional_int(raw, "closed_tasks_ttl_days", "", minimum=1),
         )
 
     def task_budget(self, raw: Mapping[Any, Any]) -> int:
@@ -843,6 +872,10 @@ class _Parser:
             labourer_path = _join(path, labourer_id)
             if not isinstance(labourer_id, str) or not labourer_id:
                 self.fail(labourer_path, f"a labourer id must be a non-empty string, got {_describe(labourer_id)}")
+                continue
+            problem = dimension_value_problem(labourer_id)
+            if problem is not None:  # its metrics' Labourer dimension: CloudWatch would drop them without a word
+                self.fail(labourer_path, f"a labourer id is the Labourer dimension of its metrics: {problem}")
                 continue
             labourer = self.mapping(settings, labourer_path)
             if labourer is not None:

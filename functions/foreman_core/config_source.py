@@ -25,6 +25,7 @@ AWS clients are created on first use with ``boto3.client(service)``, never at im
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections import OrderedDict
@@ -101,6 +102,9 @@ class SsmLocation:
             if error_code(error) in ("ParameterNotFound", "ParameterVersionNotFound"):
                 what = "parameter" if version is None else f"version {version} of the parameter"
                 raise ConfigSourceError(f"{self.location}: {what} not found") from None
+            if error_code(error) == "AccessDeniedException" and _is_kms_denial(error):
+                key = _kms_key_in(error) or "the key it is encrypted with (aws ssm describe-parameters shows its KeyId)"
+                raise ConfigSourceError(f"{self.location}: {kms_advice(key)}") from None
             raise ConfigSourceError(f"{self.location}: cannot read the parameter: {_error_text(error)}") from error
         except BotoCoreError as error:
             raise ConfigSourceError(f"{self.location}: cannot reach SSM: {error}") from error
@@ -169,6 +173,9 @@ class S3Location:
             if version is not None and code in ("NoSuchVersion", "InvalidArgument"):
                 raise ConfigSourceError(f"{self.location}: version {version} of the object not found") from None
             if code == "AccessDenied":  # the functions may not ListBucket, so S3 answers this for a missing key too
+                key = self._kms_key(clients, request)
+                if key is not None:  # the object is there, under a KMS key this role may not decrypt with
+                    raise ConfigSourceError(f"{self.location}: {kms_advice(key)}") from None
                 raise ConfigSourceError(
                     f"{self.location}: access denied: no object {self.key!r} in bucket {self.bucket!r}, or this role "
                     "may not read it (the template grants s3:GetObject on exactly ConfigBucketName/ConfigObjectKey)"
@@ -182,6 +189,17 @@ class S3Location:
             raise ConfigSourceError(f"{self.location}: the object is not UTF-8 text: {error}") from None
         found = response.get("VersionId")
         return text, None if found in (None, "", "null") else str(found)
+
+    def _kms_key(self, clients: ClientFactory, request: Mapping[str, Any]) -> str | None:
+        """The customer-managed KMS key of the object, when a HeadObject (which decrypts nothing) says it has one."""
+        try:
+            head = clients("s3").head_object(**request)
+        except (ClientError, BotoCoreError, AttributeError):  # AttributeError: a client that only reads
+            return None
+        key = head.get("SSEKMSKeyId")
+        if head.get("ServerSideEncryption") != "aws:kms" or not key or str(key).endswith("alias/aws/s3"):
+            return None
+        return str(key)
 
 
 ConfigLocation = FileLocation | SsmLocation | DynamoDbLocation | S3Location
@@ -402,6 +420,30 @@ def _client_from_mapping(clients: Mapping[str, Any], service: str) -> Any:
     if service not in clients:
         raise ConfigSourceError(f"no {service!r} client given (have: {', '.join(clients) or 'none'})")
     return clients[service]
+
+
+KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
+
+
+def kms_advice(key: str) -> str:
+    """What to do when a step may not decrypt the config: name the key, and what the deployment grants."""
+    granted = os.environ.get("CONFIG_KMS_KEY_ARN") or ""
+    now = f"it grants {granted}" if granted else "it grants none (ConfigKmsKeyArn is empty)"
+    return (
+        f"the config is encrypted with the KMS key {key}, which this deployment may not decrypt with ({now}): "
+        "deploy with ConfigKmsKeyArn set to that key's ARN, and let the key's policy allow the account's IAM "
+        "policies (the default key policy does)"
+    )
+
+
+def _is_kms_denial(error: ClientError) -> bool:
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return "kms:Decrypt" in message or "AWSKMS" in message or "ciphertext refers to a customer master key" in message
+
+
+def _kms_key_in(error: ClientError) -> str | None:
+    found = KMS_KEY_ARN.search(str(error.response.get("Error", {}).get("Message", "")))
+    return found.group(0) if found else None
 
 
 def _error_text(error: ClientError) -> str:

@@ -16,8 +16,13 @@ from foreman_core.queue_report import QueueReport
 ALWAYS_REPORTED = ("status",)
 """The fields every report line has; the others are left out when they are zero or empty."""
 
-IDLE_FIELDS = frozenset({"status", "desired", "set_by"})
+IDLE_FIELDS = frozenset({"status", "desired", "set_by", "health"})
 """A report line with no field beyond these: its labourer had nothing queued, running, fetched or done in the run."""
+
+HEALTH_NOT_READ = "not read"
+"""A line's ``health`` when ComputeEcology did not read the labourer's health: nothing waited in its queue (its
+``status`` is then 4, nothing was throttled), or the run claims nothing (the lease was busy). Such a line has no
+``HealthStatus`` metric. A line whose health was read has no ``health`` field."""
 
 EMPTY_QUEUE: dict[str, Any] = {"depth": 0, "oldest_age_seconds": 0.0}
 """What a left-out ``queue`` means: the labourer's queue was empty."""
@@ -30,6 +35,7 @@ LEFT_OUT: dict[str, Any] = {
     "target_tracking": None,
     "labourer_error": None,
     "blocked_by_health": False,
+    "health": None,
 }
 """What a left-out field means, where it is not 0."""
 
@@ -53,6 +59,11 @@ def line_value(line: Mapping[str, Any], key: str) -> Any:
 def is_idle(line: Mapping[str, Any]) -> bool:
     """Whether a report line's labourer was idle in the run (``IDLE_FIELDS``: zero fields are left out)."""
     return set(line) <= IDLE_FIELDS
+
+
+def health_read(line: Mapping[str, Any]) -> bool:
+    """Whether ComputeEcology read the line's labourer's health in the run (``HEALTH_NOT_READ``)."""
+    return line.get("health") != HEALTH_NOT_READ
 
 
 def set_aside_count(line: Mapping[str, Any]) -> int:

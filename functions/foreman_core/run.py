@@ -33,7 +33,7 @@ from foreman_core.labourer_arns import LabourerArns
 from foreman_core.lease import ClaimsLeft, LeaseOutcome
 from foreman_core.metrics import fetch_metric_values
 from foreman_core.queue_report import read_queue
-from foreman_core.report_line import compact_line, queue_field, set_aside_count
+from foreman_core.report_line import HEALTH_NOT_READ, compact_line, health_read, queue_field, set_aside_count
 from foreman_core.task_store import Task, TaskStore, claim_item
 from foreman_core.task_validation import stored_task_problem
 
@@ -117,46 +117,62 @@ def compute_ecology(
     (``config_source.load_pinned`` of the state's reference).
 
     ``lease`` is what the step found when it took the Orchestrator lease (``foreman_core.lease``), before counting:
-    when another execution holds it, desired is 0 for every labourer and the state's ``lease`` names the holder, so
-    this run claims nothing. ``None`` (no lease in use) counts as held. The claims the lease's previous holder left
-    (``lease.PreviousHolder``) are counted as running even where the greenfield index does not show them yet. All
-    labourers' metrics are fetched together (identical queries once, up to 500 per CloudWatch call). A metric that
-    cannot be read gives its ``no_data_status``; it never fails the run. The line names the metric that set a status
-    below 4 (``set_by``);
-    ``observe`` is called with each labourer's whole health (every reading), for the step's log.
+    when another execution holds it, this run claims nothing and reads nothing: every line is ``{"status": 4,
+    "health": "not read"}`` and the state's ``lease`` names the holder. ``None`` (no lease in use) counts as held.
+    The claims the lease's previous holder left (``lease.PreviousHolder``) are counted as running even where the
+    greenfield index does not show them yet.
+
+    What a run reads scales with the work, not the labourers: one ``Limit=1`` query per labourer tells whether tasks
+    wait in its queue (``TaskStore.has_queued``); only those labourers' health metrics are fetched (identical queries
+    once, up to 500 per CloudWatch call) and only their controllers stepped. The others' lines have status 4 and
+    ``health`` "not read" (``report_line.HEALTH_NOT_READ``), and FetchGreenfieldTasks does not read their queues.
+    A metric that cannot be read gives its ``no_data_status``; it never fails the run. The line names the metric
+    that set a status below 4 (``set_by``); ``observe`` is called with each labourer's whole health (every
+    reading), for the step's log.
 
     A labourer with ``target_tracking`` also steps its controller (``controller_store.track``, state in
     ``controllers``; ``None``: stepped from its floor and not stored): desired is then at most its ``allowed`` minus
-    running, reported as ``target_tracking``. A busy run steps no controller.
+    running, reported as ``target_tracking``. A busy run steps no controller, nor does a run in which nothing waits
+    for the labourer (the controller keeps its state until tasks wait again).
     """
     now = datetime.fromtimestamp(float(state["run"]["now"]), tz=UTC)
     start = int(state["run"]["start"])
-    queries = [metric.query for labourer in config.labourers for metric in labourer.health_metrics]
-    values = fetch_metric_values(cloudwatch, queries, now=now) if queries else {}
     busy = lease is not None and not lease.held
     previous = lease.previous if lease is not None else None
-    # --- target tracking (issue 14): one read for every controller of the run, only by the lease holder
-    tracked = [labourer.id for labourer in config.labourers if labourer.target_tracking is not None]
-    stored = controllers.load(tracked) if controllers is not None and tracked and not busy else {}
     report: dict[str, dict[str, Any]] = {}
+    # A run that claims nothing reads nothing; a labourer with nothing queued has no health read (its status is
+    # 4: nothing is throttled) and its controller is not stepped: its metrics would change no decision.
+    waiting = [] if busy else [labourer for labourer in config.labourers if store.has_queued(labourer.id, start=start)]
+    queries = [metric.query for labourer in waiting for metric in labourer.health_metrics]
+    values = fetch_metric_values(cloudwatch, queries, now=now) if queries else {}
+    # --- target tracking (issue 14): one read for every controller of the run, only by the lease holder
+    tracked = [labourer.id for labourer in waiting if labourer.target_tracking is not None]
+    stored = controllers.load(tracked) if controllers is not None and tracked else {}
+    assessed = {labourer.id for labourer in waiting}
     for labourer in config.labourers:
+        if busy:
+            report[labourer.id] = {"status": MAX_STATUS, "health": HEALTH_NOT_READ}
+            continue
         markers = config.markers(labourer.id, start)
-        health = assess(labourer, values)
-        if observe is not None:
-            observe(labourer.id, health)
         running = store.count_running(
             labourer.id,
             markers,
             recent_ids=previous.claims.ids.get(labourer.id, ()) if previous is not None else (),
             recent_unknown=previous.claims.unknown.get(labourer.id, 0) if previous is not None else 0,
         )
+        if labourer.id not in assessed:
+            report[labourer.id] = compact_line({"status": MAX_STATUS, "running": running, "health": HEALTH_NOT_READ})
+            continue
+        health = assess(labourer, values)
+        if observe is not None:
+            observe(labourer.id, health)
         cap = labourer.max_simultaneous_invocations
-        desired = 0 if busy else desired_invocations(cap, config.coefficient(health.status), running)
+        desired = desired_invocations(cap, config.coefficient(health.status), running)
         line: dict[str, Any] = {"status": health.status, "running": running, "desired": desired}
         if health.status < MAX_STATUS and health.set_by is not None:
             line["set_by"] = health.set_by
         tracked_metric = labourer.tracked_metric()
-        if tracked_metric is not None and not busy:  # target tracking (issue 14): the controller bounds desired
+        if tracked_metric is not None:  # target tracking (issue 14): the controller bounds desired
             tracking = track(
                 labourer,
                 values.get(tracked_metric.query),
@@ -188,7 +204,8 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     with nothing to do costs no iteration and no history events), each with its tasks (each as
     ``task_store.claim_item``, what its claim is conditional on). Every labourer's report line gains ``fetched``,
     ``queue`` (``queue_report.read_queue``: its two ends, positions only, read first so the budget goes to labourers
-    with tasks queued; an empty queue costs one read), ``set_aside`` and ``deferred``.
+    with tasks queued; not read again for a labourer whose health ComputeEcology did not read: its queue was
+    empty), ``set_aside`` and ``deferred``.
 
     The run's limits (``run_limits``: ``max_tasks_per_execution``, the history's 25,000 events on Standard, the
     256 KiB of a state) are shared fairly (``share_budget``); what a labourer wanted, had queued and did not get is
@@ -377,6 +394,9 @@ def _read_queues(
     wants: dict[str, int] = {}
     for labourer in config.labourers:
         line = report[labourer.id]
+        if not health_read(line):  # ComputeEcology found its queue empty, or the run claims nothing: not read again
+            wants[labourer.id] = 0
+            continue
         read = read_queue(
             store,
             labourer.id,

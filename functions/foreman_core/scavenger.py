@@ -1,5 +1,6 @@
-"""The Scavenger: per labourer, close the loop on invoked tasks. One ``ScavengeLabourer`` step of the Scavenger
-state machine (``statemachine/scavenger.asl.json``) runs ``scavenge_labourer`` for one labourer.
+"""The Scavenger: per labourer, close the loop on invoked tasks. The Scavenger state machine
+(``statemachine/scavenger.asl.json``) finds the labourers with something to do and scavenges them in batches, one
+Lambda call a batch (``foreman_core.scavenger_batches``); ``Scavenger.scavenge`` is one labourer's part.
 
 In order, each bounded per run so one execution stays short (``ScavengeLimits``):
 
@@ -26,16 +27,16 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from foreman_core.config import Labourer, OrchestratorConfig, RetryBackoff
+from foreman_core.config import Labourer, RetryBackoff
 from foreman_core.greenfield import CLAIM_MARKER_SLACK, RunMarkers
 from foreman_core.item_size import ITEM_BYTES, item_bytes
-from foreman_core.lease import FinishedRuns, read_finished
+from foreman_core.lease import FinishedRuns
 from foreman_core.run_clock import is_run_id
 from foreman_core.task_store import Task, TaskStore
 
@@ -201,7 +202,7 @@ class LabourerReport:
     dead_tasks: list[DeadTask] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form: the ``ScavengeLabourer`` step's output."""
+        """JSON-safe form: a labourer's line in the ``ScavengeLabourers`` step's output (``scavenger_batches``)."""
         return {
             "labourer_id": self.labourer_id,
             "archived": self.archived,
@@ -287,23 +288,31 @@ class Scavenger:
         report.more |= len(tasks) >= self.limits.expire
         dead: list[DeadTask] = []
         for task in tasks:
-            failed = not task.malformed and self.store.failed_this_attempt(task)
-            reason = close_reason(task, labourer, failed=failed, markers=markers)
-            set_aside = reason is not None and reason.startswith("set aside")
-            if not failed and not set_aside and self.never_sent(task):
-                self._count(report, "returned_unsent", task, functools.partial(self.store.return_unsent, task))
-                continue
-            if reason is not None:
-                if self._count(report, "dead", task, functools.partial(self.store.archive, task, dead_reason=reason)):
-                    report.failures_reported += failed
-                    dead.append(DeadTask(task.task_id, task.labourer_id, task.attempts, reason, int(markers.start)))
-                continue
-            delay = retry_delay(labourer, task.attempts, self._retry_base(labourer, report).seconds)
-            if self._count(report, "retried", task, functools.partial(self.store.move_to_retry, task, delay=delay)):
-                report.failures_reported += failed
+            self._expire_one(task, labourer, markers, report, dead)
         report.dead_tasks = dead
         if dead:
             report.notification_errors = self.notifier.dead_tasks(labourer.id, dead)
+
+    def _expire_one(
+        self, task: Task, labourer: Labourer, markers: RunMarkers, report: LabourerReport, dead: list[DeadTask]
+    ) -> None:
+        """The fate of one expired or failed task, decided in one place (``close_reason``): closed as dead, moved to
+        the retry table (an attempt spent), or, claimed by a run that did not finish (``never_sent``), put back in its
+        queue without spending the attempt."""
+        failed = not task.malformed and self.store.failed_this_attempt(task)
+        reason = close_reason(task, labourer, failed=failed, markers=markers)
+        set_aside = reason is not None and reason.startswith("set aside")
+        if not failed and not set_aside and self.never_sent(task):
+            self._count(report, "returned_unsent", task, functools.partial(self.store.return_unsent, task))
+            return
+        if reason is not None:
+            if self._count(report, "dead", task, functools.partial(self.store.archive, task, dead_reason=reason)):
+                report.failures_reported += failed
+                dead.append(DeadTask(task.task_id, task.labourer_id, task.attempts, reason, int(markers.start)))
+            return
+        delay = retry_delay(labourer, task.attempts, self._retry_base(labourer, report).seconds)
+        if self._count(report, "retried", task, functools.partial(self.store.move_to_retry, task, delay=delay)):
+            report.failures_reported += failed
 
     def _requeue(self, labourer: Labourer, now: float, report: LabourerReport) -> None:
         try:
@@ -399,32 +408,3 @@ RETRY_ATTRIBUTE_BYTES = len("desired_launch_time") + 12
 def dead_reason(*, failed: bool, attempts: int) -> str:
     """The ``close_reason`` of a dead task: "expired after 3 attempts" or "failed after 3 attempts"."""
     return f"{'failed' if failed else 'expired'} after {attempts} attempt{'' if attempts == 1 else 's'}"
-
-
-def scavenge_labourer(
-    state: Mapping[str, Any],
-    config: OrchestratorConfig,
-    *,
-    client: Any,
-    notifier: Notifier,
-    lambda_client: Any = None,
-    limits: ScavengeLimits | None = None,
-) -> dict[str, Any]:
-    """The ``ScavengeLabourer`` step: ``state`` is ``{"labourer": <its id>, "run": LoadConfig's run, "config":
-    LoadConfig's reference}`` and ``config`` the run's config (``config_source.load_pinned``); returns the
-    labourer's report, ``LabourerReport.to_dict`` without its zero and empty fields (a Scavenger run over many
-    labourers with nothing to do has a short output).
-
-    The run's ``now`` is the clock of every write (``closed_at``, ``desired_launch_time``), so a replayed or
-    simulated run (``now`` in the execution input) is consistent.
-    """
-    labourer = config.labourer(state["labourer"])
-    now = float(state["run"]["now"])
-    run_markers = config.markers(labourer.id, int(state["run"]["start"]))
-    store = TaskStore.for_config(client, config, clock=lambda: now)
-    finished = read_finished(client, config.tables.tasks)
-    scavenger = Scavenger(store, notifier=notifier, lambda_client=lambda_client, limits=limits, finished=finished)
-    report = scavenger.scavenge(labourer, run_markers, now=now).to_dict()
-    if not report["retried"]:
-        report.pop("retry_base")  # what the retry delay was based on says nothing when nothing was retried
-    return {key: value for key, value in report.items() if key == "labourer_id" or value not in (0, None, [], {})}

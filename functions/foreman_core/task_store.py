@@ -118,6 +118,10 @@ FETCH_PAGE = 100
 lets each go, so a fetch holds at most one page of payloads (DynamoDB's 1 MB page usually holds fewer), whatever its
 budget."""
 
+TTL_ATTRIBUTE = "foreman_expires_at"
+"""The closed table's TTL attribute (unix seconds), written only with ``closed_tasks_ttl_days``: sosw writes no such
+attribute, so its rows never expire."""
+
 POSITION_ATTRIBUTES = ("task_id", "labourer_id", "greenfield", "created_at")
 """What a read of a task's place in the queue needs: the greenfield index's keys (to read on from it) and
 ``created_at`` (its age). On an index that projects every attribute, asking for these alone costs the same read units
@@ -647,6 +651,7 @@ class TaskStore:
         client: DynamoDBClient,
         tables: Tables,
         *,
+        closed_ttl_days: int | None = None,
         delta: int = GREENFIELD_INVOCATION_DELTA,
         step: int = GREENFIELD_TASK_STEP,
         clock: Callable[[], float] = time.time,
@@ -659,6 +664,7 @@ class TaskStore:
         self._delta = delta
         self._step = step
         self._clock = clock
+        self._closed_ttl_seconds = None if closed_ttl_days is None else closed_ttl_days * 86_400
         self._sleep = sleep
         self._max_write_attempts = max_write_attempts
         self._max_backoff = max_backoff
@@ -670,13 +676,15 @@ class TaskStore:
     def for_config(
         cls, client: DynamoDBClient, config: OrchestratorConfig, *, clock: Callable[[], float] = time.time
     ) -> TaskStore:
-        """The store a run uses: the config's tables, ``greenfield_invocation_delta`` and ``greenfield_task_step``."""
+        """The store a run uses: the config's tables, ``greenfield_invocation_delta``, ``greenfield_task_step`` and
+        ``closed_tasks_ttl_days``."""
         return cls(
             client,
             config.tables,
             delta=config.greenfield_invocation_delta,
             step=config.greenfield_task_step,
             clock=clock,
+            closed_ttl_days=config.closed_tasks_ttl_days,
         )
 
     def take_read_units(self) -> float:
@@ -813,6 +821,34 @@ class TaskStore:
             if not items:  # an empty queue has no tail either
                 return None, None
         return ends[0], ends[1]
+
+    def has_queued(self, labourer_id: str, *, start: float) -> bool:
+        """Whether any task waits in the labourer's queue (``greenfield < start``): one ``Limit=1`` query reading at
+        most one index entry's position (0.5 read unit), whatever the queue's length."""
+        query = self._greenfield_query(labourer_id, "greenfield < :start", {":start": _n(start)})
+        page = self._read("query", **query, Limit=1, ProjectionExpression=_POSITION_PROJECTION)
+        return bool(page.get("Items"))
+
+    def has_invoked(self, labourer_id: str, *, start: float) -> bool:
+        """Whether the labourer has an invoked task in the tasks table (``greenfield >= start``: running, completed,
+        expired or failed; anything the Scavenger may have to move): one ``Limit=1`` query, one item read."""
+        query = self._greenfield_query(labourer_id, "greenfield >= :start", {":start": _n(start)})
+        page = self._read("query", **query, Limit=1, ProjectionExpression=_POSITION_PROJECTION)
+        return bool(page.get("Items"))
+
+    def has_due_retry(self, labourer_id: str, *, now: float) -> bool:
+        """Whether a task of the labourer waits in the retry table and is due (``desired_launch_time <= now``): one
+        ``Limit=1`` query on the retry index, one item read."""
+        page = self._read(
+            "query",
+            TableName=self._tables.retry,
+            IndexName=self._tables.retry_index,
+            KeyConditionExpression="labourer_id = :labourer AND desired_launch_time <= :now",
+            ExpressionAttributeValues={":labourer": _s(labourer_id), ":now": _n(now)},
+            Limit=1,
+            ProjectionExpression="task_id",
+        )
+        return bool(page.get("Items"))
 
     def count_running(
         self,
@@ -1072,6 +1108,8 @@ class TaskStore:
         ``<labourer>_1`` if completed else ``_0``, ``close_reason`` = ``dead_reason`` if given, cut to
         ``closed_record.REASON_CHARS``), delete from tasks.
 
+        With ``closed_ttl_days`` the row also gets ``TTL_ATTRIBUTE``: when DynamoDB's TTL may delete it.
+
         The closed row never passes DynamoDB's 400 KB: when the task with these attributes would, its largest
         attributes go to part rows of the closed table in the same transaction (``closed_record``), and
         ``closed_item`` reads the task back whole. The delete is conditional on the task being unchanged since
@@ -1083,6 +1121,8 @@ class TaskStore:
         item["labourer_id_task_status"] = _s(f"{task.labourer_id}_{1 if task.is_completed else 0}")
         if dead_reason:
             item["close_reason"] = _s(bounded_reason(dead_reason))
+        if self._closed_ttl_seconds is not None:
+            item[TTL_ATTRIBUTE] = _n(int(self._clock()) + self._closed_ttl_seconds)
         record = closed_record(item)
         puts = [
             {

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from foreman_core.report_line import is_idle, line_value, set_aside_count
+from foreman_core.report_line import health_read, is_idle, line_value, set_aside_count
 
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 DEFAULT_NAMESPACE = "Foreman"
@@ -176,6 +176,8 @@ def labourer_values(line: Mapping[str, Any], *, cap: int) -> dict[str, float]:
     }
     if queue.get("oldest_age_seconds") is not None:
         values[OLDEST_QUEUED_AGE] = queue["oldest_age_seconds"]
+    if not health_read(line):  # nothing waited, or the run claimed nothing: a status nobody read is not reported
+        del values[HEALTH_STATUS]
     return {name: float(value) for name, value in values.items()}
 
 
@@ -196,7 +198,11 @@ def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int], *, idle:
     """Print the EMF blobs of one Orchestrator run (Summarize's report): one per labourer, then the deployment-wide
     one. Each carries the execution ARN as metadata. ``caps``: each labourer's ``max_simultaneous_invocations``.
     ``idle=False`` (the config's ``idle_labourer_metrics``) leaves out the blobs of labourers idle in the run
-    (``report_line.is_idle``); the deployment-wide one still counts every labourer."""
+    (``report_line.is_idle``); the deployment-wide one still counts every labourer. A run that did not hold the
+    lease read nothing (``run.compute_ecology``): it prints nothing, so its zeros never mix into a labourer's graph or
+    break an alarm's streak."""
+    if not report.get("lease", {}).get("held", True):
+        return
     execution = report.get("execution")
     lines = {
         labourer_id: labourer_values(line, cap=caps.get(labourer_id, 0))
@@ -209,15 +215,18 @@ def emit_run_report(report: Mapping[str, Any], caps: Mapping[str, int], *, idle:
     _flush(run_values(lines, report), labourer_id=None, total=True, execution=execution)
 
 
-def emit_dead_tasks(labourer_id: str, count: int, *, execution: str | None = None) -> None:
-    """Print the ``DeadTasks`` blob for one labourer's Scavenger step: ``count`` tasks closed as dead.
+def emit_dead_tasks(labourer_id: str | None, count: int, *, execution: str | None = None) -> None:
+    """Print a ``DeadTasks`` blob: ``count`` tasks closed as dead by one labourer (dimension ``Labourer``) or, with
+    ``labourer_id`` ``None``, by one Scavenger call over all its labourers (no dimension: the deployment-wide
+    metric, read with Sum, that the DeadTasks alarm watches).
 
-    One blob with two dimension sets, ``[Labourer]`` and ``[]``: the labourer's metric and the deployment-wide one
-    (read with Sum, it adds up every labourer's blobs). Call it once per labourer and run, with 0 too, so that the
-    dashboard shows a line rather than gaps.
+    The Scavenger prints a labourer's blob only when it closed tasks as dead (with ``idle_labourer_metrics``, also 0
+    for each labourer it scavenged), and the deployment-wide one once per call, 0 included: a labourer's metric is
+    a custom metric billed for every hour it receives data, the deployment-wide one is a single metric.
     """
     metrics = _blob(execution)
-    metrics.add_dimensions(**{LABOURER: labourer_id})  # a second set; the first, empty, is the total
+    if labourer_id is not None:
+        metrics.add_dimension(name=LABOURER, value=labourer_id)
     metrics.add_metric(name=DEAD_TASKS, unit=_SPECS[DEAD_TASKS].unit, value=float(count))
     metrics.flush_metrics()
 

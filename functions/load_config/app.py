@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 
-from foreman_core import config_source, run, run_clock, task_budget, telemetry
+from foreman_core import config_source, run, run_clock, table_check, task_budget, telemetry
 from foreman_core.deployment import Clients, deployed_labourer_arns, deployed_tables
 
 logger = Logger()
@@ -29,6 +29,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = run_clock.run_start(execution_input, real_now=real_now, environment=os.environ)
     deadline = real_now + run_clock.claim_window(os.environ)
     tables = deployed_tables()
+    if os.environ.get("CHECK_TABLES") == "true":  # CreateTables=false: tables made elsewhere, checked before any read
+        table_check.check_tables_once(clients("dynamodb"), tables)
     config, reference = config_source.load_for_run(
         os.environ["CONFIG_LOCATION"],
         tables=tables,

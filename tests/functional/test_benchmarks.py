@@ -358,7 +358,9 @@ def test_the_reads_part_shows_units_growing_with_item_size_and_the_fetch_holding
     # 30 small items fit in one 4 KB block per request; 30 of 60 KB are 15 blocks each, half a unit a block
     assert small.total_units < 5
     assert large.fetch_units >= 30 * 15 / 2
-    assert large.compute_ecology_units == small.compute_ecology_units == 0.5  # nothing running: one empty COUNT
+    # ComputeEcology: nothing running, one empty COUNT (half a unit); whether tasks wait, the queue's head read whole
+    assert small.compute_ecology_units == 0.5 + 0.5
+    assert large.compute_ecology_units == 0.5 + 15 / 2
     # the one list holds the 1.8 MB of payloads; the shipped fetch about one 1 MB page of them
     assert large.whole_list_peak_bytes > 30 * 60_000
     assert large.paged_peak_bytes < large.whole_list_peak_bytes
@@ -379,3 +381,29 @@ def test_the_labourers_part_measures_calls_state_and_history_per_config_size() -
     assert large.largest_state_bytes < 60 * 200
     assert large.history_events < small.history_events * 3  # only busy labourers enter the Map
     assert len(sweep_rows([small, large])[1]) == len(SWEEP_HEADERS)
+
+
+def test_the_bill_models_dynamodb_units_from_each_call() -> None:
+    from benchmarks.bill import units
+
+    assert units("Query", {}, {"ScannedCount": 0}) == (0.5, 0.0)  # an empty answer still costs half a unit
+    assert units("Query", {}, {"ScannedCount": 9}) == (1.5, 0.0)  # 9 small items: 3 blocks of 4 KB
+    assert units("GetItem", {"ConsistentRead": True}, {"Item": {}}) == (1.0, 0.0)
+    assert units("UpdateItem", {"TableName": "sosw_tasks"}, {}) == (0.0, 2.0)  # the table and its index
+    assert units("DeleteItem", {"TableName": "foreman-coordination"}, {}) == (0.0, 1.0)
+    moves = {"TransactItems": [{"Put": {"TableName": "sosw_closed_tasks"}}, {"Delete": {"TableName": "sosw_tasks"}}]}
+    assert units("TransactWriteItems", moves, {}) == (0.0, 8.0)  # twice, as a transaction
+
+
+def test_the_bill_part_prices_an_idle_and_a_loaded_minute_by_service() -> None:
+    from benchmarks.bill import LOAD, SERVICES, bill_rows, measure
+
+    point = measure("STANDARD", 10)
+
+    assert set(point.idle) == set(SERVICES) == set(point.loaded)
+    assert point.idle["GetMetricData"] == 0  # nothing waits: no health is read
+    assert point.loaded["GetMetricData"] > 0
+    assert point.idle_total < 50 < point.loaded_total  # idle: the fixed charges and a few transitions
+    assert point.loaded["Step Functions"] > LOAD * point.idle["Step Functions"] / 20
+    (idle_row, loaded_row) = bill_rows([point])
+    assert (idle_row[-2], idle_row[-1], loaded_row[-1]) == ("1.00", "-", "1.00")  # its own baseline

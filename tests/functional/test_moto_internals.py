@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from foreman.local.kms_grants import PATCHED as KMS_GRANT_INTERNALS
 from foreman.local.patches import internals_by_patch, resolve_internal
 from foreman.local.patches.aws_timestamps import aws_entered_time, parse_timestamp
 
@@ -473,3 +474,30 @@ def test_moto_query_takes_the_index_name_where_the_index_lag_fault_reads_it() ->
 
     parameters = list(inspect.signature(inspect.unwrap(Table.query)).parameters)
     assert parameters.index("index_name") - 1 == MOTO_QUERY_INDEX_POSITION
+
+
+@pytest.mark.parametrize(("module", "attribute"), KMS_GRANT_INTERNALS)
+def test_each_kms_grant_internal_still_exists(module: str, attribute: str) -> None:
+    assert resolve_internal(module, attribute) is not None
+
+
+def test_stock_moto_decrypts_a_customer_key_config_for_anybody_and_keeps_the_key_the_patch_reads() -> None:
+    # What foreman.local.kms_grants corrects: AWS refuses a role without kms:Decrypt on the key; moto does not
+    import boto3
+    from moto import mock_aws
+    from moto.s3.models import s3_backends
+    from moto.ssm.models import ssm_backends
+
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        ssm.put_parameter(Name="/p", Value="{}", Type="SecureString", KeyId=key)
+        assert ssm.get_parameter(Name="/p", WithDecryption=True)["Parameter"]["Value"] == "{}"  # stock: no refusal
+        parameter = ssm_backends["123456789012"]["us-east-1"].get_parameter("/p")
+        assert (parameter.parameter_type, parameter.keyid) == ("SecureString", key)
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="canary-bucket")
+        s3.put_object(Bucket="canary-bucket", Key="k", Body=b"{}", ServerSideEncryption="aws:kms", SSEKMSKeyId=key)
+        assert s3.get_object(Bucket="canary-bucket", Key="k")["Body"].read() == b"{}"
+        stored = s3_backends["123456789012"]["aws"].get_object("canary-bucket", "k")
+        assert (stored.encryption, stored.kms_key_id) == ("aws:kms", key)

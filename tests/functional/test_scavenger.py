@@ -29,8 +29,8 @@ from foreman_core.scavenger import (
     LabourerReport,
     ScavengeLimits,
     Scavenger,
-    scavenge_labourer,
 )
+from foreman_core.scavenger_batches import find_work, scavenge_batch
 from foreman_core.task_store import Task, TaskStore
 from tests.builders import FakeClock, all_items, attach_meter, create_sosw_tables, payloads
 from tests.conservation import (
@@ -546,7 +546,7 @@ def test_scavenging_costs_one_transaction_per_moved_task_plus_a_few_queries(
     print(f"\n30 tasks scavenged (10 archived, 20 retried and requeued): {sum(calls.values())} DynamoDB calls {calls}")
 
 
-def test_the_scavenge_labourer_step_reads_loadconfigs_state(client: Any, clock: FakeClock) -> None:
+def test_the_scavenger_steps_read_loadconfigs_state(client: Any, clock: FakeClock) -> None:
     config = parse_config(
         {
             "task_config": {
@@ -564,8 +564,10 @@ def test_the_scavenge_labourer_step_reads_loadconfigs_state(client: Any, clock: 
     later = run.load_config(config, now=clock.now, execution="local", deployment=TABLES)
     notifier = RecordingNotifier()
 
-    output = scavenge_labourer(
-        {"labourer": later["labourers"][0], "run": later["run"], "config": later["config"]},
+    found = find_work(later, config, store=store)
+    (batch,) = found["batches"]
+    output = scavenge_batch(
+        {"labourers": batch, "batch": 0, "run": found["run"], "config": found["config"]},
         config,
         client=client,
         notifier=notifier,
@@ -573,7 +575,11 @@ def test_the_scavenge_labourer_step_reads_loadconfigs_state(client: Any, clock: 
 
     assert state["labourers"] == [LAB]
     assert later["config"]["sha256"] == config.fingerprint()  # the state carries the config's reference, not it
-    assert output == {"labourer_id": LAB, "retried": 1, "retry_base": {"seconds": 40, "source": "max_duration"}}
+    assert (found["labourers"], found["with_work"], batch) == (1, 1, [0])  # positions in the config, not ids
+    assert output == {
+        "labourers": [{"labourer_id": LAB, "retried": 1, "retry_base": {"seconds": 40, "source": "max_duration"}}],
+        "totals": {"batch": 0, "scavenged": 1, "retried": 1},
+    }
     assert int(retry_row(client, task.task_id)["desired_launch_time"]["N"]) == int(clock.now) + 40
     json.dumps(output)  # the step's output is JSON
 

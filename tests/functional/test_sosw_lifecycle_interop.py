@@ -75,7 +75,8 @@ def test_a_task_completed_by_sosws_worker_assistant_is_archived_by_foremans_scav
     assert len(stack.runtime.calls("sosw_worker_assistant")) == 3
     assert_conserved(stack.client("dynamodb"), ids, now=now, expected={"completed": 3})
 
-    line = stack.run({"now": now + 5}, state_machine="ScavengerArn").output["labourers"][0]
+    output = stack.run({"now": now + 5}, state_machine="ScavengerArn").output
+    (line,) = [line for batch in output["batches"] for line in batch["labourers"]]
 
     assert (line["archived"], line.get("errors", [])) == (3, [])
     census = assert_conserved(stack.client("dynamodb"), ids, now=now + 5, expected={CLOSED_COMPLETED: 3})

@@ -142,9 +142,11 @@ def test_an_unknown_age_gets_no_datapoint_and_an_empty_queue_reads_zero(capsys: 
 def test_dead_tasks_go_out_per_labourer_and_as_the_deployment_total(capsys: pytest.CaptureFixture[str]) -> None:
     telemetry.emit_dead_tasks("worker-a", 3, execution=EXECUTION)
     telemetry.emit_dead_tasks("worker-b", 0)
+    telemetry.emit_dead_tasks(None, 3)  # a Scavenger call's total over its labourers: what the alarm reads
 
-    first, second = emf_blobs(capsys.readouterr().out)
-    assert sorted(first.dimension_sets) == [(), ("Labourer",)]
+    first, second, total = emf_blobs(capsys.readouterr().out)
+    assert first.dimension_sets == [("Labourer",)]
+    assert (total.dimension_sets, total.values) == ([()], {"DeadTasks": 3})
     assert (first.dimension("Labourer"), first.values, first.units) == (
         "worker-a",
         {"DeadTasks": 3},
@@ -158,6 +160,7 @@ def test_dead_tasks_go_out_per_labourer_and_as_the_deployment_total(capsys: pyte
 def test_every_emitted_metric_and_dimension_set_is_declared(capsys: pytest.CaptureFixture[str]) -> None:
     telemetry.emit_run_report(_known_run(), CAPS)
     telemetry.emit_dead_tasks("worker-a", 1)
+    telemetry.emit_dead_tasks(None, 1)
 
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for blob in emf_blobs(capsys.readouterr().out):

@@ -140,6 +140,11 @@ def hold_after_fetch(stack: EmbeddedStack, executions: int) -> None:
     stack.runtime.wrap(FETCH_FUNCTION, fetch_then_wait)
 
 
+def scavenged(output: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Scavenger's output's labourer lines (those listed in its batches' reports), in batch order."""
+    return [line for batch in output["batches"] for line in batch["labourers"]]
+
+
 def report_for(output: dict[str, Any], labourer_id: str) -> dict[str, Any]:
     """One labourer's line of the Orchestrator's output, with its id, every left-out field at what leaving it out
     means (``report_line.line_value``), and ``busy``: the lease's holder when the run found it held by another."""

@@ -12,7 +12,7 @@ from typing import Any
 from foreman.local.stack import EmbeddedStack
 from foreman_core.task_store import TaskStore
 from tests.conservation import CLOSED_COMPLETED, COMPLETED, RETRY_WAITING, RUNNING, assert_conserved
-from tests.statemachine.conftest import labourer_config, report_for
+from tests.statemachine.conftest import labourer_config, report_for, scavenged
 
 LAB = "worker-a"
 
@@ -56,7 +56,8 @@ def test_a_labourer_with_destinations_and_no_worker_code_closes_its_tasks(
         assert item["stat_invoke_count"] == 1
     assert len(stack.runtime.calls(LAB)) == 6  # MaximumRetryAttempts 0: one run per invocation (sosw issue #108)
 
-    line = stack.run({"now": now + 1}, state_machine="ScavengerArn").output["labourers"][0]
+    output = stack.run({"now": now + 1}, state_machine="ScavengerArn").output
+    (line,) = scavenged(output)
 
     assert (line["archived"], line["retried"], line["failures_reported"]) == (3, 3, 3)
     census = assert_conserved(

@@ -27,6 +27,7 @@ from tests.conservation import (
     assert_conserved,
 )
 from tests.statemachine.conftest import report_for
+from tests.statemachine.conftest import scavenged as scavenger_lines
 
 LAB = "worker-a"
 DURATION, COOLDOWN, RETRY_DELAY = 60, 30, 100
@@ -129,7 +130,7 @@ def test_tasks_complete_fail_time_out_retry_and_die_and_none_is_ever_lost(stack:
 
     def scavenge() -> dict[str, Any]:
         output = stack.run({"now": clock.now}, state_machine="ScavengerArn").output
-        (line,) = output["labourers"]
+        (line,) = scavenger_lines(output)
         assert (line.get("errors", []), line.get("notification_errors", [])) == ([], []), line
         return dict(line)
 

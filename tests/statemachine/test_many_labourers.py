@@ -4,6 +4,7 @@ the rest (issue 15)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -17,7 +18,7 @@ from foreman_core.config import DEFAULT_COEFFICIENTS, Tables
 from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVENTS_PER_TASK
 from foreman_core.run_limits import STATE_BYTES_TARGET
 from foreman_core.task_store import TaskStore
-from tests.statemachine.conftest import FakeLabourer, both_orchestrator_types, report_for
+from tests.statemachine.conftest import FakeLabourer, both_orchestrator_types, report_for, scavenged
 
 LABOURERS = 1000
 BUSY = 50
@@ -81,8 +82,8 @@ def test_a_thousand_labourers_with_fifty_busy_run_in_a_small_state(
     assert len(lines) == LABOURERS
     idle = [lines[name(number)] for number in range(LABOURERS) if number not in fakes]
     assert all(line.get("invoked", 0) == 0 and "queue" not in line for line in idle)
-    assert {line["status"] for line in idle} == {0, 4}  # with data: 4; without: Bad (0), set by a metric
-    assert all(line.get("set_by") for line in idle if line["status"] == 0)
+    # nothing waits for them: their health is not read (whatever their metrics say) and their lines are the shortest
+    assert all(line == {"status": 4, "health": "not read"} for line in idle)
     # and the state stays small: the largest input or output of any state, and the history
     largest = execution.largest_state_bytes(compact=True)  # as Step Functions holds it
     spaced = execution.largest_state_bytes()  # as the embedded stack writes it (its limit is checked on this)
@@ -148,16 +149,83 @@ def test_the_scavenger_runs_over_hundreds_of_labourers_in_a_small_state(stack: E
 
     execution = stack.run({"now": now + 120}, state_machine="ScavengerArn")
 
-    # Then each of the three archived its completed task and retried its expired one; the other 297 did nothing
-    lines = {line["labourer_id"]: line for line in execution.output["labourers"]}
-    assert len(lines) == 300
+    # Then each of the three archived its completed task and retried its expired one; the other 297, with nothing
+    # to do, were not scavenged at all: one batch, one Lambda call
+    lines = {line["labourer_id"]: line for line in scavenged(execution.output)}
+    assert set(lines) == {name(number) for number in fakes}
     for number in fakes:
         assert (lines[name(number)]["archived"], lines[name(number)]["retried"]) == (1, 1)
-    idle = [line for labourer_id, line in lines.items() if labourer_id not in {name(n) for n in fakes}]
-    assert all(line == {"labourer_id": line["labourer_id"]} for line in idle)  # zero fields are left out
+    assert (execution.output["labourers"], execution.output["with_work"]) == (300, 3)
+    assert [batch["totals"] for batch in execution.output["batches"]] == [
+        {"batch": 0, "scavenged": 3, "archived": 3, "retried": 3}
+    ]
     largest = execution.largest_state_bytes(compact=True)
     print(f"\nScavenger over 300 labourers: largest state {largest:,} bytes, {execution.events} history events")
     assert largest < 32 * 1024
+    assert execution.events < 40  # no iteration for an idle labourer
+
+
+LONG = "l" * 200
+"""A long labourer id prefix: what travels per labourer through the Scavenger's Map is as large as it gets."""
+
+
+def _with_due_retries(stack: EmbeddedStack, store: TaskStore, count: int) -> list[str]:
+    """``count`` labourers with long ids, each with a retry due now: each has work for the Scavenger."""
+    ids = [f"{LONG}-{number:04d}" for number in range(count)]
+    labourers = {labourer_id: {"arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name(number)}",
+                               "max_simultaneous_invocations": 2}
+                 for number, labourer_id in enumerate(ids)}  # fmt: skip
+    stack.put_config({"task_config": {"labourers": labourers}})
+    for labourer_id in ids:
+        store.create_delayed_task(labourer_id, {"n": 1}, not_before=time.time() - 10)
+    return ids
+
+
+def test_the_scavenger_state_stays_small_when_every_labourer_fails_at_once(
+    stack: EmbeddedStack, store: TaskStore
+) -> None:
+    # Given 300 labourers with work, and every DynamoDB transaction refused with a long message (issue 22, item 16:
+    # ~150 labourers failing at once passed 256 KiB)
+    from tests.faults import dynamodb_fault
+
+    _with_due_retries(stack, store, 300)
+
+    with dynamodb_fault("transact_write_items", "AccessDeniedException" + "x" * 2000) as fault:
+        execution = stack.run(state_machine="ScavengerArn")
+
+    # Then the run succeeded, every labourer's failure is counted, the first lines listed with their errors cut
+    assert fault.raised >= 300
+    output = execution.output
+    assert output["with_work"] == 300
+    totals = [batch["totals"] for batch in output["batches"]]
+    assert sum(batch.get("with_errors", 0) for batch in totals) == 300
+    assert sum(batch.get("omitted", 0) for batch in totals) + len(scavenged(output)) == 300
+    assert all(len(error) <= 300 for line in scavenged(output) for error in line["errors"])
+    largest = execution.largest_state_bytes(compact=True)
+    print(f"\nScavenger, 300 labourers all failing: largest state {largest:,} bytes")
+    assert largest < 200 * 1024
+
+
+def test_a_scavenger_batch_whose_call_fails_is_reported_without_its_cause(
+    stack: EmbeddedStack, store: TaskStore
+) -> None:
+    # Given 300 labourers with work, and a ScavengeLabourers function that fails every call with a 2 KB message
+    _with_due_retries(stack, store, 300)
+
+    def broken(real: object, event: object, context: object) -> object:
+        raise RuntimeError("broken " + "y" * 2000)
+
+    stack.runtime.wrap("foreman-ScavengeLabourersFunction", broken)
+
+    execution = stack.run(state_machine="ScavengerArn")
+
+    # Then the run succeeded and names each failed batch, its size and its error, never the 2 KB cause
+    output = execution.output
+    assert scavenged(output) == []
+    failed = [batch["failed"] for batch in output["batches"]]
+    assert sorted(entry["batch"] for entry in failed) == list(range(30))
+    assert {(entry["labourers"], entry["error"]) for entry in failed} == {(10, "RuntimeError")}
+    assert len(json.dumps(output)) < 4096  # 30 failed batches, each a few bytes (the 2 KB causes are in the history)
 
 
 SMALL_HISTORY = 1_500

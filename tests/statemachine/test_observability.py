@@ -21,7 +21,7 @@ from foreman.local.stack import EmbeddedStack, ExecutionFailedError
 from foreman_core.config import Tables
 from foreman_core.task_store import TaskStore
 from tests.emf import Blob, emf_blobs, log_lines
-from tests.statemachine.conftest import LABOURER_ARNS, FakeLabourer, cpu_metric, labourer_config, seed_cpu
+from tests.statemachine.conftest import LABOURER_ARNS, FakeLabourer, cpu_metric, labourer_config, scavenged, seed_cpu
 
 NAMESPACE = "ForemanObservability"
 STEPS = ("LoadConfig", "ComputeEcology", "FetchGreenfieldTasks", "Summarize")
@@ -148,7 +148,7 @@ def test_with_idle_labourer_metrics_off_a_run_prints_metrics_for_its_busy_labour
     output = stack.run().output
 
     # Then Summarize prints worker-a's blob and the deployment-wide one; worker-b, idle, costs no custom metric
-    assert output["labourers"]["worker-b"] == {"status": 4, "desired": 2}
+    assert output["labourers"]["worker-b"] == {"status": 4, "health": "not read"}
     by_labourer = {blob.dimension("Labourer"): blob for blob in emf_blobs(capsys.readouterr().out)}
     assert set(by_labourer) == {"worker-a", None}
     assert by_labourer["worker-a"].values["Invoked"] == 1
@@ -188,6 +188,9 @@ def test_compute_ecology_logs_every_reading_of_each_labourers_health(
         }
     )  # fmt: skip
     seed_cpu(stack, "db-a", 20)
+    store = _store(stack, time.time())
+    for name in ("worker-a", "worker-b"):  # a labourer's health is read when tasks wait for it
+        store.create_tasks(name, [{"n": 1}])
 
     output = stack.run().output
 
@@ -195,7 +198,8 @@ def test_compute_ecology_logs_every_reading_of_each_labourers_health(
     assert healths["worker-a"]["status"] == 4
     assert [(r["metric"], r["value"], r["no_data"]) for r in healths["worker-a"]["readings"]] == [("cpu", 20, False)]
     assert [(r["metric"], r["value"], r["no_data"]) for r in healths["worker-b"]["readings"]] == [("cpu", None, True)]
-    assert output["labourers"]["worker-b"] == {"status": 0, "set_by": "cpu"}  # the line names the metric only
+    line = output["labourers"]["worker-b"]
+    assert (line["status"], line["set_by"]) == (0, "cpu")  # the line names the metric only
 
 
 def test_a_failed_run_logs_its_error_with_the_execution(stack: EmbeddedStack, step_logs: io.StringIO) -> None:
@@ -294,14 +298,14 @@ def test_calls_per_run_and_per_task(
     logged = [line for line in step_logs.getvalue().splitlines() if line.startswith("{")]
     invoked = tasks * labourers
 
-    # The steps: a fixed number of calls per run and per labourer, none per task. ComputeEcology takes the lease
-    # and counts running tasks; FetchGreenfieldTasks reads each queue's head and tail (the depth: the budget goes to
-    # labourers with tasks queued), then the tasks after the head.
+    # The steps: a fixed number of calls per run and per labourer, none per task. ComputeEcology takes the lease,
+    # asks whether tasks wait (one Limit=1 query) and counts running tasks; FetchGreenfieldTasks reads each queue's
+    # head and tail (the depth: the budget goes to labourers with tasks queued), then the tasks after the head.
     assert meter.by("LoadConfig") == {"ssm.GetParameter": 1}
     assert meter.by("ComputeEcology") == {
         "cloudwatch.GetMetricData": 1,
         "dynamodb.UpdateItem": 1,
-        "dynamodb.Query": labourers,
+        "dynamodb.Query": 2 * labourers,
     }
     assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 3 * labourers}
     assert meter.by("Summarize") == {"dynamodb.UpdateItem": 1}  # the lease given back, with the run's record
@@ -351,10 +355,160 @@ def test_the_scavenger_prints_each_labourers_dead_tasks(
     # When the Scavenger runs after the tasks expired (duration + cooldown = 1200 s)
     output = stack.run({"now": now + 1300}, state_machine="ScavengerArn").output
 
-    # Then it closed them as dead, and printed DeadTasks per labourer (0 too) with the deployment-wide form
-    assert [line.get("dead", 0) for line in output["labourers"]] == [2, 0]  # a Scavenger line leaves out zeros
+    # Then it closed them as dead; worker-b, with nothing to do, was not scavenged at all (no line, no metric)
+    assert [(line["labourer_id"], line.get("dead", 0)) for line in scavenged(output)] == [("worker-a", 2)]
+    assert (output["labourers"], output["with_work"]) == (2, 1)
+    # and it printed worker-a's DeadTasks and the deployment-wide one (what the alarm reads): no zero per labourer
     blobs = [blob for blob in emf_blobs(capsys.readouterr().out) if "DeadTasks" in blob.values]
-    by_labourer = {blob.dimension("Labourer"): blob for blob in blobs}
-    assert {name: blob.values["DeadTasks"] for name, blob in by_labourer.items()} == {"worker-a": 2.0, "worker-b": 0.0}
-    assert all(set(blob.dimension_sets) == {("Labourer",), ()} for blob in blobs)
+    assert sorted((blob.dimension_sets, blob.values["DeadTasks"]) for blob in blobs) == [
+        ([()], 2.0),
+        ([("Labourer",)], 2.0),
+    ]
     assert all(blob.namespace == NAMESPACE for blob in blobs)
+
+
+def test_with_idle_labourer_metrics_the_scavenger_prints_a_zero_for_each_labourer_it_scavenged(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a labourer with a task running (not yet expired), and one with nothing, metrics for idle labourers on
+    stack.put_config({"task_config": {"labourers": {
+        name: labourer_config(stack.add_function(name, FakeLabourer()), 2) for name in ("worker-a", "worker-b")}},
+        "idle_labourer_metrics": True})  # fmt: skip
+    now = time.time()
+    _store(stack, now).create_tasks("worker-a", [{"n": 1}])
+    stack.run({"now": now})
+    capsys.readouterr()
+
+    output = stack.run({"now": now + 10}, state_machine="ScavengerArn").output
+
+    # Then worker-a was scavenged (nothing to move yet) and has its 0; worker-b was not, and has none
+    assert scavenged(output) == [{"labourer_id": "worker-a"}]
+    blobs = [blob for blob in emf_blobs(capsys.readouterr().out) if "DeadTasks" in blob.values]
+    assert sorted((blob.dimension("Labourer") or "", blob.values["DeadTasks"]) for blob in blobs) == [
+        ("", 0.0),
+        ("worker-a", 0.0),
+    ]
+
+
+# ---- the ecology reads what the run's work needs, not what its labourers number (issue 23) ---------------------------
+
+
+def _metered(stack: EmbeddedStack) -> CallMeter:
+    meter = CallMeter()
+    for step in STEPS:
+        stack.runtime.wrap(f"foreman-{step}Function", meter.step_wrapper(step))
+    return meter
+
+
+def test_only_labourers_with_tasks_waiting_have_their_health_read(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given three labourers with a health metric each (all with data), tasks waiting for worker-a only
+    for database in ("db-a", "db-b", "db-c"):
+        seed_cpu(stack, database, 10)
+    stack.put_config({"task_config": {"labourers": {
+        name: labourer_config(stack.add_function(name, FakeLabourer()), 2,
+                              health_metrics={"cpu": cpu_metric(database, {4: 50})})
+        for name, database in (("worker-a", "db-a"), ("worker-b", "db-b"), ("worker-c", "db-c"))}}})  # fmt: skip
+    _store(stack, time.time()).create_tasks("worker-a", [{"n": 1}])
+    requested: list[str] = []
+    original = BaseClient._make_api_call
+
+    def spy(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "GetMetricData":
+            requested.extend(
+                dimension["Value"]
+                for query in params["MetricDataQueries"]
+                for dimension in query["MetricStat"]["Metric"]["Dimensions"]
+            )
+        return original(client, operation, params)
+
+    # When the Orchestrator runs
+    meter = _metered(stack)
+    with mock.patch.object(BaseClient, "_make_api_call", spy), meter.counting():
+        output = stack.run().output
+
+    # Then only worker-a's metric was requested; the others' lines say their health was not read, and the fetch did
+    # not read their (empty) queues again: one probe and one running count each in ComputeEcology, nothing more
+    assert requested == ["db-a"]
+    assert output["labourers"]["worker-a"]["invoked"] == 1
+    assert "health" not in output["labourers"]["worker-a"]
+    assert output["labourers"]["worker-b"] == output["labourers"]["worker-c"] == {"status": 4, "health": "not read"}
+    assert meter.by("ComputeEcology")["dynamodb.Query"] == 2 * 3
+    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 3}  # worker-a's head, tail and tasks
+    # and no HealthStatus metric claims a status nobody read
+    blobs = {blob.dimension("Labourer"): blob for blob in emf_blobs(capsys.readouterr().out)}
+    assert set(blobs) == {"worker-a", None}
+    assert blobs["worker-a"].values["HealthStatus"] == 4
+
+
+def test_a_run_that_finds_the_lease_taken_reads_nothing_and_prints_no_metric(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a labourer with a health metric and tasks waiting, and the lease held by another execution
+    from foreman_core import lease
+
+    seed_cpu(stack, "db-a", 10)
+    worker = labourer_config(
+        stack.add_function("worker-a", FakeLabourer()), 2, health_metrics={"cpu": cpu_metric("db-a", {4: 50})}
+    )
+    stack.put_config({"task_config": {"labourers": {"worker-a": worker}}})
+    _store(stack, time.time()).create_tasks("worker-a", [{"n": 1}])
+    table = str(stack.outputs["CoordinationTableName"])
+    other = "arn:aws:states:us-east-1:123456789012:execution:foreman-Orchestrator:other"
+    assert lease.take(stack.client("dynamodb"), table, execution=other, now=time.time(), seconds=60).held
+
+    # When a run starts
+    meter = _metered(stack)
+    with meter.counting():
+        output = stack.run().output
+
+    # Then it took no metric, counted nothing, read no queue: the lease attempt is its only call
+    assert output["lease"]["held"] is False
+    assert meter.by("ComputeEcology") == {"dynamodb.UpdateItem": 1}
+    assert meter.by("FetchGreenfieldTasks") == {}
+    assert output["labourers"]["worker-a"]["health"] == "not read"
+    assert output["totals"].get("invoked", 0) == 0
+    # and it printed no metric: its zeros would break the HealthBlocked alarm's streak
+    assert [blob for blob in emf_blobs(capsys.readouterr().out) if blob.namespace == NAMESPACE] == []
+
+
+def test_an_idle_scavenger_run_scavenges_nobody(stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given two labourers, one with tasks queued but none invoked, nothing in the retry table
+    workers = {name: labourer_config(stack.add_function(name, FakeLabourer()), 2) for name in ("worker-a", "worker-b")}
+    stack.put_config({"task_config": {"labourers": workers}})
+    _store(stack, time.time()).create_tasks("worker-a", [{"n": 1}])
+    calls: Counter[str] = Counter()
+    for function in ("FindLabourersWithWork", "ScavengeLabourers"):
+        stack.runtime.wrap(f"foreman-{function}Function", lambda real, event, context, f=function: (
+            calls.update([f]), real(event, context))[1])  # fmt: skip
+
+    execution = stack.run(state_machine="ScavengerArn")
+
+    # Then it looked (one call), found nothing to do, made no batch and printed no metric
+    assert execution.output["batches"] == []
+    assert (execution.output["labourers"], execution.output["with_work"]) == (2, 0)
+    assert calls == {"FindLabourersWithWork": 1}
+    assert execution.state_transitions() <= 5
+    assert [blob for blob in emf_blobs(capsys.readouterr().out) if "DeadTasks" in blob.values] == []
+
+
+def test_no_task_payload_reaches_any_step_log_by_default(
+    stack: EmbeddedStack, step_logs: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given tasks whose payload carries a secret, one of them malformed (set aside, with its reason logged)
+    secret = "s3cr3t-payload-value"
+    stack.put_config({"task_config": {"labourers": {
+        "worker-a": labourer_config(stack.add_function("worker-a", FakeLabourer()), 5, max_attempts=1)}}})  # fmt: skip
+    now = time.time()
+    store = _store(stack, now)
+    store.create_tasks("worker-a", [{"secret": secret, "n": n} for n in range(3)])
+
+    # When the Orchestrator runs (LogLevel INFO, the default) and the Scavenger closes the expired ones as dead
+    stack.run({"now": now})
+    stack.run({"now": now + 1300}, state_machine="ScavengerArn")
+
+    # Then neither the steps' logs (which did log the run) nor anything they printed (EMF metrics) holds the payload
+    assert "labourer scavenged" in step_logs.getvalue()
+    assert secret not in step_logs.getvalue()
+    assert secret not in capsys.readouterr().out

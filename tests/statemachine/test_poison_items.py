@@ -27,6 +27,7 @@ from tests.statemachine.conftest import (
     both_orchestrator_types,
     labourer_config,
     report_for,
+    scavenged,
 )
 
 pytestmark = both_orchestrator_types  # every test on a Standard and on an Express Orchestrator
@@ -189,7 +190,7 @@ def test_a_running_task_rewritten_with_wrong_types_is_closed_by_the_scavenger(
     assert [status.running for status in statuses] == [1]
     assert not late.accepted
     assert "attempt 1 reported" in (late.reason or "")
-    (line,) = [line for line in output["labourers"] if line["labourer_id"] == "worker-a"]
+    (line,) = [line for line in scavenged(output) if line["labourer_id"] == "worker-a"]
     assert line["dead"] == 1
     closed = store.locate(task.task_id)
     assert closed.where.value == "closed-dead"

@@ -944,3 +944,38 @@ def test_the_target_tracking_page_s_example_is_a_valid_config() -> None:
     config = parse_config(example.split("```")[0])
     (labourer,) = config.labourers
     assert labourer.target_tracking == TargetTracking("InvoicesDBCPU", 60.0)
+
+
+# ---- what CloudWatch would drop, refused when the config is parsed (issue 23) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("labourer_id", "reason"),
+    [
+        ("café", "only printable ASCII characters, got a non-ASCII character 'é' at position 3"),
+        ("   ", "at least one character that is not whitespace"),
+        ("tab\there", "only printable ASCII characters, got a control character '\\t' at position 3"),
+        ("x" * 1025, "at most 1,024 characters, got 1,025"),
+    ],
+)
+def test_a_labourer_id_cloudwatch_would_drop_as_a_dimension_is_refused_by_path(labourer_id: str, reason: str) -> None:
+    raw = {"task_config": {"labourers": {labourer_id: {"arn": "a"}}}}
+    error = problems_of(raw)
+    assert error.problems == [
+        (f"task_config.labourers.{labourer_id}", f"a labourer id is the Labourer dimension of its metrics: {reason}")
+    ]
+
+
+def test_the_longest_ascii_labourer_id_cloudwatch_takes_is_accepted() -> None:
+    config = parse_config({"task_config": {"labourers": {"x" * 1024: {"arn": "a"}, "a b-c_d.e:f/g": {"arn": "b"}}}})
+    assert [len(labourer.id) for labourer in config.labourers] == [1024, 13]
+
+
+def test_closed_tasks_ttl_is_off_by_default_and_a_positive_number_of_days() -> None:
+    assert parse_config({"task_config": {"labourers": {}}}).closed_tasks_ttl_days is None
+    config = parse_config({"task_config": {"labourers": {}}, "closed_tasks_ttl_days": 90})
+    assert config.closed_tasks_ttl_days == 90
+    assert parse_config(config.to_dict()) == config
+    assert problems_of({"task_config": {"labourers": {}}, "closed_tasks_ttl_days": 0}).problems == [
+        ("closed_tasks_ttl_days", "expected a positive integer, got 0")
+    ]

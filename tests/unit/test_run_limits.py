@@ -71,11 +71,11 @@ def test_an_express_run_is_not_warned_of_the_history() -> None:
 
 
 def test_idle_labourer_metrics_is_a_flag_kept_in_the_canonical_form() -> None:
-    assert _config(2).idle_labourer_metrics is True
-    quiet = _config(2, idle_labourer_metrics=False)
-    assert quiet.idle_labourer_metrics is False
-    assert parse_config(quiet.to_dict()) == quiet
-    assert quiet.fingerprint() != _config(2).fingerprint()
+    assert _config(2).idle_labourer_metrics is False  # off by default: the bill follows the work (issue 23)
+    loud = _config(2, idle_labourer_metrics=True)
+    assert loud.idle_labourer_metrics is True
+    assert parse_config(loud.to_dict()) == loud
+    assert loud.fingerprint() != _config(2).fingerprint()
     with pytest.raises(ConfigError) as refused:
         _config(2, idle_labourer_metrics="no")
     assert refused.value.problems == [("idle_labourer_metrics", "expected true or false, got string 'no'")]

@@ -1,4 +1,5 @@
-"""The Scavenger's ASL: LoadConfig, then one caught iteration per labourer, the Orchestrator's Lambda retry pattern."""
+"""The Scavenger's ASL: LoadConfig, FindLabourersWithWork, then one caught iteration per batch of labourers with
+work, the Orchestrator's Lambda retry pattern."""
 
 from __future__ import annotations
 
@@ -16,11 +17,15 @@ MAP = ASL["States"]["ScavengeLabourers"]
 INNER = MAP["ItemProcessor"]["States"]
 
 
-def test_the_run_is_load_config_then_a_map_over_labourers_then_the_summary() -> None:
+def test_the_run_finds_the_labourers_with_work_then_maps_over_their_batches_then_sums_up() -> None:
     assert ASL["StartAt"] == "LoadConfig"
-    assert ASL["States"]["LoadConfig"]["Next"] == "ScavengeLabourers"
+    assert ASL["States"]["LoadConfig"]["Next"] == "FindLabourersWithWork"
+    find = ASL["States"]["FindLabourersWithWork"]
+    assert find["Parameters"]["FunctionName"] == "${FindLabourersWithWorkFunctionArn}"
+    assert find["Retry"] == ORCHESTRATOR["States"]["LoadConfig"]["Retry"]
+    assert find["Next"] == "ScavengeLabourers"
     assert MAP["Type"] == "Map"
-    assert MAP["ItemsPath"] == "$.labourers"
+    assert MAP["ItemsPath"] == "$.batches"
     assert MAP["Next"] == "Summarize"
     assert ASL["States"]["Summarize"]["End"] is True
 
@@ -33,23 +38,32 @@ def test_load_config_is_the_orchestrators_own_step() -> None:
     assert ours == theirs
 
 
-def test_each_labourer_is_isolated_and_bounded() -> None:
+def test_each_batch_is_isolated_and_a_failed_one_keeps_no_cause() -> None:
     assert 1 <= MAP["MaxConcurrency"] <= 40
-    step = INNER["ScavengeLabourer"]
+    step = INNER["ScavengeBatch"]
     (catch,) = step["Catch"]
     assert catch["ErrorEquals"] == ["States.ALL"]
     assert catch["ResultPath"] == "$.error"
-    assert INNER[catch["Next"]]["Type"] == "Pass"
-    assert INNER[catch["Next"]]["Parameters"]["labourer_id.$"] == "$.labourer"  # LoadConfig's ids
-    assert MAP["ItemSelector"] == {"labourer.$": "$$.Map.Item.Value", "run.$": "$.run", "config.$": "$.config"}
+    failed = INNER[catch["Next"]]
+    assert failed["Type"] == "Pass"
+    # a failed batch is reported by its number, its labourers' count and the error's name: never the cause (up to
+    # 32 KB each), so forty failed batches stay small (issue 22 item 16)
+    assert "Cause" not in json.dumps(failed["Parameters"])
+    assert failed["Parameters"]["labourers"] == []
+    assert MAP["ItemSelector"] == {
+        "labourers.$": "$$.Map.Item.Value",
+        "batch.$": "$$.Map.Item.Index",
+        "run.$": "$.run",
+        "config.$": "$.config",
+    }
 
 
 def test_lambda_steps_retry_like_the_orchestrators() -> None:
-    assert INNER["ScavengeLabourer"]["Retry"] == ORCHESTRATOR["States"]["LoadConfig"]["Retry"]
-    assert INNER["ScavengeLabourer"]["Parameters"]["FunctionName"] == "${ScavengeLabourerFunctionArn}"
+    assert INNER["ScavengeBatch"]["Retry"] == ORCHESTRATOR["States"]["LoadConfig"]["Retry"]
+    assert INNER["ScavengeBatch"]["Parameters"]["FunctionName"] == "${ScavengeLabourersFunctionArn}"
 
 
-@pytest.mark.parametrize("scope", [ASL, MAP["ItemProcessor"]], ids=["top", "per-labourer"])
+@pytest.mark.parametrize("scope", [ASL, MAP["ItemProcessor"]], ids=["top", "per-batch"])
 def test_every_transition_names_a_state_of_its_own_scope(scope: dict[str, Any]) -> None:
     states = scope["States"]
     assert scope["StartAt"] in states

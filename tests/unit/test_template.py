@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from foreman.local.deployer import Deployment, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +127,12 @@ def _resources(statement: dict[str, Any]) -> list[str]:
     return resolved if isinstance(resolved, list) else [resolved]
 
 
-LIFECYCLE_FUNCTIONS = ("WorkerAssistantFunction", "TaskDestinationFunction", "ScavengeLabourerFunction")
+LIFECYCLE_FUNCTIONS = (
+    "WorkerAssistantFunction",
+    "TaskDestinationFunction",
+    "FindLabourersWithWorkFunction",
+    "ScavengeLabourersFunction",
+)
 
 
 def test_the_lifecycle_functions_touch_only_the_three_tables_and_their_indexes() -> None:
@@ -169,7 +176,7 @@ def test_the_scavenger_never_deletes_closed_rows_and_updates_only_tasks_in_place
     grants = {
         (action, resource)
         for logical_id, statement in _statements()
-        if logical_id == "ScavengeLabourerFunction"
+        if logical_id == "ScavengeLabourersFunction"
         for action in _actions(statement)
         if action.startswith("dynamodb:")
         for resource in _resources(statement)
@@ -188,19 +195,35 @@ def test_notifications_are_granted_on_the_topic_and_the_default_bus_only() -> No
     publishes = [(lid, s) for lid, s in _statements() if "sns:Publish" in _actions(s)]
     puts = [(lid, s) for lid, s in _statements() if "events:PutEvents" in _actions(s)]
     assert [(lid, s["Resource"], _actions(s)) for lid, s in publishes] == [
-        ("ScavengeLabourerFunction", {"Ref": "DeadTasksTopic"}, ["sns:Publish"])
+        ("ScavengeLabourersFunction", {"Ref": "DeadTasksTopic"}, ["sns:Publish"])
     ]
     ((logical_id, put),) = puts
-    assert (logical_id, _actions(put)) == ("ScavengeLabourerFunction", ["events:PutEvents"])
+    assert (logical_id, _actions(put)) == ("ScavengeLabourersFunction", ["events:PutEvents"])
     assert _resources(put) == ["arn:aws:events:us-east-1:123456789012:event-bus/default"]
     assert TEMPLATE["Resources"]["DeadTasksTopic"]["Type"] == "AWS::SNS::Topic"
+
+
+def test_finding_the_scavengers_work_only_queries_the_two_indexes() -> None:
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/"
+    grants = {
+        (action, resource)
+        for logical_id, statement in _statements()
+        if logical_id == "FindLabourersWithWorkFunction"
+        for action in _actions(statement)
+        if not action.startswith(("s3:", "ssm:", "dynamodb:GetItem"))  # ConfigReadPolicy is a managed policy
+        for resource in _resources(statement)
+    }
+    assert grants == {
+        ("dynamodb:Query", f"{table}sosw_tasks/index/sosw_tasks_greenfield"),
+        ("dynamodb:Query", f"{table}sosw_retry_tasks/index/labourer_id_greenfield"),
+    }
 
 
 def test_the_timeout_lookup_is_granted_on_the_labourer_arns_only() -> None:
     ((logical_id, statement),) = [
         (lid, s) for lid, s in _statements() if "lambda:GetFunctionConfiguration" in _actions(s)
     ]
-    assert logical_id == "ScavengeLabourerFunction"
+    assert logical_id == "ScavengeLabourersFunction"
     assert _actions(statement) == ["lambda:GetFunctionConfiguration"]
     assert _resources(statement) == [
         "arn:aws:lambda:eu-west-1:111122223333:function:a",
@@ -232,7 +255,11 @@ def test_the_scavenger_state_machine_has_its_own_disabled_schedule_logs_and_trac
     assert schedule["Properties"]["State"] == {"Ref": "ScavengerScheduleState"}
     assert TEMPLATE["Parameters"]["ScavengerScheduleState"]["Default"] == "DISABLED"
     invoked = [p["LambdaInvokePolicy"]["FunctionName"] for p in properties["Policies"] if "LambdaInvokePolicy" in p]
-    assert invoked == [{"Ref": "LoadConfigFunction"}, {"Ref": "ScavengeLabourerFunction"}]
+    assert invoked == [
+        {"Ref": "LoadConfigFunction"},
+        {"Ref": "FindLabourersWithWorkFunction"},
+        {"Ref": "ScavengeLabourersFunction"},
+    ]
 
 
 def test_the_outputs_give_a_labourer_what_it_needs() -> None:
@@ -265,11 +292,54 @@ def test_the_orchestrator_type_is_a_parameter_standard_by_default() -> None:
     assert TEMPLATE["Conditions"]["ExpressOrchestrator"] == {"Fn::Equals": [{"Ref": "OrchestratorType"}, "EXPRESS"]}
 
 
-def test_an_express_orchestrator_logs_every_event_with_its_data() -> None:
-    # an Express execution has no history API: its log at level ALL, with data, is what the console shows of a run
+def _logging(**parameters: str) -> dict[str, Any]:
+    deployment = Deployment(
+        str(ROOT / "template.yaml"),
+        clients=None,
+        parameters={"LabourerArns": "arn:aws:lambda:eu-west-1:111122223333:function:a", **parameters},
+    )
     logging = TEMPLATE["Resources"]["Orchestrator"]["Properties"]["Logging"]
-    assert logging["Level"] == {"Fn::If": ["ExpressOrchestrator", "ALL", "ERROR"]}
-    assert logging["IncludeExecutionData"] == {"Fn::If": ["ExpressOrchestrator", True, False]}
+    return {key: deployment.resolve(logging[key]) for key in ("Level", "IncludeExecutionData")}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "level", "data"),
+    [
+        ({}, "ERROR", "false"),
+        ({"OrchestratorType": "EXPRESS"}, "ALL", "false"),  # Express has no history: its log is the console's
+        ({"OrchestratorLogLevel": "OFF"}, "OFF", "false"),
+        ({"OrchestratorType": "EXPRESS", "OrchestratorLogExecutionData": "true"}, "ALL", "true"),
+    ],
+)
+def test_the_orchestrators_execution_log_is_the_operators_choice_without_payloads_by_default(
+    parameters: dict[str, str], level: str, data: str
+) -> None:
+    # a Claim's output holds the task's payload: with execution data, every payload would be in the log
+    logging = _logging(**parameters)
+    assert (logging["Level"], str(logging["IncludeExecutionData"]).lower()) == (level, data)
+
+
+def test_every_log_group_is_declared_with_the_retention_parameter() -> None:
+    resources = TEMPLATE["Resources"]
+    groups = {lid: r["Properties"] for lid, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    functions = [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+    assert all(props["RetentionInDays"] == {"Ref": "LogRetentionDays"} for props in groups.values())
+    assert TEMPLATE["Parameters"]["LogRetentionDays"]["Default"] == 30
+    named = {props["LogGroupName"]["Fn::Sub"] for props in groups.values()}
+    assert {f"/aws/lambda/${{{function}}}" for function in functions} <= named
+
+
+def test_the_config_key_is_decrypted_only_through_ssm_or_s3() -> None:
+    policy = TEMPLATE["Resources"]["ConfigReadPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (kms,) = [s["Fn::If"] for s in policy if "Fn::If" in s and s["Fn::If"][0] == "HasConfigKmsKey"]
+    statement = kms[1]
+    assert (statement["Action"], statement["Resource"]) == ("kms:Decrypt", {"Ref": "ConfigKmsKeyArn"})
+    services = statement["Condition"]["StringEquals"]["kms:ViaService"]
+    assert [service["Fn::Sub"] for service in services] == [
+        "ssm.${AWS::Region}.amazonaws.com",
+        "s3.${AWS::Region}.amazonaws.com",
+    ]
+    assert kms[2] == {"Ref": "AWS::NoValue"}
 
 
 def test_the_lease_outlasts_every_execution_of_either_type() -> None:
