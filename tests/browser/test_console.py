@@ -4,8 +4,9 @@ One ``foreman local serve`` for the module, with the example labourers and three
 not exist: Lambda refuses the Invoke for good and AttemptFailed catches it), ``flaky`` (raises; one attempt, so the
 Scavenger closes its task as dead) and ``shaky`` (raises; three attempts an hour apart, so its task waits for a
 retry). The CLI runs the Orchestrator once, the Scavenger once, then the Orchestrator on an invalid config
-(LoadConfig fails), and the tests open the console as a person would. Screenshots go to ``test-artifacts/``. Without Chromium the tests skip and say
-why (``.ci/run`` installs it, and on CI a missing browser is a failure, never a skip).
+(LoadConfig fails), and the tests open the console as a person would. Screenshots go to ``test-artifacts/``.
+Without Chromium the tests skip and say why (``.ci/run`` installs it, and on CI a missing browser is a failure,
+never a skip).
 """
 
 from __future__ import annotations
