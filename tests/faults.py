@@ -40,9 +40,12 @@ def dynamodb_fault(
     when: Callable[..., bool] = lambda *args, **kwargs: True,
     times: int | None = None,
     status: int = 400,
+    applied: bool = False,
 ) -> Iterator[Fault]:
     """Fail moto ``DynamoDBBackend.<operation>`` calls matching ``when(*args, **kwargs)`` with DynamoDB error
-    ``code`` (e.g. ``ProvisionedThroughputExceededException``), as the service would answer."""
+    ``code`` (e.g. ``ProvisionedThroughputExceededException``), as the service would answer. ``applied``: the call is
+    made (its write applied) and only its answer is the error, as when DynamoDB applied a write and its answer was lost
+    (an ``InternalServerError`` after the fact)."""
     from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
     from moto.dynamodb.models import DynamoDBBackend
 
@@ -51,6 +54,8 @@ def dynamodb_fault(
 
     def failing(self: Any, *args: Any, **kwargs: Any) -> Any:
         if when(*args, **kwargs) and fault.take(times):
+            if applied:
+                original(self, *args, **kwargs)
             error = DynamodbException(ERROR_TYPE_PREFIX + code, f"injected fault: {code}")
             error.code = status
             raise error

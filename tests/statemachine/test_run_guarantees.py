@@ -17,11 +17,12 @@ from unittest import mock
 import pytest
 
 from foreman.local.stack import EmbeddedStack, ExecutionFailedError
+from foreman_core import lease
 from foreman_core.greenfield import RunMarkers
 from foreman_core.lease import lease_key, read_finished
 from foreman_core.task_store import TaskStore
 from tests.conservation import census
-from tests.faults import index_lag, stop_at_state
+from tests.faults import dynamodb_fault, index_lag, is_claim, stop_at_state
 from tests.statemachine.conftest import FETCH_FUNCTION, FakeLabourer, labourer_config, report_for
 
 LOAD_CONFIG_FUNCTION = "foreman-LoadConfigFunction"
@@ -364,3 +365,62 @@ def test_a_payload_rewritten_between_the_fetch_and_the_claim_is_skipped_never_a_
     assert sorted(event["task_id"] for event in fake.events) == sorted(task.task_id for task in others)
     assert {event["n"] for event in fake.events} == {1, 2}
     assert first.task_id in _queued(store)
+
+
+def test_a_claim_applied_whose_answer_is_lost_on_every_try_is_reported_released(
+    stack: EmbeddedStack, store: TaskStore
+) -> None:
+    # Given claims that DynamoDB applies but whose answer is lost on every try (an InternalServerError after the fact)
+    fake = FakeLabourer()
+    _configure(stack, fake, 3)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(3)])]
+
+    with dynamodb_fault("update_item", "InternalServerError", when=is_claim, status=500, applied=True) as lost:
+        line = report_for(stack.run().output, "worker-a")
+
+    # Then the run undid each claim it could not confirm and says so: released, not failed, and the tasks are queued as
+    # they were (before, it reported them failed while they sat claimed until the Scavenger)
+    assert lost.raised == 3 * 5  # each claim and its four retries applied, every answer lost
+    assert (line["invoked"], line["released"], line.get("failed", 0)) == (0, 3, 0)
+    assert fake.events == []
+    assert _queued(store) == dict.fromkeys(created, 0)
+    census(stack.client("dynamodb"), created, now=time.time())
+
+
+def test_an_ecology_step_that_dies_without_giving_the_lease_back_has_it_given_back_by_the_state_machine(
+    stack: EmbeddedStack, store: TaskStore
+) -> None:
+    # Given a ComputeEcology that takes the lease and then dies outside its own code (a timeout, out of memory): its
+    # handler's own clean-up never runs
+    _configure(stack, FakeLabourer(), 3)
+    store.create_tasks("worker-a", [{"n": 1}])
+
+    def dies_after(real: Any, event: Any, context: Any) -> Any:
+        real(event, context)
+        raise TimeoutError("Task timed out after 60.00 seconds")
+
+    stack.runtime.wrap("foreman-ComputeEcologyFunction", dies_after)
+    with pytest.raises(ExecutionFailedError):
+        stack.run()
+
+    # Then the run failed and the lease was given back by ReturnLeaseAfterFailure: the next run is not blocked 360 s
+    item = stack.client("dynamodb").get_item(TableName=TASKS_TABLE, Key=lease_key(), ConsistentRead=True)["Item"]
+    assert "run" not in item  # nobody holds it
+    assert item["last_run"]["S"].startswith("run-")
+
+
+def test_an_execution_run_twice_under_one_name_cannot_pass_for_the_run_that_took_the_lease(
+    stack: EmbeddedStack,
+) -> None:
+    # Given an Express execution that AWS runs twice (at-least-once): both copies carry the same execution ARN, and
+    # each LoadConfig makes its own run id
+    client = stack.client("dynamodb")
+    execution = "arn:aws:states:us-east-1:123456789012:express:foreman-Orchestrator:tick:copy"
+    now = time.time()
+    first = lease.take(client, TASKS_TABLE, run="run-first", execution=execution, now=now, seconds=60)
+    second = lease.take(client, TASKS_TABLE, run="run-second", execution=execution, now=now + 1, seconds=60)
+
+    # Then the second copy is busy (before, the owner was the execution, and the copy passed as the holder)
+    assert first.held
+    assert not second.held
+    assert lease.give_back(client, TASKS_TABLE, run="run-second", now=now + 2) is False
