@@ -16,7 +16,8 @@ from unittest import mock
 
 import pytest
 
-from foreman.local.stack import EmbeddedStack, ExecutionFailedError
+from foreman.local.deployer import Deployment
+from foreman.local.stack import LOCAL_ENVIRONMENT, LOCAL_PARAMETERS, TEMPLATE, EmbeddedStack, ExecutionFailedError
 from foreman_core import lease
 from foreman_core.greenfield import RunMarkers
 from foreman_core.lease import lease_key, read_finished
@@ -424,3 +425,37 @@ def test_an_execution_run_twice_under_one_name_cannot_pass_for_the_run_that_took
     assert first.held
     assert not second.held
     assert lease.give_back(client, TASKS_TABLE, run="run-second", now=now + 2) is False
+
+
+def test_a_second_deployment_on_the_same_tables_shares_the_lease(stack: EmbeddedStack, store: TaskStore) -> None:
+    # Given a second Foreman stack deployed on the same tables (CreateTables=false), the same config, and a run of the
+    # first stack holding the lease (mid-run: counting and claiming)
+    fake = FakeLabourer()
+    _configure(stack, fake, 5)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(8)])]
+    second = Deployment(
+        TEMPLATE,
+        clients=stack.client,
+        parameters={**LOCAL_PARAMETERS, **stack.parameters, "CreateTables": "false"},
+        stack_name="second",
+        environment=LOCAL_ENVIRONMENT,
+    ).deploy()
+    for name, (code_dir, handler) in second.code.items():
+        stack.runtime.add_code(name, code_dir, handler)
+    holder = "arn:aws:states:us-east-1:123456789012:execution:foreman-Orchestrator:mid-run"
+    assert lease.take(
+        stack.client("dynamodb"), TASKS_TABLE, run="run-first", execution=holder, now=time.time(), seconds=60
+    ).held
+
+    # When the second stack runs
+    sfn = stack.client("stepfunctions")
+    started = sfn.start_execution(stateMachineArn=str(second.outputs["OrchestratorArn"]), input="{}")["executionArn"]
+    output = stack.wait(started).output
+
+    # Then it finds the first stack's run holding the lease and claims nothing: two stacks on one set of tables keep
+    # each labourer's cap together (before, each stack had its own lease and both filled the same free slots)
+    assert output["lease"]["held"] is False
+    assert output["lease"]["holder"] == holder
+    assert report_for(output, "worker-a")["invoked"] == 0
+    assert fake.events == []
+    census(stack.client("dynamodb"), created, now=time.time())
