@@ -168,32 +168,45 @@ def run_problems(output: dict[str, Any]) -> list[str]:
 
 def report_lines(output: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """``(labourer id, line)`` of a run's output in the report's order, each line without its zero and empty fields:
-    an Orchestrator's ``labourers`` maps ids to lines; a Scavenger's is a list of lines that name their
-    ``labourer_id``."""
-    labourers = output.get("labourers") or {}
-    if isinstance(labourers, list):
-        return [(str(line.get("labourer_id", "?")), line) for line in labourers if isinstance(line, dict)]
-    return list(labourers.items())
+    an Orchestrator's ``labourers`` maps ids to lines; a Scavenger's lines are in its ``batches``, one per labourer
+    that had work, each naming its ``labourer_id``."""
+    labourers = output.get("labourers")
+    if isinstance(labourers, dict):
+        return list(labourers.items())
+    return [
+        (str(line.get("labourer_id", "?")), line)
+        for batch in output.get("batches") or []
+        if isinstance(batch, dict)
+        for line in batch.get("labourers") or []
+        if isinstance(line, dict)
+    ]
 
 
 def scavenger_summary(output: dict[str, Any]) -> tuple[str, list[str]]:
-    """A Scavenger run's output as a table, one row per labourer (archived, retried, dead, requeued, failures
-    reported, lost races, more to do), and its problems: labourers whose iteration failed, or whose scavenging met
-    errors. ``foreman run`` exits 1 when there are any."""
+    """A Scavenger run's output: how many labourers had work, then a table, one row per labourer it scavenged
+    (archived, retried, dead, requeued, failures reported, lost races, more to do, errors), and its problems: batches
+    whose call failed, labourers whose scavenging met errors. ``foreman run`` exits 1 when there are any."""
     headers = ["labourer", "archived", "retried", "dead", "requeued", "failures", "lost races", "more", "errors"]
     rows: list[list[Any]] = []
     problems: list[str] = []
     for labourer_id, line in report_lines(output):
         errors = [*line.get("errors", []), *line.get("notification_errors", [])]
-        if line.get("error"):  # the iteration failed (LabourerFailed)
-            errors.append(f"{line['error']}: {line.get('cause', '')}")
         rows.append(
             [labourer_id, line.get("archived", 0), line.get("retried", 0), line.get("dead", 0),
              line.get("requeued", 0), line.get("failures_reported", 0), line.get("lost_races", 0),
              "yes" if line.get("more") else "-", len(errors) or "-"]
         )  # fmt: skip
         problems.extend(f"{labourer_id}: {error}" for error in errors)
-    lines = [format_table(headers, rows, text=[7])]
+    omitted = 0
+    for batch in output.get("batches") or []:
+        if isinstance(batch, dict) and batch.get("error"):  # the batch's call failed as a whole
+            problems.append(f"batch {batch.get('batch', '?')} ({batch.get('size', '?')} labourers): {batch['error']}")
+        omitted += int((batch.get("totals") or {}).get("omitted", 0)) if isinstance(batch, dict) else 0
+    lines = [f"{output.get('with_work', 0)} of {output.get('labourers', 0)} labourer(s) had work"]
+    if rows:
+        lines.append(format_table(headers, rows, text=[7]))
+    if omitted:
+        lines.append(f"  and {omitted} more labourer line(s) left out of the report (each batch keeps 4,000 bytes)")
     for labourer_id, line in report_lines(output):
         for dead in line.get("dead_tasks", []):
             lines.append(f"  {labourer_id}: closed as dead {dead.get('task_id')}: {dead.get('reason', '')}")

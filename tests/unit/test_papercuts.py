@@ -354,30 +354,36 @@ def test_the_troubleshooting_page_covers_the_cases_of_issue_17() -> None:
 SCAVENGER_OUTPUT = {
     "execution": "arn:aws:states:us-east-1:123456789012:execution:foreman-Scavenger:x",
     "start": 1_700_000_000,
-    "labourers": [
-        {"labourer_id": "reports", "archived": 3, "dead": 1, "failures_reported": 1,
-         "dead_tasks": [{"task_id": "t-1", "labourer_id": "reports", "attempts": 3,
-                         "reason": "failed after 3 attempts"}]},
-        {"labourer_id": "thumbnails"},
-        {"labourer_id": "broken", "error": "Lambda.Unknown", "cause": "boom"},
+    "labourers": 40,
+    "with_work": 13,
+    "batches": [
+        {"labourers": [
+            {"labourer_id": "reports", "archived": 3, "dead": 1, "failures_reported": 1,
+             "dead_tasks": [{"task_id": "t-1", "labourer_id": "reports", "attempts": 3,
+                             "reason": "failed after 3 attempts"}]},
+            {"labourer_id": "thumbnails", "errors": ["t-9: retried: boom"]},
+         ], "totals": {"batch": 0, "scavenged": 12, "archived": 3, "dead": 1, "omitted": 10}},
+        {"batch": 1, "size": 1, "error": "Lambda.Unknown"},
     ],
 }  # fmt: skip
 
 
 def test_report_lines_reads_a_scavenger_output_by_labourer() -> None:
-    assert [labourer_id for labourer_id, _ in cli.report_lines(SCAVENGER_OUTPUT)] == ["reports", "thumbnails", "broken"]
+    assert [labourer_id for labourer_id, _ in cli.report_lines(SCAVENGER_OUTPUT)] == ["reports", "thumbnails"]
 
 
-def test_the_scavenger_summary_shows_each_labourer_its_dead_tasks_and_its_failed_iterations() -> None:
+def test_the_scavenger_summary_shows_each_labourer_its_dead_tasks_and_its_failed_batches() -> None:
     from foreman.cli.run import scavenger_summary
 
     text, problems = scavenger_summary(SCAVENGER_OUTPUT)
 
-    rows = {line.split()[0]: line.split() for line in text.splitlines()[1:4]}
+    assert text.splitlines()[0] == "13 of 40 labourer(s) had work"
+    rows = {line.split()[0]: line.split() for line in text.splitlines()[2:4]}
     assert rows["reports"][1:5] == ["3", "0", "1", "0"]  # archived, retried, dead, requeued
     assert rows["thumbnails"][1:5] == ["0", "0", "0", "0"]
+    assert "  and 10 more labourer line(s) left out of the report (each batch keeps 4,000 bytes)" in text
     assert "  reports: closed as dead t-1: failed after 3 attempts" in text
-    assert problems == ["broken: Lambda.Unknown: boom"]
+    assert problems == ["thumbnails: t-9: retried: boom", "batch 1 (1 labourers): Lambda.Unknown"]
 
 
 def test_an_express_run_is_started_once_whatever_happens_to_its_answer() -> None:
