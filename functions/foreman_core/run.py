@@ -255,6 +255,8 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     for labourer_id, line in report.items():
         line["fetched"] = fetched.get(labourer_id, 0)
         allotted = budget.get(labourer_id, 0) - (taken_counts.get(labourer_id, 0) - line["fetched"])
+        if labourer_id in takes and takes[labourer_id].out_of_room:  # stopped by the run's bytes, not the queue
+            allotted = line["fetched"]
         line["deferred"] = max(wants[labourer_id] - allotted, 0)
         report[labourer_id] = compact_line(line)
     result: dict[str, Any] = {
@@ -560,6 +562,8 @@ class _Taken:
     """The last task read (valid or set aside): a later take reads on from it."""
     filled: bool = False
     """It took all it was asked for (the queue may hold more)."""
+    out_of_room: bool = False
+    """It stopped because the run could hold no more claim items (``_Room``): the rest are still queued."""
 
     def extend(self, more: _Taken) -> None:
         """Add what a later take, read on from ``last``, found."""
@@ -569,6 +573,7 @@ class _Taken:
         self.set_aside_more += more.set_aside_more + len(more.set_aside) - len(listed)
         self.last = more.last or self.last
         self.filled = more.filled
+        self.out_of_room |= more.out_of_room
 
 
 def _take_tasks(
@@ -599,6 +604,7 @@ def _take_tasks(
             if problem is None:
                 item = claim_item(task)
                 if room is not None and not room.take(run_limits.json_bytes(item) + 1):
+                    taken.out_of_room = True
                     break  # the run holds no more: this task and the rest stay queued (deferred)
                 taken.last = task.position()
                 taken.tasks.append(item)

@@ -16,7 +16,7 @@ from foreman.local.stack import STATE_LIMIT_BYTES, EmbeddedStack
 from foreman_core import run_limits
 from foreman_core.config import DEFAULT_COEFFICIENTS, Tables
 from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVENTS_PER_TASK
-from foreman_core.run_limits import STATE_BYTES_TARGET
+from foreman_core.run_limits import INVOKE_TASKS_BYTES_TARGET
 from foreman_core.task_store import TaskStore
 from tests.statemachine.conftest import FakeLabourer, both_orchestrator_types, report_for, scavenged
 
@@ -93,7 +93,9 @@ def test_a_thousand_labourers_with_fifty_busy_run_in_a_small_state(
         f"bytes ({largest / LABOURERS:.0f} per labourer; {spaced:,} with the embedded stack's spaces), "
         f"{execution.events} history events, {time.perf_counter() - began:.1f} s"
     )
-    assert largest < 64 * 1024
+    # 64 KiB before issue 22 item 10; each task's claim item now carries its payload and created_at (the claim holds
+    # them unchanged), about 30 bytes more a task here
+    assert largest < 72 * 1024
     if orchestrator_type == "STANDARD":
         # only the busy labourers entered the Map: far below what 1,000 iterations would add
         assert execution.events <= EVENTS_PER_RUN + BUSY * EVENTS_PER_LABOURER + invoked * EVENTS_PER_TASK
@@ -120,7 +122,9 @@ def test_a_run_whose_tasks_would_not_fit_a_state_takes_what_fits_and_defers_the_
     assert line["invoked"] == len(fake.events) == line["fetched"]
     assert line["deferred"] == 300 - line["invoked"]
     assert execution.largest_state_bytes() < STATE_LIMIT_BYTES
-    assert execution.largest_state_bytes() < STATE_BYTES_TARGET + 16_384
+    # the largest is one labourer's InvokeTasks output (its claim items beside their outcomes), which trim keeps within
+    # INVOKE_TASKS_BYTES_TARGET in the spaced form the embedded stack writes
+    assert execution.largest_state_bytes() <= INVOKE_TASKS_BYTES_TARGET
     # and the next run takes the next ones
     second = stack.run()
     assert report_for(second.output, name(1))["invoked"] == line["invoked"]
