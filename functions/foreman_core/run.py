@@ -219,7 +219,7 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
     wants, tails = _read_queues(config, report, store, start=start, now=now)
     budget = grant(wants, limits, seed=start)
-    room = _Room(run_limits.STATE_BYTES_TARGET)  # claim items carry payloads: the fetch holds no more than fits
+    room = _Room(run_limits.STATE_BYTES_TARGET)  # the fetch holds no more claim items than a run's state carries
     takes = {
         labourer_id: _take_tasks(store, labourer_id, wanted, config.markers(labourer_id, start), room=room)
         for labourer_id, wanted in budget.items()
@@ -563,7 +563,8 @@ class _Taken:
     filled: bool = False
     """It took all it was asked for (the queue may hold more)."""
     out_of_room: bool = False
-    """It stopped because the run could hold no more claim items (``_Room``): the rest are still queued."""
+    """It stopped because the run could hold no more claim items (``_Room``, very long task ids): the rest are still
+    queued."""
 
     def extend(self, more: _Taken) -> None:
         """Add what a later take, read on from ``last``, found."""
@@ -591,7 +592,7 @@ def _take_tasks(
     order they are served); a task whose claim item does not fit stays queued, and the take ends.
 
     Tasks are read whole (their payloads are checked) but one page at a time (``TaskStore.iter_next_tasks``), and only
-    their claim item is kept (its payload with it: ``room`` bounds them), never a page's other payloads."""
+    their claim item is kept: the step's memory holds one page of payloads, whatever the budget."""
     taken = _Taken(last=after)
     for _ in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
         asked = wanted - len(taken.tasks)

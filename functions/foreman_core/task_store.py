@@ -63,19 +63,16 @@ Item = dict[str, AttributeValue]
 CLAIM_UPDATE = "SET greenfield = :invoked, attempts = :attempts, foreman_claim = :claim REMOVE foreman_released"
 CLAIM_CONDITION = (
     "(labourer_id = :labourer AND greenfield = :seen_greenfield AND attempts = :seen_attempts AND greenfield < :start "
-    "AND payload = :seen_payload AND created_at = :seen_created_at) "
+    "AND attribute_type(payload, :string) AND attribute_type(created_at, :number)) "
     "OR (foreman_claim = :claim AND attribute_not_exists(foreman_released))"
 )
-"""The task is as it was read (same greenfield, attempts, payload and created_at, still queued for this run), or it
-carries this very claim's mark and was not released since. The Invoke sends the payload and created_at as the fetch
-read and checked them, not as the claim returns them: with the payload and created_at in the condition, what is sent
-is exactly what is stored, and no payload rewritten after the fetch (say, into text that is no JSON) can reach a state
-that parses it (``States.Runtime``, which would fail the run). The second half makes a retried claim
+"""The task is as it was read (same greenfield and attempts, still queued for this run, of the types the Claim state
+reads), or it carries this very claim's mark and was not released since. The second half makes a retried claim
 idempotent: if DynamoDB applied the first write but its answer was lost (an ``InternalServerError``), the retry finds
 its own mark and writes the same values again, instead of failing its condition and leaving a claim nobody invokes.
 The values written are absolute (``attempts`` as read plus one), so writing them twice changes nothing. A task
-rewritten in any way after it was read fails the condition (a skip); the next run reads it anew and sets it aside if
-it cannot be invoked.
+rewritten with a wrong type after it was read fails the condition (a skip) instead of failing the execution with
+``States.Runtime``.
 
 The mark (``foreman_claim``) is the run's id (``run_clock.new_run_id``). Whether the run went on to send the event is
 known from the run, not from another write per task: a run that reached Summarize records itself as finished in the
@@ -482,31 +479,15 @@ def claim_values(labourer_id: str, markers: RunMarkers, seen: Task, claim_id: st
         ":seen_greenfield": _n(seen.stored_greenfield),
         ":seen_attempts": _n(seen.attempts),
         ":start": _n(markers.start),
-        ":seen_payload": _s(seen.payload_text or ""),
-        ":seen_created_at": {"N": _number_text(_stored_number(seen, "created_at"))},
+        ":string": _s("S"),
+        ":number": _s("N"),
     }
 
 
 def claim_item(task: Task) -> list[str]:
-    """One task as FetchGreenfieldTasks hands it to the Claim state: ``[task_id, greenfield, attempts, attempts + 1,
-    payload, created_at]``, the numbers as DynamoDB writes them (strings), the payload as stored (JSON text the fetch
-    checked). The Claim is conditional on every one of them; the Invoke sends the payload and created_at from here."""
-    return [
-        task.task_id,
-        _number_text(task.stored_greenfield),
-        str(task.attempts),
-        str(task.attempts + 1),
-        task.payload_text or "",
-        _number_text(_stored_number(task, "created_at")),
-    ]
-
-
-def _stored_number(task: Task, name: str) -> int | float:
-    """A numeric attribute as stored (``Task.attributes``, exactly as DynamoDB holds it), else its typed field."""
-    value = task.attributes.get(name)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    return getattr(task, name)
+    """One task as FetchGreenfieldTasks hands it to the Claim state: ``[task_id, greenfield, attempts, attempts + 1]``,
+    the numbers as DynamoDB writes them (strings)."""
+    return [task.task_id, _number_text(task.stored_greenfield), str(task.attempts), str(task.attempts + 1)]
 
 
 def release_values(previous_greenfield: int | float, previous_attempts: int, claim_id: str) -> Item:

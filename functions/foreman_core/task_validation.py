@@ -17,22 +17,16 @@ catcher takes). On AWS a claim result the Claim state cannot read fails the whol
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from foreman_core.task_store import InvalidPayloadError, Task, claim_item, claim_result_bytes, to_attribute_value
+from foreman_core.task_store import InvalidPayloadError, Task, claim_result_bytes, to_attribute_value
 
 MAX_TASK_ITEM_BYTES = 240 * 1024
-"""The largest task item, as DynamoDB JSON (UTF-8), that can travel through a state (256 KiB) with the rest of an
-InvokeTasks iteration's input."""
-
-MAX_CLAIM_ITEM_BYTES = 180_000
-"""The largest claim item (``task_store.claim_item``: the task's id, numbers, payload and created_at, as JSON) a run
-can carry: FetchGreenfieldTasks' output holds it within the 200,000 bytes ``run_limits`` keeps a run-wide state to,
-beside the report lines. A larger task would be deferred run after run; it is set aside instead."""
+"""The largest task item, as the Claim state's raw result (DynamoDB JSON, UTF-8), that can travel through a state
+(256 KiB) with the rest of an InvokeTasks iteration's input."""
 
 REQUIRED_ATTRIBUTES = ("task_id", "labourer_id", "created_at", "greenfield", "attempts", "payload")
 """What the Claim state reads from a task."""
@@ -57,13 +51,6 @@ def stored_task_problem(task: Task) -> str | None:
             f"the task is {size} bytes as DynamoDB JSON (as the Claim state reads it), larger than "
             f"{MAX_TASK_ITEM_BYTES} bytes, more than a Step Functions state can carry (256 KiB); keep large data "
             "elsewhere (S3) and pass its key"
-        )
-    claim_bytes = len(json.dumps(claim_item(task), ensure_ascii=False).encode("utf-8"))
-    if claim_bytes > MAX_CLAIM_ITEM_BYTES:
-        return (
-            f"the task's claim item is {claim_bytes} bytes (its payload, as the Orchestrator's state carries it), "
-            f"larger than {MAX_CLAIM_ITEM_BYTES} bytes, more than a run's state can carry beside its outcome; keep "
-            "large data elsewhere (S3) and pass its key"
         )
     try:
         task.payload  # noqa: B018 - parsing is the check

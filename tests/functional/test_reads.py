@@ -11,7 +11,6 @@ from foreman.local.patches.consumed_read_capacity import consumed_read_capacity
 from foreman_core.config import parse_config
 from foreman_core.queue_report import read_queue
 from foreman_core.run import fetch_greenfield_tasks
-from foreman_core.run_limits import STATE_BYTES_TARGET
 from foreman_core.task_store import FETCH_PAGE, POSITION_ATTRIBUTES, TaskStore
 from tests.builders import FakeClock, attach_meter, payloads
 
@@ -90,10 +89,9 @@ def test_the_fetch_holds_one_page_of_payloads_whatever_its_budget(client: Any, s
     finally:
         tracemalloc.stop()
 
-    # Then the list held every payload; the fetch took what a run's state carries (each claim item holds its payload:
-    # the claim is conditional on it), stopped there, and held about a page (1 MB, a few MB with moto's and
-    # botocore's copies of it) at a time
-    assert 0 < len(entry["tasks"]) <= STATE_BYTES_TARGET // 50_000
+    # Then the list held every payload; the fetch took all 400 holding about a page (1 MB, a few MB with moto's
+    # and botocore's copies of it) at a time
+    assert len(entry["tasks"]) == 400
     assert whole_list_peak > payload_bytes
     assert fetch_peak < payload_bytes / 4
 

@@ -93,9 +93,7 @@ def test_a_thousand_labourers_with_fifty_busy_run_in_a_small_state(
         f"bytes ({largest / LABOURERS:.0f} per labourer; {spaced:,} with the embedded stack's spaces), "
         f"{execution.events} history events, {time.perf_counter() - began:.1f} s"
     )
-    # 64 KiB before issue 22 item 10; each task's claim item now carries its payload and created_at (the claim holds
-    # them unchanged), about 30 bytes more a task here
-    assert largest < 72 * 1024
+    assert largest < 64 * 1024
     if orchestrator_type == "STANDARD":
         # only the busy labourers entered the Map: far below what 1,000 iterations would add
         assert execution.events <= EVENTS_PER_RUN + BUSY * EVENTS_PER_LABOURER + invoked * EVENTS_PER_TASK

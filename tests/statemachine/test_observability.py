@@ -454,9 +454,11 @@ def test_a_run_that_finds_the_lease_taken_reads_nothing_and_prints_no_metric(
     )
     stack.put_config({"task_config": {"labourers": {"worker-a": worker}}})
     _store(stack, time.time()).create_tasks("worker-a", [{"n": 1}])
-    table = str(stack.outputs["CoordinationTableName"])
     other = "arn:aws:states:us-east-1:123456789012:execution:foreman-Orchestrator:other"
-    assert lease.take(stack.client("dynamodb"), table, execution=other, now=time.time(), seconds=60).held
+    taken = lease.take(
+        stack.client("dynamodb"), "sosw_tasks", run="run-other", execution=other, now=time.time(), seconds=60
+    )
+    assert taken.held
 
     # When a run starts
     meter = _metered(stack)
