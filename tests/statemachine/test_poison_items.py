@@ -227,7 +227,8 @@ def test_hand_written_tasks_far_in_the_future_neither_starve_the_labourer_nor_st
     assert (line_value(line, "running"), line["invoked"]) == (0, 3)
     assert sorted(fake.task_ids) == sorted(task.task_id for task in queued)
     # and the Scavenger set each aside as dead, kept exactly as written, with its reason
-    (scavenger_line,) = [line for line in scavenged["labourers"] if line["labourer_id"] == "worker-a"]
+    lines = [line for batch in scavenged["batches"] for line in batch["labourers"]]
+    (scavenger_line,) = [line for line in lines if line["labourer_id"] == "worker-a"]
     assert scavenger_line["dead"] == 3
     for item in ahead:
         task_id = item["task_id"]["S"]
