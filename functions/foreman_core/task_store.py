@@ -1290,6 +1290,9 @@ class TaskStore:
             if waiting is not None:
                 return Location(Where.RETRY, waiting)
         closed = self._get(self._tables.closed, {"task_id": _s(task_id)})
+        if closed is not None and closed.raw is not None and CUT_PARTS in closed.raw:
+            whole = self.closed_item(task_id)  # a task too large for one row: its cut attributes back in place
+            closed = Task.from_item(whole) if whole is not None else closed
         if closed is not None:
             status = str(closed.attributes.get("labourer_id_task_status", ""))
             completed = status.endswith("_1") if status else closed.is_completed
