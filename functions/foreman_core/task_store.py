@@ -567,6 +567,17 @@ def _queue_key(task: Task) -> Item:
     return {name: raw[name] for name in ("task_id", "labourer_id", "greenfield")}
 
 
+REPORT_CUT = "foreman_report_cut"
+"""Set by a completion or failure report whose stats and result were left out because the task would have passed
+DynamoDB's 400 KB with them: names what was left out."""
+
+
+def _too_large(err: ClientError) -> bool:
+    """Whether DynamoDB refused a write because the item would pass its size limit."""
+    message = str(err.response.get("Error", {}).get("Message", ""))
+    return error_code(err) == "ValidationException" and "size" in message and "exceeded" in message
+
+
 def _report_fields(kind: str, values: Mapping[str, Any] | str | None) -> dict[str, Any]:
     """``stat_<k>`` / ``result_<k>`` attributes from a completion's stats or result (a dict or a JSON-object text)."""
     if values is None:
@@ -1057,7 +1068,9 @@ class TaskStore:
 
         Conditional: the task exists, is invoked (``greenfield > now``), is not completed, and, when ``attempt`` is
         given, is on that attempt. Otherwise nothing is written (never a ghost item) and the result says where the
-        task is; pass ``labourer_id`` so that a task waiting in the retry table can be recognised too.
+        task is; pass ``labourer_id`` so that a task waiting in the retry table can be recognised too. Stats and a
+        result that would take the task past DynamoDB's 400 KB are left out, named in ``foreman_report_cut``: the
+        completion itself is recorded (a ``ClientError`` only if not even ``completed_at`` fits).
         """
         now = self._clock()
         fields = {"completed_at": int(now), **_report_fields("stats", stats), **_report_fields("result", result)}
@@ -1402,6 +1415,14 @@ class TaskStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as err:
+            reported = [name for name in fields if name.startswith(("stat_", "result_"))]
+            if _too_large(err) and reported:
+                # The task would pass DynamoDB's 400 KB: record the report itself, without its stats and result
+                kept = {name: value for name, value in fields.items() if name not in reported}
+                kept[REPORT_CUT] = (
+                    f"{', '.join(reported)[:500]} left out: with them the task would pass DynamoDB's item limit"
+                )
+                return self._report(task_id, now, kept, increment=increment, attempt=attempt, labourer_id=labourer_id)
             if not condition_failed(err):
                 raise
             item = err.response.get("Item")
@@ -1439,6 +1460,9 @@ class TaskStore:
             if waiting is not None:
                 return Location(Where.RETRY, waiting)
         closed = self._get(self._tables.closed, {"task_id": _s(task_id)})
+        if closed is not None and closed.raw is not None and CUT_PARTS in closed.raw:
+            whole = self.closed_item(task_id)  # a task too large for one row: its cut attributes back in place
+            closed = Task.from_item(whole) if whole is not None else closed
         if closed is not None:
             status = str(closed.attributes.get("labourer_id_task_status", ""))
             completed = status.endswith("_1") if status else closed.is_completed

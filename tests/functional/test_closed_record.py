@@ -208,3 +208,26 @@ def test_an_expired_task_too_large_to_retry_is_closed_as_dead_not_failed_every_r
     assert whole is not None
     assert "too large to retry" in whole["close_reason"]["S"]
     assert {name: value for name, value in whole.items() if name not in CLOSING} == item
+
+
+@pytest.mark.parametrize("report", ["completed", "failed"])
+def test_a_report_whose_stats_would_pass_the_limit_is_recorded_without_them(client: Any, report: str) -> None:
+    # Given a running task 1 KB below DynamoDB's limit
+    clock = FakeClock()
+    running = int(clock.now) + 31_557_600
+    item = _padded(_base(greenfield=running) | {"attempts": {"N": "1"}}, "payload", _string_payload, ITEM_BYTES - 1_000)
+    client.put_item(TableName=TABLES.tasks, Item=item)
+    store = TaskStore(client, TABLES, clock=clock, sleep=lambda _: None)
+
+    # When its labourer reports with stats and a result of 5 KB
+    mark = store.mark_completed if report == "completed" else store.mark_failed
+    outcome = mark("t1", stats={"rows": 3}, result={"log": "l" * 5_000}, attempt=1)
+
+    # Then the report is recorded without them, saying so, and the task is otherwise as it was
+    assert outcome.accepted, outcome.reason
+    stored = client.get_item(TableName=TABLES.tasks, Key={"task_id": {"S": "t1"}}, ConsistentRead=True)["Item"]
+    assert ("completed_at" if report == "completed" else "failed_at") in stored
+    assert stored["foreman_report_cut"]["S"].startswith("stat_rows, result_log left out")
+    assert not any(name.startswith(("stat_", "result_")) for name in stored)
+    assert {name: value for name, value in stored.items() if name in item} == item
+    assert item_bytes(stored) <= ITEM_BYTES

@@ -47,8 +47,9 @@ def _list_item(size: int) -> dict[str, Any]:
     return item
 
 
-def test_the_patched_internal_still_exists() -> None:
-    assert resolve_internal(*PATCHED) is not None
+@pytest.mark.parametrize(("module", "attribute"), PATCHED)
+def test_each_patched_internal_still_exists(module: str, attribute: str) -> None:
+    assert resolve_internal(module, attribute) is not None
 
 
 def test_moto_refuses_an_item_dynamodb_stores_and_stores_one_dynamodb_refuses(table: Any) -> None:
@@ -75,3 +76,19 @@ def test_the_embedded_stack_stores_exactly_400_kb_as_dynamodb_counts_it(table: A
             )
         assert grown.value.response["Error"]["Code"] == "ValidationException"
         assert table.get_item(TableName="t", Key={"id": {"S": "k"}})["Item"] == _list_item(ITEM_BYTES)
+
+
+def test_an_update_refused_for_its_size_changes_nothing_as_on_dynamodb(table: Any) -> None:
+    # moto applies SET a, SET b one by one: the first is kept when the second passes the limit
+    item = _string_item(ITEM_BYTES - 100)
+    update = {
+        "TableName": "t",
+        "Key": {"id": {"S": "k"}},
+        "UpdateExpression": "SET a = :small, b = :large",
+        "ExpressionAttributeValues": {":small": {"S": "s"}, ":large": {"S": "l" * 200}},
+    }
+    with item_size_limit():
+        table.put_item(TableName="t", Item=item)
+        with pytest.raises(ClientError):
+            table.update_item(**update)
+        assert table.get_item(TableName="t", Key={"id": {"S": "k"}})["Item"] == item

@@ -67,4 +67,8 @@ def test_a_task_at_dynamodbs_item_limit_is_set_aside_whole_and_the_run_goes_on(
     whole = store.closed_item("big")
     assert whole is not None
     assert {name: value for name, value in whole.items() if name not in CLOSED_FIELDS} == big
+    located = store.locate("big")  # what foreman tasks show reads
+    assert located.where.value == "closed-dead"
+    assert located.task is not None
+    assert located.task.payload_text == big["payload"]["S"]
     assert dynamodb.get_item(TableName=Tables().tasks, Key={"task_id": {"S": "big"}}).get("Item") is None

@@ -10,19 +10,28 @@ maximum allowed size"; on UpdateItem moto turns it into "Item size to update has
 the limit can be tried here as on AWS. Numbers are counted a byte a digit (DynamoDB: about one per two), so an item
 of many long numbers is refused a little before DynamoDB would: never kinder than AWS.
 
-The canary is ``tests/functional/test_moto_internals.py``; the patched name is this module's ``INTERNALS``.
+moto also applies an UpdateItem's actions one by one and raises when one takes the item past the limit, leaving the
+earlier ones written; DynamoDB writes all of an update or nothing. ``item_size_limit`` puts the item back as it was
+(``UpdateExpressionExecutor.execute``), so a refused update changes nothing here either.
+
+The canaries are ``tests/functional/test_item_size_limit.py`` and ``tests/functional/test_moto_internals.py``
+(this module's ``INTERNALS``).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-PATCHED = ("moto.dynamodb.models.dynamo_type", "LimitedSizeDict.__setitem__")
-INTERNALS = (PATCHED,)
-"""The moto internal this module replaces."""
+PATCHED = (
+    ("moto.dynamodb.models.dynamo_type", "LimitedSizeDict.__setitem__"),
+    ("moto.dynamodb.parsing.executors", "UpdateExpressionExecutor.execute"),
+)
+"""The moto internals this module replaces."""
+INTERNALS = PATCHED
 
 
 def stored_value(value: Any) -> dict[str, Any]:
@@ -46,6 +55,7 @@ def item_size_limit() -> Iterator[None]:
     """Refuse an item above 400 KB as DynamoDB counts it, and store one up to exactly that."""
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+    from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
 
     from foreman_core.item_size import ITEM_BYTES, item_bytes
 
@@ -60,5 +70,21 @@ def item_size_limit() -> Iterator[None]:
         sizes[key] = size
         self._foreman_sizes = sizes
 
-    with mock.patch.object(LimitedSizeDict, "__setitem__", setitem):
+    original_execute = UpdateExpressionExecutor.execute
+
+    def execute(self: Any, node: Any = None) -> None:
+        if node is not None:  # a nested call: the outermost one keeps the item as it was
+            original_execute(self, node)
+            return
+        before = copy.deepcopy(self.item.attrs)
+        try:
+            original_execute(self)
+        except ItemSizeTooLarge:
+            self.item.attrs = before
+            raise
+
+    with (
+        mock.patch.object(LimitedSizeDict, "__setitem__", setitem),
+        mock.patch.object(UpdateExpressionExecutor, "execute", execute),
+    ):
         yield
