@@ -92,3 +92,14 @@ def test_no_account_ids_in_the_definition() -> None:
     text = (ROOT / "statemachine" / "orchestrator.asl.json").read_text()
     assert "arn:aws:lambda:" not in text
     assert "${LoadConfigFunctionArn}" in text
+
+
+def test_the_lease_given_back_after_a_failure_is_the_lease_modules_return() -> None:
+    from foreman_core import lease
+
+    returned = ASL["States"]["ReturnLeaseAfterFailure"]["Parameters"]
+    assert returned["UpdateExpression"] == lease.RETURN_UPDATE
+    assert returned["ConditionExpression"] == lease.RETURN_CONDITION
+    assert returned["Key"] == lease.lease_key()
+    # every placeholder the expression names has its value (an empty record: the run claimed nothing)
+    assert set(returned["ExpressionAttributeValues"]) == {":run", ":claims", ":unknown", ":now"}
