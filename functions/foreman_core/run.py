@@ -219,13 +219,12 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
     wants, tails = _read_queues(config, report, store, start=start, now=now)
     budget = grant(wants, limits, seed=start)
-    room = _Room(run_limits.STATE_BYTES_TARGET)  # the fetch holds no more claim items than a run's state carries
     takes = {
-        labourer_id: _take_tasks(store, labourer_id, wanted, config.markers(labourer_id, start), room=room)
+        labourer_id: _take_tasks(store, labourer_id, wanted, config.markers(labourer_id, start))
         for labourer_id, wanted in budget.items()
         if wanted > 0
     }  # fmt: skip
-    _take_more(config, report, store, takes=takes, tails=tails, budget=budget, limits=limits, start=start, room=room)
+    _take_more(config, report, store, takes=takes, tails=tails, budget=budget, limits=limits, start=start)
     invocations: list[dict[str, Any]] = []
     unlisted = REPORTED_SET_ASIDE
     for labourer in config.labourers:
@@ -255,8 +254,6 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     for labourer_id, line in report.items():
         line["fetched"] = fetched.get(labourer_id, 0)
         allotted = budget.get(labourer_id, 0) - (taken_counts.get(labourer_id, 0) - line["fetched"])
-        if labourer_id in takes and takes[labourer_id].out_of_room:  # stopped by the run's bytes, not the queue
-            allotted = line["fetched"]
         line["deferred"] = max(wants[labourer_id] - allotted, 0)
         report[labourer_id] = compact_line(line)
     result: dict[str, Any] = {
@@ -428,7 +425,6 @@ def _take_more(
     budget: dict[str, int],
     limits: run_limits.RunLimits,
     start: int,
-    room: _Room,
 ) -> None:
     """A queue's depth is an estimate that counts too few when positions are packed (retried tasks put back at the
     head): labourers that got all they were granted, wanted more and did not reach the tail read share what the
@@ -442,14 +438,13 @@ def _take_more(
     }
     tasks_taken = sum(len(taken.tasks) for taken in takes.values())
     busy = sum(1 for taken in takes.values() if taken.tasks)
-    left = min(limits.tasks, limits.most_tasks(busy)) - tasks_taken
-    if not more or left <= 0 or room.full:
+    room = min(limits.tasks, limits.most_tasks(busy)) - tasks_taken
+    if not more or room <= 0:
         return
-    for labourer_id, extra in share_budget(more, left, seed=start).items():
+    for labourer_id, extra in share_budget(more, room, seed=start).items():
         if extra > 0:
             markers = config.markers(labourer_id, start)
-            more_taken = _take_tasks(store, labourer_id, extra, markers, after=takes[labourer_id].last, room=room)
-            takes[labourer_id].extend(more_taken)
+            takes[labourer_id].extend(_take_tasks(store, labourer_id, extra, markers, after=takes[labourer_id].last))
             budget[labourer_id] += extra
 
 
@@ -535,22 +530,6 @@ def _blocked_by_health(config: OrchestratorConfig, cap: int, status: int, depth:
 
 
 @dataclass
-class _Room:
-    """The bytes of claim items a run may still hold (``run_limits.STATE_BYTES_TARGET`` at first)."""
-
-    left: int
-    full: bool = False
-
-    def take(self, size: int) -> bool:
-        """Reserve ``size`` bytes; ``False`` (and full from then on) when they do not fit."""
-        if self.full or size > self.left:
-            self.full = True
-            return False
-        self.left -= size
-        return True
-
-
-@dataclass
 class _Taken:
     """What ``_take_tasks`` found: the valid ids, the set-aside tasks (listed, then counted), and where it stopped."""
 
@@ -562,9 +541,6 @@ class _Taken:
     """The last task read (valid or set aside): a later take reads on from it."""
     filled: bool = False
     """It took all it was asked for (the queue may hold more)."""
-    out_of_room: bool = False
-    """It stopped because the run could hold no more claim items (``_Room``, very long task ids): the rest are still
-    queued."""
 
     def extend(self, more: _Taken) -> None:
         """Add what a later take, read on from ``last``, found."""
@@ -574,7 +550,6 @@ class _Taken:
         self.set_aside_more += more.set_aside_more + len(more.set_aside) - len(listed)
         self.last = more.last or self.last
         self.filled = more.filled
-        self.out_of_room |= more.out_of_room
 
 
 def _take_tasks(
@@ -584,34 +559,26 @@ def _take_tasks(
     markers: RunMarkers,
     *,
     after: Task | None = None,
-    room: _Room | None = None,
 ) -> _Taken:
     """Up to ``wanted`` valid queued tasks; the invalid ones met on the way are set aside (the first
     ``REPORTED_SET_ASIDE`` listed, the rest counted). ``after``: read on from this task (its position) instead of
-    from the queue's head. ``room``: the bytes of claim items the run may still hold (shared by the labourers, in the
-    order they are served); a task whose claim item does not fit stays queued, and the take ends.
+    from the queue's head.
 
     Tasks are read whole (their payloads are checked) but one page at a time (``TaskStore.iter_next_tasks``), and only
     their claim item is kept: the step's memory holds one page of payloads, whatever the budget."""
     taken = _Taken(last=after)
     for _ in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
         asked = wanted - len(taken.tasks)
-        if asked <= 0 or (room is not None and room.full):
+        if asked <= 0:
             break
         read = 0
         for task in store.iter_next_tasks(labourer_id, asked, start=markers.start, after=taken.last):
             read += 1
+            taken.last = task.position()
             problem = stored_task_problem(task)
             if problem is None:
-                item = claim_item(task)
-                if room is not None and not room.take(run_limits.json_bytes(item) + 1):
-                    taken.out_of_room = True
-                    break  # the run holds no more: this task and the rest stay queued (deferred)
-                taken.last = task.position()
-                taken.tasks.append(item)
-                continue
-            taken.last = task.position()
-            if store.archive(task, dead_reason=f"set aside by the Orchestrator: {problem}"):
+                taken.tasks.append(claim_item(task))
+            elif store.archive(task, dead_reason=f"set aside by the Orchestrator: {problem}"):
                 if len(taken.set_aside) < REPORTED_SET_ASIDE:
                     taken.set_aside.append({"task_id": task.task_id, "reason": problem})
                 else:

@@ -21,7 +21,6 @@ module                         what it makes moto do as AWS does
 ``consumed_read_capacity``     answer ``ReturnConsumedCapacity`` with what DynamoDB charges
 ``history_limit``              fail a Standard execution at 25,000 history events
 ``express_workflows``          refuse the reads AWS refuses for Express; run StartSyncExecution
-``redrive_count``              ``$$.Execution.RedriveCount`` in every context object (0 unless redriven)
 ``aws_timestamps``             ``$$.State.EnteredTime`` written and timestamp rules read as AWS does
 ``no_waits``                   (not AWS: for tests and the accelerated demo) skip Retry and Wait sleeps
 =============================  ==============================================================================
@@ -47,7 +46,6 @@ from foreman.local.patches import (
     item_size_limit,
     named_executions,
     no_waits,
-    redrive_count,
     reused_clients,
     ssm_parameter_size_limit,
     stable_heap_keys,
@@ -68,7 +66,6 @@ PATCHES = (
     consumed_read_capacity,
     history_limit,
     express_workflows,
-    redrive_count,
     aws_timestamps,
     no_waits,
 )
@@ -122,7 +119,6 @@ def strict_patches(*, history_events: int, fast: bool) -> list[AbstractContextMa
         consumed_read_capacity.consumed_read_capacity(),
         history_limit.history_limit(history_events),
         express_workflows.express_workflows(),
-        redrive_count.redrive_count(),
         aws_timestamps.aws_timestamps(),
     ]
     if fast:
