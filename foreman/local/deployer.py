@@ -2,7 +2,7 @@
 
 moto's own CloudFormation puts state machines in a backend that cannot execute them, so this small deployer reads
 the SAM template itself and creates what the local stack needs through ordinary AWS API calls: DynamoDB tables,
-Lambda functions (whose code is then run by ``LambdaRuntime`` from their ``CodeUri``), their dependency layer, SNS
+S3 buckets, Lambda functions (whose code is then run by ``LambdaRuntime`` from their ``CodeUri``), their dependency layer, SNS
 topics and Step Functions state machines with their ``DefinitionSubstitutions``. It understands Parameters (with
 overrides), Conditions, ``Globals.Function`` and the intrinsics the template uses (Ref, GetAtt, Sub, Join, If,
 Equals, Not, And, Or, Select, Split). Resources it does not emulate (IAM roles and policies, log groups, schedules,
@@ -177,6 +177,7 @@ class Deployment:
         resources = self.template.get("Resources", {})
         creators: dict[str, Callable[[str, dict[str, Any]], None]] = {
             "AWS::DynamoDB::Table": self._table,
+            "AWS::S3::Bucket": self._bucket,
             "AWS::SNS::Topic": self._topic,
             "AWS::Serverless::LayerVersion": self._layer,
             "AWS::Serverless::Function": self._function,
@@ -184,9 +185,19 @@ class Deployment:
             "AWS::Serverless::StateMachine": self._state_machine,
         }
         for resource_type, create in creators.items():
-            for logical_id, resource in resources.items():
-                if resource["Type"] == resource_type and self._wanted(resource):
+            pending = [
+                (logical_id, resource)
+                for logical_id, resource in resources.items()
+                if resource["Type"] == resource_type and self._wanted(resource)
+            ]
+            while pending:  # one that refers to another of its type (a state machine starting another) waits for it
+                waiting = [item for item in pending if self._refers_to_pending(item[1], pending)]
+                ready = [item for item in pending if item not in waiting]
+                if not ready:
+                    raise TemplateError(f"{', '.join(name for name, _ in waiting)}: they refer to each other")
+                for logical_id, resource in ready:
                     create(logical_id, resource.get("Properties", {}))
+                pending = waiting
         for logical_id, resource in resources.items():
             if resource["Type"] not in creators:
                 self.skipped.append((logical_id, resource["Type"]))
@@ -198,6 +209,16 @@ class Deployment:
             except TemplateError:
                 continue  # an output about a resource that is not emulated (an alarm, a dashboard)
         return self
+
+    @staticmethod
+    def _refers_to_pending(resource: dict[str, Any], pending: list[tuple[str, dict[str, Any]]]) -> bool:
+        """Whether ``resource`` names (Ref, GetAtt, Sub) another of ``pending`` than itself."""
+        text = json.dumps(resource.get("Properties", {}))
+        return any(
+            other is not resource
+            and (f'"Ref": "{name}"' in text or f'"{name}", ' in text or "${" + name + "}" in text or "${" + name + "." in text)
+            for name, other in pending
+        )
 
     def _wanted(self, resource: dict[str, Any]) -> bool:
         return "Condition" not in resource or self.condition(resource["Condition"])
@@ -219,6 +240,15 @@ class Deployment:
         description = self.clients("dynamodb").create_table(TableName=name, **kwargs)["TableDescription"]
         self.physical[logical_id] = name
         self.attributes[(logical_id, "Arn")] = description["TableArn"]
+
+    def _bucket(self, logical_id: str, properties: dict[str, Any]) -> None:
+        """A bucket named as CloudFormation names one (the stack's name and the logical id, lower case, with a
+        random suffix) unless ``BucketName`` is given; its lifecycle rules are not emulated (nothing expires)."""
+        p = self.resolve(properties)
+        name = p.get("BucketName") or f"{self.stack_name}-{logical_id}-{os.urandom(6).hex()}".lower()[:63]
+        self.clients("s3").create_bucket(Bucket=name)
+        self.physical[logical_id] = name
+        self.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 
     def _topic(self, logical_id: str, properties: dict[str, Any]) -> None:
         p = self.resolve(properties)

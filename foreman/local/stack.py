@@ -23,7 +23,7 @@ import boto3
 from foreman.config_store import store_config
 from foreman.local.aborts import stopped_executions
 from foreman.local.deployer import ACCOUNT, REGION, Deployment
-from foreman.local.distributed_map import distributed_maps
+from foreman.local.distributed_map import distributed_maps, map_run_children
 from foreman.local.kms_grants import config_key_grants
 from foreman.local.lambda_runtime import Handler, LambdaRuntime
 from foreman.local.patches import strict_patches
@@ -76,6 +76,12 @@ class Execution:
     output: Any
     history: list[dict[str, Any]]
     seconds: float
+    invocations: str | None = None
+    """The run's Invocations execution, when ``wait`` followed an Orchestrator run to it (``output`` and ``status`` are
+    then its own, and ``history`` is the Orchestrator's, the Invocations execution's and every child's, in order)."""
+    parts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Each execution's own history by its ARN, when ``wait`` followed a run: the Orchestrator's, its Invocations
+    execution's and each child's."""
 
     @property
     def events(self) -> int:
@@ -223,12 +229,37 @@ class EmbeddedStack:
         arn: str = response["executionArn"]
         return arn
 
-    def wait(self, execution_arn: str, *, timeout: float = 600.0, check: bool = True) -> Execution:
+    def wait(self, execution_arn: str, *, timeout: float = 600.0, check: bool = True, follow: bool = True) -> Execution:
         """Wait for an execution to end; its status, output and history. ``check``: raise unless SUCCEEDED.
+
+        ``follow``: an Orchestrator run that handed its tasks to its Invocations execution (its output names it) is
+        waited for to its end: the result is then the whole run's (see ``Execution.invocations``).
 
         A Standard execution is read through the API (DescribeExecution, GetExecutionHistory). An Express one has no
         such API, on AWS nor here: its history is what its log group holds at level ``ALL`` with execution data (the
         template's logging for Express), which the embedded stack reads from moto's own record of the execution."""
+        began = time.monotonic()
+        first = self._wait_one(execution_arn, timeout=timeout, check=check)
+        handed = first.output.get("invocations") if isinstance(first.output, Mapping) else None
+        if not follow or not isinstance(handed, str) or ":execution:" not in handed:
+            return first
+        second = self._wait_one(handed, timeout=timeout, check=check)
+        parts = {first.arn: first.history, second.arn: second.history}
+        sfn = self.client("stepfunctions")
+        for map_run in sfn.list_map_runs(executionArn=handed).get("mapRuns", []):
+            for child in map_run_children(map_run["mapRunArn"]):
+                parts[child.exec_arn] = [dict(event) for event in child.to_history_output()["events"]]
+        return Execution(
+            arn=execution_arn,
+            status=second.status,
+            output=second.output,
+            history=[event for events in parts.values() for event in events],
+            seconds=time.monotonic() - began,
+            invocations=handed,
+            parts=parts,
+        )
+
+    def _wait_one(self, execution_arn: str, *, timeout: float, check: bool) -> Execution:
         express = self.is_express(execution_arn)
         began = time.monotonic()
         while True:

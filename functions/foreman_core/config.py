@@ -23,7 +23,6 @@ from typing import Any
 
 from foreman_core import task_budget
 from foreman_core.greenfield import GREENFIELD_INVOCATION_DELTA, GREENFIELD_TASK_STEP, RunMarkers
-from foreman_core.history_budget import DEFAULT_MAX_TASKS_PER_EXECUTION
 from foreman_core.target_tracking import Direction, TargetTracking
 
 ECO_STATUSES = (0, 1, 2, 3, 4)
@@ -183,7 +182,7 @@ class OrchestratorConfig:
     coefficients: dict[int, float] = field(default_factory=lambda: dict(DEFAULT_COEFFICIENTS))
     greenfield_invocation_delta: int = GREENFIELD_INVOCATION_DELTA
     greenfield_task_step: int = GREENFIELD_TASK_STEP
-    max_tasks_per_execution: int = DEFAULT_MAX_TASKS_PER_EXECUTION
+    max_tasks_per_execution: int = task_budget.DEFAULT_TASKS
     exact_queue_depth: bool = False
     """Count every queued task for the ``QueueDepth`` metric (reads the whole queue on every run) instead of the
     two-item estimate from the queue's first and last positions. See ``foreman_core.queue_report``."""
@@ -723,7 +722,7 @@ class _Parser:
         if budget is not None and budget > most:
             self.fail(
                 "max_tasks_per_execution",
-                f"at most {most} (OrchestratorType {kind}), got {budget}: {task_budget.why_bounded(kind)}",
+                f"at most {most:,}, got {budget:,}: {task_budget.why_bounded(kind)}",
             )
         return budget or task_budget.default_tasks(kind)
 

@@ -1,19 +1,20 @@
 """One Orchestrator run: what each Lambda step of the state machine computes, and the state it hands on.
 
-The state machine (``statemachine/orchestrator.asl.json``) calls these in order, one per state of the same name:
-``load_config`` -> ``compute_ecology`` -> ``fetch_greenfield_tasks`` -> (InvokeLabourers, in ASL) -> ``summarize``.
-Each takes the previous step's output (plain JSON) and the run's config, and returns the next; handlers only add AWS
-clients and read the config back from the state's reference (``config_source.load_pinned``). The state does not
-grow with the config: it carries the config's reference, a short report line per labourer, and tasks as their id with
-the greenfield and attempts the fetch saw (``task_store.claim_item``; the claim returns the payload), for the
-labourers with tasks only (``run_limits`` keeps it within its limits).
+The Orchestrator (``statemachine/orchestrator.asl.json``) calls these in order, one per state of the same name:
+``load_config`` -> ``compute_ecology`` -> ``fetch_greenfield_tasks``, then hands the run's groups to its Invocations
+execution (``statemachine/invocations.asl.json``: InvokeLabourers, a Distributed Map, in ASL) -> ``summarize`` (a run
+with nothing to invoke summarizes at once). Each takes the previous step's output (plain JSON) and the run's config,
+and returns the next; handlers only add AWS clients, S3 (``run_groups``) and read the config back from the state's
+reference (``config_source.load_pinned``). The state grows neither with the config nor with the tasks: it carries
+the config's reference, a short report line per labourer, and where the run's groups are in S3 (each task as its id
+with the greenfield and attempts the fetch saw: ``task_store.claim_item``; the claim returns the payload).
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -200,22 +201,22 @@ def compute_ecology(
 def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig, *, store: TaskStore) -> dict[str, Any]:
     """FetchGreenfieldTasks: the oldest queued tasks each labourer may start now, and its queue.
 
-    ``invocations`` lists only the labourers with tasks to invoke (what InvokeLabourers iterates over: a labourer
-    with nothing to do costs no iteration and no history events), each with its tasks (each as
-    ``task_store.claim_item``, what its claim is conditional on). Every labourer's report line gains ``fetched``,
-    ``queue`` (``queue_report.read_queue``: its two ends, positions only, read first so the budget goes to labourers
-    with tasks queued; not read again for a labourer whose health ComputeEcology did not read: its queue was
-    empty), ``set_aside`` and ``deferred``.
+    ``invocations`` lists the run's groups (``run_limits.split_groups``: one child workflow execution's share each,
+    consecutive tasks of one labourer), each with its labourer's fields and its tasks (each as
+    ``task_store.claim_item``, what its claim is conditional on); only labourers with tasks have groups. The handler
+    writes them to S3 and puts their ``run_groups.Location`` in their place, so no state carries the tasks. Every
+    labourer's report line gains ``fetched``, ``queue`` (``queue_report.read_queue``: its two ends, positions only,
+    read first so the budget goes to labourers with tasks queued; not read again for a labourer whose health
+    ComputeEcology did not read: its queue was empty), ``set_aside`` and ``deferred``.
 
-    The run's limits (``run_limits``: ``max_tasks_per_execution``, the history's 25,000 events on Standard, the
-    256 KiB of a state) are shared fairly (``share_budget``); what a labourer wanted, had queued and did not get is
-    ``deferred`` to the next run. A task that could not be invoked as it is (``task_validation.stored_task_problem``)
-    is set aside in the closed table with its reason, and the next task is taken instead.
+    ``max_tasks_per_execution`` (``task_budget``) is shared fairly (``share_budget``); what a labourer wanted, had
+    queued and did not get is ``deferred`` to the next run. A task that could not be invoked as it is
+    (``task_validation.stored_task_problem``) is set aside in the closed table with its reason, and the next task is
+    taken instead.
     """
     start = int(state["run"]["start"])
     now = float(state["run"]["now"])
-    reference = ConfigReference.from_dict(state["config"])
-    limits = run_limits.RunLimits.of(reference.orchestrator_type, config.max_tasks_per_execution)
+    limits = run_limits.RunLimits.of(config.max_tasks_per_execution)
     report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
     wants, tails = _read_queues(config, report, store, start=start, now=now)
     budget = grant(wants, limits, seed=start)
@@ -247,20 +248,16 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
                     "tasks": taken.tasks,
                 }
             )
-    taken_counts = {entry["labourer_id"]: len(entry["tasks"]) for entry in invocations}
-    # what the lines below add (fetched, deferred: at most 32 bytes a line) is counted before it is known
-    kept = limits.trim(invocations, report_bytes=run_limits.json_bytes(report) + 32 * len(report))
-    fetched = {entry["labourer_id"]: len(entry["tasks"]) for entry in kept}
+    fetched = {entry["labourer_id"]: len(entry["tasks"]) for entry in invocations}
     for labourer_id, line in report.items():
         line["fetched"] = fetched.get(labourer_id, 0)
-        allotted = budget.get(labourer_id, 0) - (taken_counts.get(labourer_id, 0) - line["fetched"])
-        line["deferred"] = max(wants[labourer_id] - allotted, 0)
+        line["deferred"] = max(wants[labourer_id] - budget.get(labourer_id, 0), 0)
         report[labourer_id] = compact_line(line)
     result: dict[str, Any] = {
         "run": state["run"],
         "config": state["config"],
         "claim": _claim_values(config, state["run"]),
-        "invocations": kept,
+        "invocations": run_limits.split_groups(invocations),
         "report": report,
         "read_units": _read_units(state, "FetchGreenfieldTasks", store),
     }
@@ -270,10 +267,15 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
 
 
 def summarize(
-    state: Mapping[str, Any], *, lease_returned: bool = False, lease_error: str | None = None
+    state: Mapping[str, Any],
+    results: Sequence[Mapping[str, Any]] = (),
+    *,
+    lease_returned: bool = False,
+    lease_error: str | None = None,
 ) -> dict[str, Any]:
-    """Summarize: the per-labourer report that is the execution's output. ``state`` is FetchGreenfieldTasks' output
-    with ``invocations`` replaced by InvokeLabourers' result (per labourer: its tasks' outcomes, or its error).
+    """Summarize: the run's per-labourer report, the output of its Invocations execution (or of the Orchestrator
+    execution, for a run with nothing to invoke). ``state`` is FetchGreenfieldTasks' output; ``results`` is one
+    result per group (``run_groups.read_results``: its tasks' outcomes, or the error that ended its child).
 
     ``labourers`` maps each labourer's id to its line; a line always has ``status`` (0-4), and the rest only when
     it is not zero or empty, so a deployment of many idle labourers has a short report (about 40 bytes a line):
@@ -282,7 +284,9 @@ def summarize(
     or release failed), ``errors`` (the error names of those, counted), ``set_aside`` (with ``set_aside_more``),
     ``deferred`` (wanted and queued, left for the next run by the run's limits), ``queue`` (its depth and oldest
     age at the start of the run), ``blocked_by_health`` (tasks wait but its health allows no invocation at all),
-    ``target_tracking``, ``labourer_error`` (its InvokeLabourers iteration failed). ``totals`` adds the counts up.
+    ``target_tracking``, ``labourer_error`` (a child of its groups failed as a whole: the last such error) and
+    ``lost`` (the tasks of such children: each may have been claimed and invoked or not; the Scavenger gives back the
+    attempt of those that were not). ``totals`` adds the counts up.
 
     ``lease`` says whether this run held the Orchestrator lease and whether it gave it back (``lease_returned``, or
     the error's name, ``lease_error``: the lease then expires by itself), or which execution held it: then nothing was
@@ -294,27 +298,36 @@ def summarize(
     ``FetchGreenfieldTasks``) and their ``total``.
     """
     report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
-    for result in state.get("invocations", []):  # InvokeLabourers' result: each labourer's outcomes
-        line = report[result["labourer_id"]]
-        outcomes = Counter(item["outcome"] for item in result.get("outcomes", []))
-        errors = Counter(item["error"] for item in result.get("outcomes", []) if item.get("error"))
-        line.update(
-            invoked=outcomes["invoked"],
-            unsure=outcomes["unsure"],
-            skipped=outcomes["skipped"],
-            released=outcomes["released"],
-            failed=outcomes["claim_failed"] + outcomes["release_failed"] + outcomes["attempt_failed"],
-            late=outcomes["late"],
-            redriven=outcomes["redriven"],
-            errors=dict(errors),
+    outcomes: dict[str, Counter[str]] = {}
+    errors: dict[str, Counter[str]] = {}
+    for result in results:  # each group's: its tasks' outcomes, or the error that ended its child
+        labourer_id = result["labourer_id"]
+        outcomes.setdefault(labourer_id, Counter()).update(item["outcome"] for item in result.get("outcomes", []))
+        errors.setdefault(labourer_id, Counter()).update(
+            item["error"] for item in result.get("outcomes", []) if item.get("error")
         )
-        if outcomes["late"]:  # fetched, not claimed before the run's claim deadline: still queued for the next run
-            line["deferred"] = int(line.get("deferred", 0)) + outcomes["late"]
         if result.get("error"):
             cause = result.get("cause")
             if isinstance(cause, str) and len(cause) > REPORTED_CAUSE_CHARS:
                 cause = cause[: REPORTED_CAUSE_CHARS - 3] + "..."
+            line = report[labourer_id]
             line["labourer_error"] = {"error": result["error"], "cause": cause}
+            line["lost"] = int(line.get("lost", 0)) + len(result.get("task_ids", ()))
+    for labourer_id, counted in outcomes.items():
+        line = report[labourer_id]
+        line.update(
+            invoked=counted["invoked"],
+            unsure=counted["unsure"],
+            skipped=counted["skipped"],
+            released=counted["released"],
+            failed=counted["claim_failed"] + counted["release_failed"] + counted["attempt_failed"],
+            late=counted["late"] + counted["not_started"],
+            redriven=counted["redriven"],
+            errors=dict(errors[labourer_id]),
+        )
+        late = counted["late"] + counted["not_started"]
+        if late:  # fetched, not claimed before the run's claim deadline: still queued for the next run
+            line["deferred"] = int(line.get("deferred", 0)) + late
     totals: Counter[str] = Counter()
     for line in report.values():
         for key in TOTALLED:
@@ -336,7 +349,19 @@ def summarize(
     return summary
 
 
-TOTALLED = ("desired", "fetched", "invoked", "unsure", "skipped", "released", "failed", "late", "redriven", "deferred")
+TOTALLED = (
+    "desired",
+    "fetched",
+    "invoked",
+    "unsure",
+    "skipped",
+    "released",
+    "failed",
+    "lost",
+    "late",
+    "redriven",
+    "deferred",
+)
 """The counts of a report line that ``totals`` adds up (with ``set_aside``)."""
 
 
@@ -358,21 +383,21 @@ def finished_keep_seconds(config: OrchestratorConfig) -> float:
     return 2 * longest + FINISHED_KEEP_MARGIN_SECONDS
 
 
-def claims_left(state: Mapping[str, Any]) -> ClaimsLeft:
-    """What the run may have left claimed, from InvokeLabourers' result in ``state``: the lease's record for the next
-    holder's running count (``lease.give_back``). Per labourer, the ids of the tasks whose outcome leaves them claimed;
-    a labourer whose iteration failed as a whole (no outcomes) counts every task it was given (``fetched``): it may
-    have claimed them all."""
+def claims_left(results: Sequence[Mapping[str, Any]]) -> ClaimsLeft:
+    """What the run may have left claimed, from its groups' ``results`` (``run_groups.read_results``): the lease's
+    record for the next holder's running count (``lease.give_back``). Per labourer, the ids of the tasks whose
+    outcome leaves them claimed, and every task of a group whose child ended without its outcomes (it may have
+    claimed them all)."""
     ids: dict[str, list[str]] = {}
     unknown: dict[str, int] = {}
-    for result in state.get("invocations", []):
-        labourer_id = result["labourer_id"]
+    for result in results:
+        labourer_id = str(result["labourer_id"])
         if result.get("error"):
-            unknown[labourer_id] = int(state["report"].get(labourer_id, {}).get("fetched", 0))
+            ids.setdefault(labourer_id, []).extend(str(task_id) for task_id in result.get("task_ids", ()))
             continue
         claimed = [item for item in result.get("outcomes", []) if item["outcome"] in CLAIMED_OUTCOMES]
-        ids[labourer_id] = [str(item["task_id"]) for item in claimed if item.get("task_id")]
-        unknown[labourer_id] = sum(1 for item in claimed if not item.get("task_id"))
+        ids.setdefault(labourer_id, []).extend(str(item["task_id"]) for item in claimed if item.get("task_id"))
+        unknown[labourer_id] = unknown.get(labourer_id, 0) + sum(1 for item in claimed if not item.get("task_id"))
     return ClaimsLeft(
         ids={lab: task_ids for lab, task_ids in ids.items() if task_ids},
         unknown={lab: count for lab, count in unknown.items() if count > 0},
@@ -437,8 +462,7 @@ def _take_more(
         and not _reached(taken.last, tails.get(labourer_id))
     }
     tasks_taken = sum(len(taken.tasks) for taken in takes.values())
-    busy = sum(1 for taken in takes.values() if taken.tasks)
-    room = min(limits.tasks, limits.most_tasks(busy)) - tasks_taken
+    room = limits.tasks - tasks_taken
     if not more or room <= 0:
         return
     for labourer_id, extra in share_budget(more, room, seed=start).items():
@@ -464,26 +488,8 @@ def _claim_values(config: OrchestratorConfig, run: Mapping[str, Any]) -> dict[st
 
 
 def grant(desired: Mapping[str, int], limits: run_limits.RunLimits, *, seed: int) -> dict[str, int]:
-    """``share_budget`` within the run's limits: the budget and, on Standard, the history at its worst, where each
-    busy labourer and each task adds events. Of the labourers wanting tasks (in an order drawn from ``seed``), it
-    serves as many as give the most tasks that fit (more labourers leave room for fewer tasks), and shares the tasks
-    that fit with them fairly."""
-    if limits.history_events is None:
-        return share_budget(desired, limits.tasks, seed=seed)
-    order = [key for key, want in desired.items() if want > 0]
-    random.Random(seed).shuffle(order)
-    best_tasks, best_labourers, best_budget, wanted = 0, 0, 0, 0
-    for labourers, key in enumerate(order, start=1):
-        wanted += desired[key]
-        budget = min(limits.tasks, limits.most_tasks(labourers))
-        if budget < labourers:  # each busy labourer takes at least one task
-            break
-        tasks = min(budget, wanted)
-        if tasks >= best_tasks:
-            best_tasks, best_labourers, best_budget = tasks, labourers, budget
-    chosen = {key: desired[key] for key in order[:best_labourers]}
-    granted = share_budget(chosen, best_budget, seed=seed)
-    return {key: granted.get(key, 0) for key in desired}
+    """``share_budget`` of the run's budget (``limits.tasks``) between the labourers wanting ``desired``."""
+    return share_budget(desired, limits.tasks, seed=seed)
 
 
 def share_budget(

@@ -1,39 +1,33 @@
-"""What one Orchestrator run may take on, so that it never fails at a Step Functions limit: it takes what fits and
-reports the rest as deferred to the next run (``run.fetch_greenfield_tasks``).
+"""What one Orchestrator run may take on, so that it never fails at a Step Functions limit.
 
-Three limits bind a run:
+A run's tasks travel in no state of the Orchestrator or of its Invocations execution: FetchGreenfieldTasks writes them
+to S3 in groups, and the Invocations execution's Distributed Map gives each group to a child workflow execution of
+its own (Express: no history limit, at most 5 minutes, 256 KiB a state). So:
 
-- ``max_tasks_per_execution``, the config's budget (``task_budget``: its default and bound per workflow type);
-- on a Standard workflow, the 25,000 events of an execution's history: each labourer that gets tasks adds its
-  InvokeLabourers iteration, each task its claim, invoke and release with every retry (``history_budget``). Only
-  labourers with tasks enter the Map, so an idle labourer costs nothing; many busy labourers with one task each
-  cost more than a few with many, so the number of busy labourers is bounded as well;
-- on both types, the 256 KiB of one state. Three states grow with the tasks: FetchGreenfieldTasks' output (every
-  labourer's report line and every task's claim item), InvokeLabourers' output (the same with each claim item
-  replaced by the task's outcome), and, inside the Map, each labourer's InvokeTasks output, which holds that
-  labourer's claim items *and* their outcomes side by side (its ``ResultPath`` adds the outcomes to its input).
-  ``trim`` measures all three from the task ids and the report as they are, with every outcome at its longest (a
-  release that failed, with its error's name): the first two within ``STATE_BYTES_TARGET``, each InvokeTasks
-  output within ``INVOKE_TASKS_BYTES_TARGET``.
+- the run-wide states hold the report (a line per labourer) and never the tasks: ``config_problems`` refuses a config
+  whose report alone could pass their limit, ``config_warnings`` warns near it;
+- ``max_tasks_per_execution`` (``task_budget``) is shared fairly between the labourers (``run.share_budget``);
+- each group is one labourer's tasks, at most ``GROUP_TASKS_MOST`` of them, and few enough that the child's largest
+  state (its InvokeTasks output, which holds the group's claim items *and* their outcomes side by side) stays within
+  ``INVOKE_TASKS_BYTES_TARGET`` counting every outcome at its longest (``split_groups``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from foreman_core import task_budget
 from foreman_core.config import OrchestratorConfig
-from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVENTS_PER_TASK, HISTORY_EVENT_LIMIT
 
 STATE_BYTES_LIMIT = 262_144
 """The most bytes of one state (its input or output): Step Functions fails the execution above it, uncatchably."""
 
 STATE_BYTES_TARGET = 200_000
-"""What ``trim`` keeps InvokeLabourers' output within: about 76% of the limit, the rest a margin for what the
-estimate leaves out (the lease, the error's cause of a failed labourer)."""
+"""What a run keeps its run-wide states (the report, the config's reference, the run, the lease) within: about 76%
+of the limit."""
 
 ERROR_NAME_MOST = 64
 """The longest error name an outcome carries (the longest AWS names, e.g.
@@ -43,25 +37,27 @@ OUTCOME_BYTES_MOST = len('{"task_id":"","outcome":"release_failed","error":""},'
 """The longest outcome of one task beside its id: a failed release, with an error name of up to 64 characters."""
 
 INVOKE_TASKS_BYTES_TARGET = 250_000
-"""What ``trim`` keeps each labourer's InvokeTasks output within: 95% of the limit. That state holds nothing but its
-labourer's entry (id, ARN, the run's markers and table) and its tasks' claim items and outcomes, all counted, every
-outcome at its longest and in the longer of the two JSON forms (with a space after each ``:`` and ``,``, as the
-embedded stack writes states), so it needs less margin than the run-wide states."""
+"""What ``split_groups`` keeps each child's InvokeTasks output within: 95% of the limit. That state holds nothing but
+its group (the labourer's id and ARN, the run's markers and table) and the group's claim items and outcomes, all
+counted, every outcome at its longest and in the longer of the two JSON forms (with a space after each ``:`` and
+``,``, as the embedded stack writes states), so it needs less margin than the run-wide states."""
 
 INVOKE_TASKS_FIXED = (
     len(
-        '{"labourer_id": "", "arn": "", "concurrency": 40, "start": "", "invoked": "", "table": "", '
-        '"tasks": [], "outcomes": []}'
+        '{"labourer_id": "", "arn": "", "concurrency": 40, "start": "", "invoked": "", "table": "", "run": "", '
+        '"deadline": "", "redrive_count": 0, "tasks": [], "outcomes": []}'
     )
-    + 3 * 24
+    + 5 * 40
     + 255
 )
-"""InvokeTasks' output beside its labourer's id, ARN, tasks and outcomes: the keys, the run's two markers (at most
-24 characters each) and the tasks table's name (at most 255)."""
+"""A child's InvokeTasks output beside its labourer's id, ARN, tasks and outcomes: the keys, the run's markers, id
+and deadline (at most 40 characters each) and the tasks table's name (at most 255)."""
 
-INVOCATION_BYTES = len('{"labourer_id":"","arn":"","concurrency":40,"tasks":[]},')
-"""A busy labourer's entry in ``invocations`` beside its id, ARN and tasks (longer than its entry in the Map's
-result, which replaces it)."""
+GROUP_TASKS_MOST = 1_000
+"""The most tasks of one group (one child workflow execution): at the embedded stack's pace a child of this size
+claims and invokes within a minute at a Map concurrency of 40, far inside the claim window and an Express child's 5
+minutes, whatever the task ids' length (the bytes bound the group first with ids over about 60 characters).
+``FOREMAN_GROUP_TASKS`` in the environment lowers it (tests: a run crossing several children)."""
 
 STATE_BYTES_FIXED = 2_048
 """The run, the config's reference, the tables, the lease and the keys around them."""
@@ -72,89 +68,53 @@ def json_bytes(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
+def group_tasks_most() -> int:
+    """``GROUP_TASKS_MOST``, or the lower ``FOREMAN_GROUP_TASKS`` of the environment (at least 1)."""
+    lowered = os.environ.get("FOREMAN_GROUP_TASKS")
+    if not lowered:
+        return GROUP_TASKS_MOST
+    return max(min(int(lowered), GROUP_TASKS_MOST), 1)
+
+
 @dataclass(frozen=True)
 class RunLimits:
-    """The limits of one run: ``tasks`` (the budget) and, on Standard, the history's events."""
+    """The limits of one run: ``tasks``, its budget (``max_tasks_per_execution``)."""
 
     tasks: int
-    history_events: int | None
-    """``None`` on Express, which keeps no history."""
 
     @classmethod
-    def of(cls, orchestrator_type: str, max_tasks_per_execution: int) -> RunLimits:
-        """The limits of a run of this workflow type with this budget."""
-        events = None if orchestrator_type == task_budget.EXPRESS else HISTORY_EVENT_LIMIT
-        return cls(tasks=max_tasks_per_execution, history_events=events)
-
-    def fits_history(self, tasks: int, labourers: int) -> bool:
-        """Whether ``tasks`` tasks over ``labourers`` busy labourers stay within the history at their worst."""
-        if self.history_events is None:
-            return True
-        worst = EVENTS_PER_RUN + EVENTS_PER_LABOURER * labourers + EVENTS_PER_TASK * tasks
-        return worst <= self.history_events
-
-    def most_tasks(self, labourers: int) -> int:
-        """The most tasks ``labourers`` busy labourers may take within the history at its worst (the budget on
-        Express, which keeps no history)."""
-        if self.history_events is None:
-            return self.tasks
-        return max((self.history_events - EVENTS_PER_RUN - EVENTS_PER_LABOURER * labourers) // EVENTS_PER_TASK, 0)
-
-    def trim(self, invocations: list[dict[str, Any]], *, report_bytes: int) -> list[dict[str, Any]]:
-        """``invocations`` (FetchGreenfieldTasks' busy labourers with their tasks) cut so that FetchGreenfieldTasks'
-        and InvokeLabourers' outputs stay within ``STATE_BYTES_TARGET`` beside a report of ``report_bytes``, and each
-        labourer's InvokeTasks output within ``INVOKE_TASKS_BYTES_TARGET``: tasks are dropped from the end of the
-        labourer whose InvokeTasks output is over, else from the end of the longest lists (they stay queued,
-        unclaimed); labourers left with none are dropped. Changes ``invocations`` and its lists in place, and
-        returns it."""
-        room = STATE_BYTES_TARGET - STATE_BYTES_FIXED - report_bytes
-        sizes = [_invocation_bytes(entry) for entry in invocations]
-        inner = [_invoke_tasks_bytes(entry) for entry in invocations]
-        total = sum(sizes)
-        while invocations:
-            over = [index for index, size in enumerate(inner) if size > INVOKE_TASKS_BYTES_TARGET]
-            if over:
-                index = max(over, key=lambda at: inner[at])
-            elif total > room:
-                index = max(range(len(invocations)), key=lambda at: len(invocations[at]["tasks"]))
-            else:
-                break
-            entry = invocations[index]
-            task = entry["tasks"].pop()
-            dropped = _task_bytes(task)
-            total -= dropped
-            sizes[index] -= dropped
-            inner[index] -= _inner_task_bytes(task)
-            if not entry["tasks"]:  # what is left of it is its own entry
-                total -= sizes.pop(index)
-                inner.pop(index)
-                invocations.pop(index)
-        return invocations
+    def of(cls, max_tasks_per_execution: int) -> RunLimits:
+        """The limits of a run with this budget."""
+        return cls(tasks=max_tasks_per_execution)
 
 
-def state_bytes_estimate(invocations: Sequence[Mapping[str, Any]], report_bytes: int) -> int:
-    """FetchGreenfieldTasks' or InvokeLabourers' output (the larger) at its largest, as ``trim`` estimates it."""
-    return STATE_BYTES_FIXED + report_bytes + sum(_invocation_bytes(entry) for entry in invocations)
+def split_groups(invocations: Sequence[Mapping[str, Any]], *, most: int | None = None) -> list[dict[str, Any]]:
+    """``invocations`` (each busy labourer's entry with all its tasks) as groups, one child workflow execution's
+    share each: consecutive runs of one labourer's tasks (in queue order), each of at most ``most`` tasks (default
+    ``group_tasks_most()``) and with its InvokeTasks output at its largest within ``INVOKE_TASKS_BYTES_TARGET``.
+    Each group keeps its labourer's fields (``labourer_id``, ``arn``, ``concurrency``); no task is dropped."""
+    most = group_tasks_most() if most is None else max(most, 1)
+    groups: list[dict[str, Any]] = []
+    for entry in invocations:
+        fields = {key: value for key, value in entry.items() if key != "tasks"}
+        own = INVOKE_TASKS_FIXED + _spaced_bytes(entry["labourer_id"]) + _spaced_bytes(entry["arn"])
+        current: list[Any] = []
+        size = own
+        for task in entry["tasks"]:
+            more = _inner_task_bytes(task)
+            if current and (len(current) >= most or size + more > INVOKE_TASKS_BYTES_TARGET):
+                groups.append({**fields, "tasks": current})
+                current, size = [], own
+            current.append(task)
+            size += more
+        if current:
+            groups.append({**fields, "tasks": current})
+    return groups
 
 
 def invoke_tasks_bytes_estimate(entry: Mapping[str, Any]) -> int:
-    """One labourer's InvokeTasks output (its claim items and their outcomes) at its largest, as ``trim`` estimates
-    it: to be kept within ``INVOKE_TASKS_BYTES_TARGET``."""
-    return _invoke_tasks_bytes(entry)
-
-
-def _invocation_bytes(entry: Mapping[str, Any]) -> int:
-    own = INVOCATION_BYTES + json_bytes(entry["labourer_id"]) + json_bytes(entry["arn"])
-    return own + sum(_task_bytes(task) for task in entry["tasks"])
-
-
-def _task_bytes(task: Sequence[str]) -> int:
-    """A task's claim item in ``invocations`` or, after InvokeLabourers, its outcome at its longest: the states
-    outside the Map hold one or the other."""
-    return max(json_bytes(list(task)) + 1, json_bytes(task[0]) + OUTCOME_BYTES_MOST)
-
-
-def _invoke_tasks_bytes(entry: Mapping[str, Any]) -> int:
+    """One group's InvokeTasks output (its claim items and their outcomes) at its largest, as ``split_groups``
+    estimates it: kept within ``INVOKE_TASKS_BYTES_TARGET``."""
     own = INVOKE_TASKS_FIXED + _spaced_bytes(entry["labourer_id"]) + _spaced_bytes(entry["arn"])
     return own + sum(_inner_task_bytes(task) for task in entry["tasks"])
 
@@ -163,7 +123,7 @@ _LONGEST_ERROR = "E" * ERROR_NAME_MOST
 
 
 def _inner_task_bytes(task: Sequence[str]) -> int:
-    """A task in its labourer's InvokeTasks output: its claim item *and* its outcome at its longest, each with its
+    """A task in its group's InvokeTasks output: its claim item *and* its outcome at its longest, each with its
     separator, in the spaced JSON form."""
     outcome = {"task_id": task[0], "outcome": "release_failed", "error": _LONGEST_ERROR}
     return _spaced_bytes(list(task)) + 2 + _spaced_bytes(outcome) + 2
@@ -179,12 +139,11 @@ REPORT_LINE_BYTES_MOST = len(
     '"queue":{"depth":10000000,"oldest_age_seconds":1000000.0}},'
 )
 """A labourer's report line at its longest beside its id, the name of the metric that set its status and its three
-counts bounded by its cap (running, desired, deferred), before its tasks' outcomes (which ``trim`` counts with the
-tasks: ``OUTCOME_BYTES_MOST``)."""
+counts bounded by its cap (running, desired, deferred), before Summarize adds its tasks' outcome counts."""
 
 TASKS_ROOM = 10_000
-"""What a config must leave of ``STATE_BYTES_TARGET`` for the tasks of a run (about 60 with 36-character ids, every
-outcome at its longest) when every labourer has tasks queued and its line is at its longest."""
+"""What a config must leave of ``STATE_BYTES_TARGET`` when every labourer has tasks queued and its line is at its
+longest: room for what Summarize adds (each busy labourer's outcome counts and error names)."""
 
 LABOURER_ARNS_PARAMETER_BYTES = 4_096
 """The most a CloudFormation parameter value holds: the template's ``LabourerArns`` (comma-separated)."""
@@ -211,8 +170,8 @@ def report_bytes_most(config: OrchestratorConfig) -> int:
 
 def config_problems(config: OrchestratorConfig) -> list[tuple[str, str]]:
     """``(path, reason)`` for a config a run could not hold: when every labourer has tasks queued, the report would
-    leave less than ``TASKS_ROOM`` of ``STATE_BYTES_TARGET`` for the tasks (a state above 256 KiB fails the
-    execution, uncatchably). LoadConfig and ``foreman config validate`` refuse it."""
+    leave less than ``TASKS_ROOM`` of ``STATE_BYTES_TARGET`` for what Summarize adds (a state above 256 KiB fails
+    the execution, uncatchably). LoadConfig and ``foreman config validate`` refuse it."""
     most = report_bytes_most(config)
     room = STATE_BYTES_TARGET - STATE_BYTES_FIXED - TASKS_ROOM
     if most <= room:
@@ -223,7 +182,7 @@ def config_problems(config: OrchestratorConfig) -> list[tuple[str, str]]:
             "task_config.labourers",
             f"{len(config.labourers):,} labourers: when all have tasks queued their report lines take up to "
             f"{most:,} bytes, which leaves less than {TASKS_ROOM:,} of the {STATE_BYTES_TARGET:,} a run keeps its "
-            "state within for its tasks (Step Functions fails an execution whose state passes 256 KiB); at most "
+            "state within for the run's outcomes (Step Functions fails an execution whose state passes 256 KiB); at most "
             f"about {fit:,} labourers like these fit one deployment: split them over several",
         )
     ]
@@ -236,14 +195,12 @@ def config_warnings(config: OrchestratorConfig, orchestrator_type: str) -> list[
     labourers = len(config.labourers)
     most = report_bytes_most(config)
     if STATE_BYTES_TARGET // 2 < most <= STATE_BYTES_TARGET - STATE_BYTES_FIXED - TASKS_ROOM:
-        room = STATE_BYTES_TARGET - STATE_BYTES_FIXED - most
-        tasks = room // (INVOCATION_BYTES + 200)
         warnings.append(
             (
                 "task_config.labourers",
                 f"{labourers:,} labourers: when all have tasks queued their report lines take up to {most:,} of the "
-                f"{STATE_BYTES_TARGET:,} bytes a run keeps its state within, leaving room for about {tasks:,} tasks "
-                "a run (the rest are deferred to the next run)",
+                f"{STATE_BYTES_TARGET:,} bytes a run keeps its state within (its tasks travel in S3, not in the "
+                "state): a few more labourers and the config is refused",
             )
         )
     if labourers * QUERIES_PER_LABOURER >= MANY_QUERIES:
@@ -266,20 +223,4 @@ def config_warnings(config: OrchestratorConfig, orchestrator_type: str) -> list[
                 "allow them with one pattern (arn:aws:lambda:REGION:ACCOUNT:function:PREFIX*)",
             )
         )
-    if orchestrator_type != task_budget.EXPRESS:
-        busy = max_busy_labourers(config.max_tasks_per_execution)
-        if labourers > busy:
-            warnings.append(
-                (
-                    "max_tasks_per_execution",
-                    f"a run of {config.max_tasks_per_execution} tasks has room in its history for {busy} labourers "
-                    f"with tasks at their worst case; with more of your {labourers:,} labourers busy at once, some "
-                    "are deferred to the next run (fairly, in a different order each run)",
-                )
-            )
     return warnings
-
-
-def max_busy_labourers(tasks: int) -> int:
-    """How many labourers may get tasks in a Standard run of ``tasks`` tasks, everything retried."""
-    return max((HISTORY_EVENT_LIMIT - EVENTS_PER_RUN - EVENTS_PER_TASK * tasks) // EVENTS_PER_LABOURER, 0)

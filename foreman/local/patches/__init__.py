@@ -22,6 +22,7 @@ module                         what it makes moto do as AWS does
 ``history_limit``              fail a Standard execution at 25,000 history events
 ``express_workflows``          refuse the reads AWS refuses for Express; run StartSyncExecution
 ``aws_timestamps``             ``$$.State.EnteredTime`` written and timestamp rules read as AWS does
+``start_execution_task``       run ``states:startExecution`` tasks with AWS's parameters and answer
 ``no_waits``                   (not AWS: for tests and the accelerated demo) skip Retry and Wait sleeps
 =============================  ==============================================================================
 
@@ -49,6 +50,7 @@ from foreman.local.patches import (
     reused_clients,
     ssm_parameter_size_limit,
     stable_heap_keys,
+    start_execution_task,
     strict_runtime_errors,
     transaction_size_limit,
 )
@@ -67,6 +69,7 @@ PATCHES = (
     history_limit,
     express_workflows,
     aws_timestamps,
+    start_execution_task,
     no_waits,
 )
 """Every patch module, in the order ``strict_patches`` applies them (``no_waits`` only when asked)."""
@@ -120,6 +123,7 @@ def strict_patches(*, history_events: int, fast: bool) -> list[AbstractContextMa
         history_limit.history_limit(history_events),
         express_workflows.express_workflows(),
         aws_timestamps.aws_timestamps(),
+        start_execution_task.start_execution_task(),
     ]
     if fast:
         patches.append(no_waits.no_waits())
