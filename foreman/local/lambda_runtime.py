@@ -23,7 +23,9 @@ A function created or updated through the Lambda API with a zip (``CreateFunctio
 per function and code version, and its ``Handler`` loaded from there as Lambda's Python runtime would (the folder on
 ``sys.path``, the function's environment, a context object). Creating or updating a function's code through the API
 forgets what was registered for it. What cannot run fails the invoke with Lambda's own error names: a runtime other
-than Python is ``InvalidRuntimeException`` (the service refuses the invoke); a handler that cannot be loaded is a
+than Python is ``InvalidRuntimeException`` (the service refuses the invoke with HTTP 502, its status on AWS, which
+boto3 and the AWS CLI retry as they would against AWS: each attempt is recorded as a ``refused`` invocation and the
+first refusal of a function's runtime is explained once on stderr); a handler that cannot be loaded is a
 function error ``Runtime.ImportModuleError``, ``Runtime.UserCodeSyntaxError``, ``Runtime.HandlerNotFound`` or
 ``Runtime.MalformedHandlerName``, reported as any handler exception is. Every handler exception is also written to
 stderr as Lambda logs it (``[ERROR] Type: message`` and the traceback), inside ``function_logs.running`` so that
@@ -141,6 +143,7 @@ class LambdaRuntime:
     _code_root: tempfile.TemporaryDirectory[str] | None = None
     _loaded_versions: dict[str, int] = field(default_factory=dict)
     _imported: dict[str, set[str]] = field(default_factory=dict)
+    _refused_runtimes: set[tuple[str, str]] = field(default_factory=set)
     destination_records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every asynchronous-invocation destination record sent, in order: (destination ARN, record)."""
 
@@ -355,18 +358,44 @@ class LambdaRuntime:
         error.code = status
         raise error
 
+    def _refuse_runtime(self, name: str, runtime_name: str) -> None:
+        """Refuse an invoke of a function whose runtime is not Python, as Lambda refuses a runtime it cannot run:
+        ``InvalidRuntimeException``, HTTP 502 (its status in Lambda's API). boto3 and the AWS CLI retry any 502
+        (three attempts in all in their default standard mode), against AWS as here, so each attempt is recorded as
+        a ``refused`` invocation, and the first refusal of a function's runtime says why on stderr, once."""
+        with self._lock:
+            self.invocations.append(
+                Invocation(
+                    function_name=name,
+                    invocation_type="refused",
+                    event=None,
+                    started=time.time(),
+                    error="InvalidRuntimeException",
+                )
+            )
+            first = (name, runtime_name) not in self._refused_runtimes
+            self._refused_runtimes.add((name, runtime_name))
+        if first:
+            sys.stderr.write(
+                f"{name} | [local runtime] runtime {runtime_name}: only Python functions (python3.x) run locally, "
+                "so every invoke of this function fails with InvalidRuntimeException (HTTP 502, as Lambda answers "
+                "it: boto3 and the AWS CLI retry it before they report it; a run's Invoke fails the task's attempt "
+                "with Lambda.InvalidRuntimeException)\n"
+            )
+        error = JsonRESTError(
+            "InvalidRuntimeException",
+            f"The runtime {runtime_name} of function {name} is not supported here: only Python functions "
+            "(python3.x) run on the local stack (foreman local serve)",
+        )
+        error.code = 502
+        raise error
+
     def _from_zip(self, fn: Any) -> _Function:
         """The function's own code: its zip, extracted once per code version; ``InvalidRuntimeException`` unless it
         is a Python function."""
         runtime_name = str(fn.run_time or "")
         if not runtime_name.startswith("python"):
-            error = JsonRESTError(
-                "InvalidRuntimeException",
-                f"The runtime {runtime_name or '(none)'} of function {fn.function_name} is not supported here: "
-                "foreman local serve runs Python functions only (python3.x)",
-            )
-            error.code = 502
-            raise error
+            self._refuse_runtime(fn.function_name, runtime_name or "(none)")
         with self._lock:
             if self._code_root is None:
                 self._code_root = tempfile.TemporaryDirectory(prefix="foreman-lambda-")

@@ -190,7 +190,9 @@ BROKEN = {
 }  # fmt: skip
 
 
-def test_code_that_cannot_run_fails_the_invoke_with_lambdas_own_error_names() -> None:
+def test_code_that_cannot_run_fails_the_invoke_with_lambdas_own_error_names(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with EmbeddedStack(parameters={"LogLevel": "WARNING"}) as stack:
         lambda_client = stack.client("lambda")
         for name, (runtime, handler, files, error_type, message) in BROKEN.items():
@@ -209,11 +211,30 @@ def test_code_that_cannot_run_fails_the_invoke_with_lambdas_own_error_names() ->
             runtime="nodejs20.x",
             handler="index.handler",
         )
+        capsys.readouterr()
+        # Lambda's API answers InvalidRuntimeException with HTTP 502 (its status in the service model), a status
+        # boto3 retries against AWS too: every attempt reaches the runtime and is refused, none runs anything
+        status = lambda_client.meta.service_model.shape_for("InvalidRuntimeException").metadata["error"]
         for invocation_type in ("RequestResponse", "Event"):
+            stack.runtime.invocations.clear()
             with pytest.raises(ClientError) as refused:
                 lambda_client.invoke(FunctionName="in-node", InvocationType=invocation_type, Payload=b"{}")
-            assert refused.value.response["Error"]["Code"] == "InvalidRuntimeException"
-            assert "nodejs20.x" in refused.value.response["Error"]["Message"]
+            response = refused.value.response
+            assert response["Error"]["Code"] == "InvalidRuntimeException"
+            assert "nodejs20.x" in response["Error"]["Message"]
+            assert "Python functions" in response["Error"]["Message"]
+            assert response["ResponseMetadata"]["HTTPStatusCode"] == status["httpStatusCode"] == 502
+            attempts = response["ResponseMetadata"]["RetryAttempts"] + 1
+            calls = stack.runtime.calls("in-node")
+            assert [(call.invocation_type, call.error) for call in calls] == [
+                ("refused", "InvalidRuntimeException")
+            ] * attempts, invocation_type
+
+        # the retries are not silent: the first refusal of the function's runtime says why, once
+        explained = [line for line in capsys.readouterr().err.splitlines() if line.startswith("in-node | ")]
+        assert len(explained) == 1, explained
+        assert "runtime nodejs20.x" in explained[0]
+        assert "only Python functions (python3.x) run locally" in explained[0]
 
 
 def test_the_orchestrator_spends_the_attempt_of_a_task_whose_labourer_cannot_run_here() -> None:
@@ -224,6 +245,11 @@ def test_the_orchestrator_spends_the_attempt_of_a_task_whose_labourer_cannot_run
         store.create_tasks("in-node", [{}])
 
         report = report_for(stack.run().output, "in-node")
+
+        # Step Functions' Lambda integration does not retry the 502: one attempt reached Lambda, refused
+        assert [(call.invocation_type, call.error) for call in stack.runtime.calls("in-node")] == [
+            ("refused", "InvalidRuntimeException")
+        ]
 
         # Lambda refuses the invoke for good (a runtime it cannot run): the attempt is spent and recorded as failed,
         # so the Scavenger retries it after its delay or closes it as dead, never a task released for ever
