@@ -2,8 +2,9 @@
 
 moto's own CloudFormation puts state machines in a backend that cannot execute them, so this small deployer reads
 the SAM template itself and creates what the local stack needs through ordinary AWS API calls: DynamoDB tables,
-S3 buckets, Lambda functions (whose code is then run by ``LambdaRuntime`` from their ``CodeUri``), their dependency layer, SNS
-topics and Step Functions state machines with their ``DefinitionSubstitutions``. It understands Parameters (with
+S3 buckets, Lambda functions (whose code is then run by ``LambdaRuntime`` from their ``CodeUri``), their dependency
+layer, SNS topics and Step Functions state machines with their ``DefinitionSubstitutions`` (one that names another
+after it). It understands Parameters (with
 overrides), Conditions, ``Globals.Function`` and the intrinsics the template uses (Ref, GetAtt, Sub, Join, If,
 Equals, Not, And, Or, Select, Split). Resources it does not emulate (IAM roles and policies, log groups, schedules,
 alarms, dashboards) are listed in ``Deployment.skipped`` so nothing is silently pretended.
@@ -216,7 +217,12 @@ class Deployment:
         text = json.dumps(resource.get("Properties", {}))
         return any(
             other is not resource
-            and (f'"Ref": "{name}"' in text or f'"{name}", ' in text or "${" + name + "}" in text or "${" + name + "." in text)
+            and (
+                f'"Ref": "{name}"' in text
+                or f'"{name}", ' in text
+                or "${" + name + "}" in text
+                or "${" + name + "." in text
+            )
             for name, other in pending
         )
 

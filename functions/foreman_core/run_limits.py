@@ -182,7 +182,8 @@ def config_problems(config: OrchestratorConfig) -> list[tuple[str, str]]:
             "task_config.labourers",
             f"{len(config.labourers):,} labourers: when all have tasks queued their report lines take up to "
             f"{most:,} bytes, which leaves less than {TASKS_ROOM:,} of the {STATE_BYTES_TARGET:,} a run keeps its "
-            "state within for the run's outcomes (Step Functions fails an execution whose state passes 256 KiB); at most "
+            "state within for the run's outcomes (Step Functions fails an execution whose state passes 256 KiB); "
+            "at most "
             f"about {fit:,} labourers like these fit one deployment: split them over several",
         )
     ]

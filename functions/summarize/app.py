@@ -30,8 +30,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     Every claim of the run is made by now: if this run holds the Orchestrator lease, it gives it back first, recording
     the tasks it left claimed per labourer (``run.claims_left``) for the next holder's count, and the labourers with a
-    group whose child failed (``finished``: the Scavenger gives back the attempt of their expired tasks). If that write fails the
-    report says so and the lease expires by itself."""
+    group whose child failed (``finished``: the Scavenger gives back the attempt of their expired tasks). If that
+    write fails the report says so and the lease expires by itself."""
     redriven = int(event.get("redrive_count", 0)) > 0
     invoked = event.get("invoked")
     event = event.get("state", event)  # {"state": the run's state, "redrive_count": n} from the state machine

@@ -560,7 +560,7 @@ def test_defaults_are_sosws() -> None:
     assert config.greenfield_invocation_delta == 31557600
     assert config.greenfield_task_step == 1000
     assert config.coefficients == {0: 0.0, 1: 0.0, 2: 0.5, 3: 0.75, 4: 1.0}
-    assert config.max_tasks_per_execution == 430  # sized from the worst case per task: foreman_core.history_budget
+    assert config.max_tasks_per_execution == 100_000  # the tasks travel in S3: foreman_core.task_budget
     assert config.exact_queue_depth is False
     assert config.tables == Tables(
         tasks="sosw_tasks",
@@ -866,7 +866,7 @@ def test_to_dict_is_sosws_shape() -> None:
         "no_data_status": 0,
     }
     assert canonical["invocation_number_coefficient"] == {"0": 0.0, "1": 0.0, "2": 0.5, "3": 0.75, "4": 1.0}
-    assert canonical["max_tasks_per_execution"] == 430
+    assert canonical["max_tasks_per_execution"] == 100_000
     assert canonical["exact_queue_depth"] is False
 
 

@@ -1,5 +1,5 @@
-"""The run's pure parts: sharing the task budget fairly between labourers within the run's limits, keeping the state
-within its bytes, and the summary report."""
+"""The run's pure parts: sharing the task budget fairly between labourers, splitting the tasks into groups (one child
+workflow execution's share each, within the child's state), and the summary report."""
 
 from __future__ import annotations
 
@@ -11,16 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from foreman_core import task_budget
-from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVENTS_PER_TASK, HISTORY_EVENT_LIMIT
 from foreman_core.lease import ClaimsLeft
 from foreman_core.report_line import compact_line, line_value
 from foreman_core.run import REPORTED_CAUSE_CHARS, claims_left, grant, share_budget, summarize
 from foreman_core.run_limits import (
     INVOKE_TASKS_BYTES_TARGET,
-    STATE_BYTES_TARGET,
     RunLimits,
     invoke_tasks_bytes_estimate,
-    state_bytes_estimate,
+    split_groups,
 )
 
 
@@ -63,36 +61,21 @@ def test_when_the_budget_is_smaller_than_the_labourers_every_labourer_is_served_
 wants = st.dictionaries(st.text(min_size=1, max_size=6), st.integers(min_value=0, max_value=60), max_size=600)
 
 
-@given(desired=wants, budget=st.integers(min_value=0, max_value=task_budget.most_tasks("STANDARD")), seed=st.integers())
-def test_a_standard_grant_never_passes_the_budget_a_want_or_the_history(
-    desired: dict[str, int], budget: int, seed: int
-) -> None:
-    granted = grant(desired, RunLimits.of("STANDARD", budget), seed=seed)
-
-    busy = sum(1 for tasks in granted.values() if tasks)
-    tasks = sum(granted.values())
-    assert tasks <= budget
-    assert all(0 <= granted[key] <= desired[key] for key in desired)
-    assert EVENTS_PER_RUN + EVENTS_PER_LABOURER * busy + EVENTS_PER_TASK * tasks <= HISTORY_EVENT_LIMIT
-    # and it takes what fits: with room for one more busy labourer, nobody who wants tasks is left out...
-    if EVENTS_PER_RUN + EVENTS_PER_LABOURER * (busy + 1) + EVENTS_PER_TASK * (tasks + 1) <= HISTORY_EVENT_LIMIT:
-        assert tasks == min(budget, sum(desired.values())) or busy == sum(1 for want in desired.values() if want)
-
-
-@given(desired=wants, budget=st.integers(min_value=0, max_value=task_budget.EXPRESS_MOST_TASKS), seed=st.integers())
-def test_an_express_grant_is_bounded_by_the_budget_only(desired: dict[str, int], budget: int, seed: int) -> None:
-    granted = grant(desired, RunLimits.of("EXPRESS", budget), seed=seed)
+@given(desired=wants, budget=st.integers(min_value=0, max_value=task_budget.MOST_TASKS), seed=st.integers())
+def test_a_grant_is_bounded_by_the_budget_and_the_wants_only(desired: dict[str, int], budget: int, seed: int) -> None:
+    # the tasks travel in S3 and each child has its own history: no history or state limit bounds a run
+    granted = grant(desired, RunLimits.of(budget), seed=seed)
 
     assert sum(granted.values()) == min(budget, sum(desired.values()))
+    assert all(0 <= granted[key] <= desired[key] for key in desired)
 
 
-def test_with_many_labourers_wanting_one_task_each_a_standard_run_takes_as_many_as_its_history_holds() -> None:
+def test_a_thousand_labourers_wanting_one_task_each_are_all_served() -> None:
     desired = {f"l{n}": 1 for n in range(1000)}
 
-    granted = grant(desired, RunLimits.of("STANDARD", 450), seed=1)
+    granted = grant(desired, RunLimits.of(task_budget.DEFAULT_TASKS), seed=1)
 
-    busy = sum(granted.values())  # one task each
-    assert busy == (HISTORY_EVENT_LIMIT - EVENTS_PER_RUN) // (EVENTS_PER_LABOURER + EVENTS_PER_TASK)  # 415
+    assert granted == desired  # before the Distributed Map, a Standard run's history held 415 of them
 
 
 task_ids = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=2048)
@@ -100,41 +83,37 @@ task_ids = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs
 
 @given(
     tasks=st.lists(st.lists(task_ids, min_size=1, max_size=40), min_size=1, max_size=12),
-    report_bytes=st.integers(min_value=0, max_value=150_000),
+    most=st.integers(min_value=1, max_value=50),
 )
-def test_trim_keeps_the_largest_state_within_its_target_and_drops_only_from_the_end(
-    tasks: list[list[str]], report_bytes: int
-) -> None:
+def test_groups_keep_every_task_in_order_each_within_a_childs_state(tasks: list[list[str]], most: int) -> None:
     invocations = [
         {"labourer_id": f"l{n}", "arn": f"arn:aws:lambda:eu-west-1:111122223333:function:l{n}",
          "concurrency": 10, "tasks": [[task_id, "1700000000", "0", "1"] for task_id in ids]}
         for n, ids in enumerate(tasks)
     ]  # fmt: skip
-    before = {entry["labourer_id"]: [task[0] for task in entry["tasks"]] for entry in invocations}
 
-    kept = RunLimits.of("EXPRESS", 1500).trim(invocations, report_bytes=report_bytes)
+    groups = split_groups(invocations, most=most)
 
-    assert state_bytes_estimate(kept, report_bytes) <= STATE_BYTES_TARGET or not kept
-    for entry in kept:
-        assert invoke_tasks_bytes_estimate(entry) <= INVOKE_TASKS_BYTES_TARGET
-        assert _invoke_tasks_output_bytes(entry) <= invoke_tasks_bytes_estimate(entry)
-        ids = [task[0] for task in entry["tasks"]]
-        assert ids  # a labourer left with no task leaves the list
-        assert ids == before[entry["labourer_id"]][: len(ids)]  # a prefix: the oldest stay
+    # no task is dropped, each labourer's stay in queue order, and a group is one labourer's
+    for entry in invocations:
+        mine = [group for group in groups if group["labourer_id"] == entry["labourer_id"]]
+        assert [task for group in mine for task in group["tasks"]] == entry["tasks"]
+        assert all(group["arn"] == entry["arn"] and group["concurrency"] == 10 for group in mine)
+    for group in groups:
+        assert 1 <= len(group["tasks"]) <= most
+        # within the child's state, unless one task alone passes it (a 2 KB id cannot: at most ~20 KB)
+        assert invoke_tasks_bytes_estimate(group) <= INVOKE_TASKS_BYTES_TARGET or len(group["tasks"]) == 1
+        assert _invoke_tasks_output_bytes(group) <= invoke_tasks_bytes_estimate(group)
 
 
-def test_the_estimate_is_above_what_the_state_holds_with_every_outcome_at_its_longest() -> None:
-    entry = {"labourer_id": "l1", "arn": "arn:aws:lambda:eu-west-1:111122223333:function:l1", "concurrency": 40,
-             "tasks": [[f"task-{n:04d}", "1700000000", "0", "1"] for n in range(50)]}  # fmt: skip
-    outcomes = [
-        {"task_id": task[0], "outcome": "release_failed", "error": "Lambda.TooManyRequestsException" + "x" * 30}
-        for task in entry["tasks"]
-    ]
-    fetched = {"invocations": [entry]}
-    invoked = {"invocations": [{"labourer_id": "l1", "outcomes": outcomes}]}  # InvokeLabourers' result replaces it
+def test_groups_are_cut_by_bytes_before_their_count_with_long_ids() -> None:
+    entry = {"labourer_id": "l", "arn": "arn:aws:lambda:eu-west-1:111122223333:function:l", "concurrency": 40,
+             "tasks": [[f"{n:04d}" + "x" * 1500, "1700000000", "0", "1"] for n in range(400)]}  # fmt: skip
 
-    estimate = state_bytes_estimate([entry], 0)
-    assert estimate >= max(len(json.dumps(state, separators=(",", ":"))) for state in (fetched, invoked))
+    groups = split_groups([entry], most=1000)
+
+    assert len(groups) > 1  # 400 ids of 1.5 KB pass 250,000 bytes of claim items and outcomes
+    assert all(invoke_tasks_bytes_estimate(group) <= INVOKE_TASKS_BYTES_TARGET for group in groups)
 
 
 def _state(**overrides: object) -> dict[str, object]:
@@ -146,27 +125,30 @@ def _state(**overrides: object) -> dict[str, object]:
             "b": {"status": 0, "set_by": "cpu", "queue": {"depth": 12, "oldest_age_seconds": 3.0}},
             "c": {"status": 4, "desired": 4, "fetched": 1},
         },
-        "invocations": [
-            {
-                "labourer_id": "a",
-                "outcomes": [
-                    {"task_id": "t1", "outcome": "invoked"},
-                    {"task_id": "t2", "outcome": "skipped"},
-                    {"task_id": "t3", "outcome": "released", "error": "Lambda.TooManyRequestsException"},
-                    {"task_id": "t4", "outcome": "invoked"},
-                    {"task_id": "t5", "outcome": "unsure", "error": "Lambda.ServiceException"},
-                    {"task_id": "t6", "outcome": "late"},
-                    {"task_id": "t7", "outcome": "attempt_failed", "error": "Lambda.ResourceNotFoundException"},
-                ],
-            },
-            {"labourer_id": "c", "outcomes": [], "error": "States.Runtime", "cause": "boom" * 400},
-        ],
         **overrides,
     }
 
 
+def _results() -> list[dict[str, object]]:
+    return [
+        {
+            "labourer_id": "a",
+            "outcomes": [
+                {"task_id": "t1", "outcome": "invoked"},
+                {"task_id": "t2", "outcome": "skipped"},
+                {"task_id": "t3", "outcome": "released", "error": "Lambda.TooManyRequestsException"},
+                {"task_id": "t4", "outcome": "invoked"},
+                {"task_id": "t5", "outcome": "unsure", "error": "Lambda.ServiceException"},
+                {"task_id": "t6", "outcome": "late"},
+                {"task_id": "t7", "outcome": "attempt_failed", "error": "Lambda.ResourceNotFoundException"},
+            ],
+        },
+        {"labourer_id": "c", "error": "States.Runtime", "cause": "boom" * 400, "task_ids": ["t9"]},
+    ]
+
+
 def test_summarize_counts_outcomes_per_labourer_and_names_errors() -> None:
-    report = summarize(_state())
+    report = summarize(_state(), _results())
 
     a, b, c = report["labourers"]["a"], report["labourers"]["b"], report["labourers"]["c"]
     assert (a["fetched"], a["invoked"], a["skipped"], a["released"]) == (4, 2, 1, 1)
@@ -180,15 +162,32 @@ def test_summarize_counts_outcomes_per_labourer_and_names_errors() -> None:
     assert c["labourer_error"]["error"] == "States.Runtime"
     assert len(c["labourer_error"]["cause"]) == REPORTED_CAUSE_CHARS
     assert report["totals"] == {"desired": 8, "fetched": 5, "invoked": 2, "unsure": 1, "skipped": 1, "released": 1,
-                                "failed": 1, "late": 1, "redriven": 0, "deferred": 1, "set_aside": 0}  # fmt: skip
+                                "failed": 1, "lost": 1, "late": 1, "redriven": 0, "deferred": 1,
+                                "set_aside": 0}  # fmt: skip
+    assert c["lost"] == 1  # its child ended without its outcomes: the task may or may not have been invoked
     assert report["execution"] == "arn:exec"
     assert report["config"] == {"sha256": "ab" * 32, "labourers": 3}
 
 
 def test_the_claims_a_run_leaves_are_what_may_still_be_claimed_and_all_of_a_failed_labourer() -> None:
     # a: 2 invoked, 1 unsure, 1 attempt failed (skipped, released and late are not claimed by this run)
-    # c: its iteration failed as a whole, so each task it was given may be claimed
-    assert claims_left(_state()) == ClaimsLeft(ids={"a": ["t1", "t4", "t5", "t7"]}, unknown={"c": 1})
+    # c: its child failed as a whole, so each task of its group may be claimed: named, so the next count reads it
+    assert claims_left(_results()) == ClaimsLeft(ids={"a": ["t1", "t4", "t5", "t7"], "c": ["t9"]}, unknown={})
+
+
+def test_a_labourer_over_several_groups_is_reported_once_with_every_groups_outcomes() -> None:
+    results = [
+        {"labourer_id": "a", "outcomes": [{"task_id": "t1", "outcome": "invoked"}]},
+        {
+            "labourer_id": "a",
+            "outcomes": [{"task_id": "t2", "outcome": "invoked"}, {"task_id": "t3", "outcome": "late"}],
+        },
+        {"labourer_id": "a", "outcomes": [{"task_id": "t4", "outcome": "not_started"}]},
+    ]
+
+    line = summarize(_state(), results)["labourers"]["a"]
+
+    assert (line["invoked"], line["late"], line["deferred"]) == (2, 2, 2)
 
 
 def test_a_line_leaves_out_its_zero_and_empty_fields_and_reads_back_whole() -> None:
@@ -216,6 +215,9 @@ def _invoke_tasks_output_bytes(entry: dict[str, Any]) -> int:
         "start": "9" * 24,
         "invoked": "9" * 24,
         "table": "t" * 255,
+        "run": "run-" + "f" * 32,
+        "deadline": "2026-12-07T23:59:59Z",
+        "redrive_count": 0,
         "tasks": entry["tasks"],
         "outcomes": [{"task_id": task[0], "outcome": "release_failed", "error": "E" * 64} for task in entry["tasks"]],
     }
@@ -223,7 +225,7 @@ def _invoke_tasks_output_bytes(entry: dict[str, Any]) -> int:
 
 
 @given(ids=st.lists(task_ids, min_size=1, max_size=60))
-def test_a_labourers_invoke_tasks_output_is_never_larger_than_trim_counts_it(ids: list[str]) -> None:
+def test_a_groups_invoke_tasks_output_is_never_larger_than_its_estimate(ids: list[str]) -> None:
     # InvokeTasks' output holds the claim items and the outcomes side by side: the bound counts both
     entry = {"labourer_id": "l", "arn": "arn:aws:lambda:eu-west-1:111122223333:function:l", "concurrency": 40,
              "tasks": [[task_id, "1700000000", "0", "1"] for task_id in ids]}  # fmt: skip

@@ -104,7 +104,7 @@ def _worst_seconds(state: dict[str, object]) -> float:
 def test_a_claim_started_before_the_deadline_ends_within_the_send_margin_with_every_retry_slept() -> None:
     import json
 
-    definition = json.loads((ROOT / "statemachine" / "orchestrator.asl.json").read_text())
+    definition = json.loads((ROOT / "statemachine" / "invocations.asl.json").read_text())
     labourer = definition["States"]["InvokeLabourers"]["ItemProcessor"]["States"]["InvokeTasks"]["ItemProcessor"]
     states = labourer["States"]
 

@@ -1,4 +1,5 @@
-"""The Orchestrator's ASL and the task store agree on the claim and the release, and the graph is sound."""
+"""The Orchestrator's and the Invocations ASL and the task store agree on the claim and the release, and the graphs
+are sound."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from foreman_core import task_store
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = json.loads((ROOT / "statemachine" / "orchestrator.asl.json").read_text())
+INVOCATIONS = json.loads((ROOT / "statemachine" / "invocations.asl.json").read_text())
 
 
 def _states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -25,7 +27,7 @@ def _states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-STATES = _states(ASL)
+STATES = {**_states(ASL), **_states(INVOCATIONS)}
 
 
 def test_the_claim_is_the_task_stores_claim() -> None:
@@ -79,7 +81,7 @@ def test_every_transition_names_a_state_of_its_own_scope(name: str) -> None:
                 return found
         return None
 
-    scope = scope_of(ASL)
+    scope = scope_of(ASL) or scope_of(INVOCATIONS)
     assert scope is not None
     state = scope["States"][name]
     targets = [state.get("Next")] + [catch["Next"] for catch in state.get("Catch", [])]
@@ -103,3 +105,30 @@ def test_the_lease_given_back_after_a_failure_is_the_lease_modules_return() -> N
     assert returned["Key"] == lease.lease_key()
     # every placeholder the expression names has its value (an empty record: the run claimed nothing)
     assert set(returned["ExpressionAttributeValues"]) == {":run", ":claims", ":unknown", ":now"}
+
+
+def test_the_tasks_fan_out_over_a_distributed_map_of_express_children_reading_and_writing_s3() -> None:
+    fan_out = INVOCATIONS["States"]["InvokeLabourers"]
+    assert fan_out["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    assert fan_out["ItemReader"]["ReaderConfig"] == {"InputType": "JSONL"}  # one group a line (run_groups.write)
+    assert fan_out["ResultWriter"]["Resource"] == "arn:aws:states:::s3:putObject"
+    assert fan_out["ToleratedFailurePercentage"] == 100  # a failed child is reported, it never fails the run
+    assert fan_out["Catch"][0]["Next"] == "Summarize"  # nor does the Map: the lease is given back in every case
+    assert INVOCATIONS["States"]["Summarize"]["End"] is True
+
+
+def test_a_child_claims_with_the_invocations_executions_redrive_count_not_its_own() -> None:
+    # a child is an execution of its own: its $$.Execution.RedriveCount is 0 even when the run was redriven
+    assert INVOCATIONS["States"]["InvokeLabourers"]["ItemSelector"]["redrive_count.$"] == "$$.Execution.RedriveCount"
+    assert STATES["InvokeTasks"]["ItemSelector"]["redrive_count.$"] == "$.redrive_count"
+    assert STATES["ClaimWindow"]["Choices"][0]["Variable"] == "$.redrive_count"
+    start = STATES["Claim"]["Parameters"]["ExpressionAttributeValues"][":start"]["N.$"]
+    assert start == "States.ArrayGetItem(States.Array($.start, '0'), $.redrive_count)"
+    assert "$$.Execution.RedriveCount" not in json.dumps(INVOCATIONS["States"]["InvokeLabourers"]["ItemProcessor"])
+
+
+def test_the_invocations_execution_is_named_after_the_run_so_a_retried_start_finds_it() -> None:
+    start = ASL["States"]["StartInvocations"]
+    assert start["Resource"] == "arn:aws:states:::states:startExecution"  # not .sync: an Express parent cannot wait
+    assert start["Parameters"]["Name.$"] == "$.run.id"
+    assert start["Catch"][0]["Next"] == "RunFailed"  # keeps the lease: the execution may have started after all
