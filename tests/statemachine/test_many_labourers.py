@@ -1,6 +1,6 @@
 """A thousand labourers in one deployment: the run's state does not grow with the config, idle labourers cost no
-Map iteration, and a run that meets a limit (the state's bytes, the history's events) takes what fits and defers
-the rest (issue 15)."""
+child execution, and neither the Orchestrator's nor the Invocations execution's history and state grow with the tasks:
+the children carry them (issues 15 and 21)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ import pytest
 
 from benchmarks.labourers import FLEET_ARNS, health_metrics, labourer_name, seed_health
 from foreman.local.deployer import ACCOUNT, REGION
-from foreman.local.stack import STATE_LIMIT_BYTES, EmbeddedStack
-from foreman_core import run_limits
+from foreman.local.stack import EmbeddedStack
 from foreman_core.config import DEFAULT_COEFFICIENTS, Tables
-from foreman_core.history_budget import EVENTS_PER_LABOURER, EVENTS_PER_RUN, EVENTS_PER_TASK
 from foreman_core.run_limits import INVOKE_TASKS_BYTES_TARGET
 from foreman_core.task_store import TaskStore
 from tests.statemachine.conftest import FakeLabourer, both_orchestrator_types, report_for, scavenged
@@ -94,18 +92,17 @@ def test_a_thousand_labourers_with_fifty_busy_run_in_a_small_state(
         f"{execution.events} history events, {time.perf_counter() - began:.1f} s"
     )
     assert largest < 64 * 1024
-    if orchestrator_type == "STANDARD":
-        # only the busy labourers entered the Map: far below what 1,000 iterations would add
-        assert execution.events <= EVENTS_PER_RUN + BUSY * EVENTS_PER_LABOURER + invoked * EVENTS_PER_TASK
-        assert execution.events < LABOURERS * EVENTS_PER_LABOURER
+    # only the busy labourers have children (one group each), and the two run-wide executions' histories are short
+    assert len(execution.parts) == 2 + BUSY
+    assert all(len(execution.parts[arn]) < 100 for arn in (execution.arn, execution.invocations))
 
 
 @both_orchestrator_types
-def test_a_run_whose_tasks_would_not_fit_a_state_takes_what_fits_and_defers_the_rest(
+def test_tasks_that_would_not_fit_one_state_are_all_invoked_in_one_run_over_several_children(
     stack: EmbeddedStack, store: TaskStore
 ) -> None:
     # Given tasks whose ids are long (sosw accepts any string up to DynamoDB's 2,048-byte key): 300 queued, each
-    # id 1,500 characters, for a labourer whose cap would take all of them in one run
+    # id 1,500 characters (about 450 KB of ids), for a labourer whose cap would take all of them in one run
     fake = FakeLabourer()
     arn = stack.add_function(name(1), fake)
     stack.put_config({"task_config": {"labourers": {name(1): {"arn": arn, "max_simultaneous_invocations": 300}}}})
@@ -114,19 +111,18 @@ def test_a_run_whose_tasks_would_not_fit_a_state_takes_what_fits_and_defers_the_
 
     execution = stack.run()
 
-    # Then the run succeeds with what fits in a state, and reports the rest as deferred to the next run
+    # Then one run invokes them all (before the Distributed Map it took what fitted one state and deferred the rest)
     line = report_for(execution.output, name(1))
-    assert 0 < line["invoked"] < 300
-    assert line["invoked"] == len(fake.events) == line["fetched"]
-    assert line["deferred"] == 300 - line["invoked"]
-    assert execution.largest_state_bytes() < STATE_LIMIT_BYTES
-    # the largest is one labourer's InvokeTasks output (its claim items beside their outcomes), which trim keeps within
-    # INVOKE_TASKS_BYTES_TARGET in the spaced form the embedded stack writes
+    assert line["invoked"] == len(fake.events) == line["fetched"] == 300
+    assert line.get("deferred", 0) == 0
+    # over several children, each within its state: its InvokeTasks output (claim items beside their outcomes) is
+    # what split_groups keeps within INVOKE_TASKS_BYTES_TARGET, in the spaced form the embedded stack writes
+    children = [arn for arn in execution.parts if arn not in (execution.arn, execution.invocations)]
+    assert len(children) >= 2
     assert execution.largest_state_bytes() <= INVOKE_TASKS_BYTES_TARGET
-    # and the next run takes the next ones
-    second = stack.run()
-    assert report_for(second.output, name(1))["invoked"] == line["invoked"]
-    assert len({event["task_id"] for event in fake.events}) == 2 * line["invoked"]
+    # while the run-wide states hold no task id
+    for arn in (execution.arn, execution.invocations):
+        assert "x" * 1495 not in json.dumps(execution.parts[arn])
 
 
 def test_the_scavenger_runs_over_hundreds_of_labourers_in_a_small_state(stack: EmbeddedStack, store: TaskStore) -> None:
@@ -231,14 +227,13 @@ def test_a_scavenger_batch_whose_call_fails_is_reported_without_its_cause(
 
 
 SMALL_HISTORY = 1_500
-"""A Standard history ending at 1,500 events instead of 25,000: the same rule, met with 30 labourers, not 500."""
+"""A Standard history ending at 1,500 events instead of 25,000: before the Distributed Map, 23 busy labourers with a
+task each filled it at their worst case."""
 
 
 @pytest.fixture
-def small_history(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedStack]:
-    """A stack whose Standard executions end at ``SMALL_HISTORY`` events, and a FetchGreenfieldTasks (in this
-    process) that sizes runs for that history."""
-    monkeypatch.setattr(run_limits, "HISTORY_EVENT_LIMIT", SMALL_HISTORY)
+def small_history() -> Iterator[EmbeddedStack]:
+    """A stack whose Standard executions end at ``SMALL_HISTORY`` events."""
     parameters = {"LabourerArns": FLEET_ARNS, "LogLevel": "WARNING", "ConfigBucketName": "foreman-config"}
     with EmbeddedStack(parameters=parameters, history_events=SMALL_HISTORY) as embedded:
         embedded.create_config_bucket()
@@ -258,43 +253,21 @@ def _one_task_each(stack: EmbeddedStack, labourers: int) -> dict[str, FakeLabour
     return fakes
 
 
-def test_more_busy_labourers_than_the_history_holds_are_deferred_to_the_next_run(small_history: EmbeddedStack) -> None:
-    # Given 30 labourers with one task each: every one adds its Map iteration and its task's worst case
-    # (8 + 52 events), so a 1,500-event history holds (1,500 - 81) // 60 = 23 of them
-    fakes = _one_task_each(small_history, 30)
-    fits = (SMALL_HISTORY - EVENTS_PER_RUN) // (EVENTS_PER_LABOURER + EVENTS_PER_TASK)
-
-    first = small_history.run()
-
-    # Then the run succeeds with as many as fit, and reports the others deferred
-    assert first.output["totals"]["invoked"] == fits == 23
-    assert first.output["totals"]["deferred"] == 30 - fits
-    assert first.events < SMALL_HISTORY
-    deferred = {labourer_id for labourer_id, line in first.output["labourers"].items() if line.get("deferred")}
-    # and the next run (its own order) takes the deferred ones: nothing waits for ever
-    second = small_history.run()
-    assert {labourer_id for labourer_id, fake in fakes.items() if fake.events} == set(fakes)
-    assert {labourer_id for labourer_id, line in second.output["labourers"].items() if line.get("invoked")} == deferred
-
-
-@pytest.mark.parametrize("bounded", [True, False], ids=["as shipped", "without the bound"])
-def test_a_run_with_every_invoke_throttled_stays_within_the_history_only_with_the_bound(
-    small_history: EmbeddedStack, monkeypatch: pytest.MonkeyPatch, bounded: bool
-) -> None:
-    # Given 60 labourers with one task each, and every invoke throttled (3 retries, then the claim is released):
-    # a task then costs 36 events with its labourer's iteration, 60 of them about 2,200 of a 1,500-event history
+def test_more_busy_labourers_than_a_history_could_hold_are_all_invoked_in_one_run(small_history: EmbeddedStack) -> None:
+    # Given 60 labourers with one task each, and every invoke throttled (3 retries, then the claim is released): at
+    # its worst a task costs its Map iteration and 52 events, about 3,600 for the 60, over twice the history
     fakes = _one_task_each(small_history, 60)
-    for labourer_id in fakes:
+    for labourer_id in list(fakes)[:30]:
         small_history.runtime.add_fault(labourer_id, "TooManyRequestsException")
-    if not bounded:  # the check is not vacuous: with the history left out of the grant, the run meets the limit
-        monkeypatch.setattr(run_limits.RunLimits, "most_tasks", lambda self, labourers: self.tasks)
 
-    execution = small_history.wait(small_history.start(), check=False)
+    execution = small_history.run()
 
-    if bounded:
-        assert execution.status == "SUCCEEDED"
-        assert execution.output["totals"]["released"] == (SMALL_HISTORY - EVENTS_PER_RUN) // 60  # 23 fit
-        assert execution.events < SMALL_HISTORY
-    else:
-        assert execution.status == "FAILED"
-        assert "maximum number of history events" in str(execution.history[-1])
+    # Then the run succeeds with every labourer served: 30 invoked, 30 released after their retries
+    assert execution.output["totals"]["invoked"] == 30
+    assert execution.output["totals"]["released"] == 30
+    assert {labourer_id for labourer_id, fake in fakes.items() if fake.events} == set(list(fakes)[30:])
+    # each Standard execution of the run stays far below the history limit, whatever the tasks: the children (Express:
+    # no history limit) carry the events the run's one history used to hold
+    for arn in (execution.arn, execution.invocations):
+        assert len(execution.parts[arn]) < 100
+    assert execution.events > SMALL_HISTORY  # the check is not vacuous: one history would not have held the run
