@@ -138,10 +138,12 @@ def stop_at_state(
     execution: Callable[[str], bool] = lambda arn: True,
     error: str | None = None,
     cause: str | None = None,
+    target: Callable[[str], str] | None = None,
 ) -> Iterator[Fault]:
     """StopExecution, deterministically, the execution that enters ``state_name`` for the ``nth`` time (counted over
     the executions ``execution(arn)`` picks: a parent, or a Distributed Map's child, whose ARN has ``:express:`` or
-    ``/<label>:``). The stop happens as the state is entered, before it runs, as if an operator had stopped the run
+    ``/<label>:``), or the one ``target(arn)`` names instead (a child's parent: an operator stopping the run). The
+    stop happens as the state is entered, before it runs, as if an operator had stopped the run
     at that moment (``aborts.abort_execution``: ABORTED, ``ExecutionAborted``; a stopped parent stops its children).
     Use inside the embedded stack (``EmbeddedStack`` or ``tests.asl_bench``)."""
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
@@ -169,8 +171,10 @@ def stop_at_state(
                 seen["entered"] += 1
                 hit = seen["entered"] == nth
             if hit and fault.take(1):
-                parts = arn.split(":")
-                abort_execution(stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(arn), error, cause)
+                stopped = target(arn) if target is not None else arn
+                parts = stopped.split(":")
+                backend = stepfunctions_parser_backends[parts[4]][parts[3]]
+                abort_execution(backend.describe_execution(stopped), error, cause)
         return result
 
     with (

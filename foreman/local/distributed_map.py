@@ -32,6 +32,9 @@ reader, writes an empty ResultWriter manifest, and ignores ``ToleratedFailureCou
   ``{"MapRunArn": …, "ResultWriterDetails": {"Bucket": …, "Key": <manifest key>}}``. ``WriterConfig`` is taken only
   with ``Transformation: NONE`` and ``OutputType: JSON`` (what the files hold without it).
 - **Map Run.** ListMapRuns, DescribeMapRun (``itemCounts``, ``executionCounts``, ``status``), as moto records them.
+- **Standard parents only.** Step Functions runs a Distributed Map in Standard workflows only: CreateStateMachine of
+  an EXPRESS state machine whose definition has one (at any depth) is refused with ``InvalidDefinition`` naming the
+  state (moto accepts it). The wording of AWS's message is not reproduced, only the refusal.
 
 Not emulated: CSV headers beyond moto's, ``ItemReader`` manifests, JSONata in the Map's fields, PENDING files
 (children not started when a run fails are not written), UpdateMapRun's effect on a running run, and more than
@@ -66,6 +69,8 @@ PATCHED_INTERNALS: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.parser.backend.execution", "Execution._get_start_execution_worker_comm"),
     ("moto.stepfunctions.parser.backend.execution", "BaseExecutionWorkerCommunication.terminated"),
     ("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker._get_evaluation_environment"),
+    ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.create_state_machine"),
+    ("moto.stepfunctions.parser.api", "InvalidDefinition"),
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.describe_execution"),
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.get_execution_history"),
     ("moto.stepfunctions.responses", "StepFunctionResponse.list_executions"),
@@ -213,6 +218,20 @@ def rewrite_definition(definition: str) -> str:
         return definition
     _rewrite_states(document["States"], document.get("QueryLanguage"))
     return json.dumps(document)
+
+
+def distributed_map_states(states: dict[str, Any], path: str = "/States") -> list[str]:
+    """The paths of the ``Mode: DISTRIBUTED`` Map states of ``states``, nested ones included."""
+    found = []
+    for name, state in states.items():
+        processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+        if state.get("Type") == "Map" and (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED":
+            found.append(f"{path}/{name}")
+        for branch_index, branch in enumerate(state.get("Branches", [])):
+            found += distributed_map_states(branch.get("States", {}), f"{path}/{name}/Branches[{branch_index}]/States")
+        if processor:
+            found += distributed_map_states(processor.get("States", {}), f"{path}/{name}/ItemProcessor/States")
+    return found
 
 
 def _original_parse(definition: str) -> Any:
@@ -803,6 +822,9 @@ def distributed_maps() -> Iterator[None]:
 
     original_parse = AmazonStateLanguageParser.parse
     original_eval = StateMap._eval_execution
+    from moto.stepfunctions.parser.api import InvalidDefinition
+
+    original_create = StepFunctionsParserBackend.create_state_machine
     original_describe = StepFunctionsParserBackend.describe_execution
     original_history = StepFunctionsParserBackend.get_execution_history
     original_list = StepFunctionResponse.list_executions
@@ -811,6 +833,22 @@ def distributed_maps() -> Iterator[None]:
 
     def parse(definition: str) -> Any:
         return original_parse(rewrite_definition(definition))
+
+    def create_state_machine(self: Any, *args: Any, **kwargs: Any) -> Any:
+        definition = kwargs.get("definition", args[1] if len(args) > 1 else None)
+        machine_type = kwargs.get("sm_type") or "STANDARD"
+        if str(machine_type).upper() == "EXPRESS" and isinstance(definition, str):
+            try:
+                states = json.loads(definition).get("States", {})
+            except (ValueError, AttributeError):
+                states = {}
+            distributed = distributed_map_states(states) if isinstance(states, dict) else []
+            if distributed:
+                raise InvalidDefinition(
+                    "Invalid State Machine Definition: the Distributed Map state (ProcessorConfig.Mode DISTRIBUTED) "
+                    f"is not supported in Express workflows, at {', '.join(distributed)}"
+                )
+        return original_create(self, *args, **kwargs)
 
     def eval_execution(self: Any, env: Any) -> None:
         comment = getattr(getattr(self, "comment", None), "comment", None)
@@ -870,6 +908,7 @@ def distributed_maps() -> Iterator[None]:
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse)))
         stack.enter_context(mock.patch.object(StateMap, "_eval_execution", eval_execution))
+        stack.enter_context(mock.patch.object(StepFunctionsParserBackend, "create_state_machine", create_state_machine))
         stack.enter_context(mock.patch.object(StepFunctionsParserBackend, "describe_execution", describe_execution))
         stack.enter_context(
             mock.patch.object(StepFunctionsParserBackend, "get_execution_history", get_execution_history)

@@ -311,3 +311,31 @@ def test_a_fault_stops_the_run_deterministically_as_a_given_child_enters_a_state
     with stop_at_state("Fan", execution=is_parent) as fault:  # the run stopped as it enters the Map
         stopped = bench.run(bench.machine(distributed(twice)), {"items": [1, 2, 3]})
     assert (fault.raised, stopped["status"]) == (1, "ABORTED")
+
+
+def test_a_distributed_map_in_an_express_state_machine_is_refused_as_aws_refuses_it(bench: AslBench) -> None:
+    # Step Functions runs a Distributed Map in Standard workflows only (an Express Orchestrator hands its run to the
+    # Standard Invocations state machine for that reason); stock moto creates it
+    nested = {
+        "StartAt": "Outer",
+        "States": {"Outer": {"Type": "Parallel", "End": True, "Branches": [distributed(PASS)]}},
+    }
+    for definition in (distributed(PASS), nested):
+        with pytest.raises(ClientError, match="not supported in Express workflows"):
+            bench.machine(definition, kind="EXPRESS")
+    assert bench.machine(distributed(PASS), kind="STANDARD")  # a Standard parent is fine
+    assert bench.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, kind="EXPRESS")
+
+
+def test_stock_moto_accepts_a_distributed_map_in_an_express_state_machine() -> None:
+    # the canary: the day moto refuses it itself, the patch's check can go
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        role = boto3.client("iam", region_name="us-east-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+        arn = sfn.create_state_machine(
+            name="express-fan", definition=json.dumps(distributed(PASS)), roleArn=role["Role"]["Arn"], type="EXPRESS"
+        )["stateMachineArn"]
+    assert arn.endswith(":express-fan")

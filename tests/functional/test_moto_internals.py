@@ -6,6 +6,7 @@ failing in confusing ways.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from importlib.metadata import version
 from typing import Any
@@ -501,3 +502,58 @@ def test_stock_moto_decrypts_a_customer_key_config_for_anybody_and_keeps_the_key
         assert s3.get_object(Bucket="canary-bucket", Key="k")["Body"].read() == b"{}"
         stored = s3_backends["123456789012"]["aws"].get_object("canary-bucket", "k")
         assert (stored.encryption, stored.kms_key_id) == ("aws:kms", key)
+
+
+def _start_execution_task(patched: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A state machine whose one Task starts another (``states:startExecution``); its description and the started
+    executions, with the task as moto runs it (``patched``: as the embedded stack runs it)."""
+    import json
+    import time
+    from contextlib import nullcontext
+
+    import boto3
+    from moto import mock_aws
+
+    from foreman.local.patches.start_execution_task import start_execution_task
+    from foreman.local.stack import MOTO_CONFIG, quiet_moto
+
+    quiet_moto()
+    with mock_aws(config=MOTO_CONFIG), start_execution_task() if patched else nullcontext():  # type: ignore[call-overload]
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        role = boto3.client("iam", region_name="us-east-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+        pass_only = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        child = sfn.create_state_machine(name="child", definition=json.dumps(pass_only), roleArn=role["Role"]["Arn"])
+        parameters = {"StateMachineArn": child["stateMachineArn"], "Name": "run-1", "Input": {"a": 1}}
+        start = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution",
+            "End": True,
+            "Parameters": parameters,
+        }
+        parent = sfn.create_state_machine(
+            name="parent",
+            definition=json.dumps({"StartAt": "Start", "States": {"Start": start}}),
+            roleArn=role["Role"]["Arn"],
+        )
+        arn = sfn.start_execution(stateMachineArn=parent["stateMachineArn"])["executionArn"]
+        deadline = time.monotonic() + 30
+        while (description := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        started = sfn.list_executions(stateMachineArn=child["stateMachineArn"])["executions"]
+        return dict(description), [dict(execution) for execution in started]
+
+
+def test_moto_fails_a_start_execution_task_and_the_embedded_stack_runs_it_as_step_functions_does() -> None:
+    stock, stock_started = _start_execution_task(patched=False)
+    assert (stock["status"], stock.get("error")) == ("FAILED", "States.Runtime")  # boto3 has no 'StateMachineArn'
+    assert "StateMachineArn" in stock["cause"]
+    assert stock_started == []
+
+    description, started = _start_execution_task(patched=True)
+    assert description["status"] == "SUCCEEDED"
+    output = json.loads(description["output"])
+    assert set(output) == {"ExecutionArn", "StartDate"}  # AWS's names
+    assert output["ExecutionArn"].endswith(":child:run-1")
+    assert [execution["name"] for execution in started] == ["run-1"]
+    assert parse_timestamp(output["StartDate"]) is not None

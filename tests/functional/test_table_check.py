@@ -9,13 +9,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from foreman_core import table_check
 from foreman_core.config import Tables
 from foreman_core.table_check import TableSchemaError, check_tables_once, table_problems
 from tests.builders import create_sosw_tables
 
 
 @pytest.fixture
-def client() -> Iterator[Any]:
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # each test's tables are new: what an earlier test in this process found checked must not count
+    monkeypatch.setattr(table_check, "_checked", set())
     with mock_aws():
         yield boto3.client("dynamodb", region_name="us-east-1")
 

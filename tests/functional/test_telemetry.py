@@ -43,20 +43,20 @@ def _known_run() -> dict[str, Any]:
                          "queue": {"depth": 12, "oldest_age_seconds": 3900.0}},
             "worker-c": {"status": 4, "running": 2, "desired": 8},
         },
-        "invocations": [
-            {
-                "labourer_id": "worker-a",
-                "outcomes": [
-                    {"outcome": "invoked"},
-                    {"outcome": "invoked"},
-                    {"task_id": "worker-a-2", "outcome": "skipped"},
-                    {"task_id": "worker-a-3", "outcome": "released", "error": "Lambda.TooManyRequestsException"},
-                ],
-            },
-        ],
         "read_units": {"ComputeEcology": 1.5, "FetchGreenfieldTasks": 12.5},
     }  # fmt: skip
-    return summarize(state)
+    results = [  # the run's groups' results (run_groups.read_results)
+        {
+            "labourer_id": "worker-a",
+            "outcomes": [
+                {"outcome": "invoked"},
+                {"outcome": "invoked"},
+                {"task_id": "worker-a-2", "outcome": "skipped"},
+                {"task_id": "worker-a-3", "outcome": "released", "error": "Lambda.TooManyRequestsException"},
+            ],
+        },
+    ]
+    return summarize(state, results)
 
 
 def _by_labourer(blobs: list[Blob]) -> dict[str | None, Blob]:

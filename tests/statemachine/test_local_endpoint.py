@@ -44,12 +44,21 @@ def test_a_plain_boto3_client_runs_the_orchestrator_through_the_endpoint() -> No
 
         sfn = client("stepfunctions")
         execution = sfn.start_execution(stateMachineArn=deployment.outputs["OrchestratorArn"], input="{}")
-        deadline = time.monotonic() + 60
-        while (described := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
 
-        assert described["status"] == "SUCCEEDED", described
+        def ended(arn: str) -> dict[str, Any]:
+            deadline = time.monotonic() + 60
+            while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert described["status"] == "SUCCEEDED", described
+            return dict(described)
+
+        # the Orchestrator hands the run to its Invocations execution, whose output is the run's report
+        handed = json.loads(ended(execution["executionArn"])["output"])
+        assert handed["invocations"].startswith(
+            deployment.outputs["InvocationsArn"].replace(":stateMachine:", ":execution:")
+        )
+        described = ended(handed["invocations"])
         (line,) = json.loads(described["output"])["labourers"].values()
         assert (line["desired"], line["invoked"]) == (3, 3)
         assert len(fake.events) == 3

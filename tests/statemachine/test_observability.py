@@ -307,13 +307,19 @@ def test_calls_per_run_and_per_task(
         "dynamodb.UpdateItem": 1,
         "dynamodb.Query": 2 * labourers,
     }
-    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 3 * labourers}
-    assert meter.by("Summarize") == {"dynamodb.UpdateItem": 1}  # the lease given back, with the run's record
-    # The state machine's own integrations: the four steps, per task one claim and one invoke
+    # ... and writes the run's groups to S3 in one object (one line per group)
+    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 3 * labourers, "s3.PutObject": 1}
+    # the lease given back, with the run's record; the groups, the Map Run's manifest and its one results file read
+    assert meter.by("Summarize") == {"dynamodb.UpdateItem": 1, "s3.GetObject": 3}
+    # The state machines' own integrations: the four steps, per task one claim and one invoke, per run the Distributed
+    # Map's read of the groups and its ResultWriter's results file and manifest (StartInvocations' StartExecution is
+    # not counted here: the meter leaves Step Functions calls to the test's own watching)
     assert meter.by("state machine (step)") == {"lambda.Invoke": 4}
     assert meter.by("state machine") == {
         "dynamodb.UpdateItem": invoked,
         "lambda.Invoke": invoked,
+        "s3.GetObject": 1,
+        "s3.PutObject": 2,
     }
     # What Summarize prints for CloudWatch: one EMF blob per labourer, one deployment-wide
     blobs = emf_blobs(printed)
@@ -328,8 +334,10 @@ def test_calls_per_run_and_per_task(
         f"INFO log lines {len(logged)}, {sum(len(line) + 1 for line in logged)} bytes; "
         f"calls {dict(meter.calls)}"
     )
-    # per task ClaimWindow, Claim and Invoke; per run the four steps and the Map; per labourer its iteration's states
-    assert transitions - 3 * invoked == 5 + 2 * labourers
+    # per task ClaimWindow, Claim and Invoke; per run the Orchestrator's six states (the steps, AnyInvocations,
+    # StartInvocations, InvocationsStarted) and the Invocations execution's two (the Distributed Map, Summarize); per
+    # group (one child each: here one per labourer) its InvokeTasks and LabourerDone
+    assert transitions - 3 * invoked == 8 + 2 * labourers
 
 
 def test_the_scavenger_prints_each_labourers_dead_tasks(
@@ -435,7 +443,8 @@ def test_only_labourers_with_tasks_waiting_have_their_health_read(
     assert "health" not in output["labourers"]["worker-a"]
     assert output["labourers"]["worker-b"] == output["labourers"]["worker-c"] == {"status": 4, "health": "not read"}
     assert meter.by("ComputeEcology")["dynamodb.Query"] == 2 * 3
-    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 3}  # worker-a's head, tail and tasks
+    # worker-a's head, tail and tasks; its one group to S3
+    assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 3, "s3.PutObject": 1}
     # and no HealthStatus metric claims a status nobody read
     blobs = {blob.dimension("Labourer"): blob for blob in emf_blobs(capsys.readouterr().out)}
     assert set(blobs) == {"worker-a", None}

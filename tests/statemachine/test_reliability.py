@@ -14,7 +14,7 @@ from unittest import mock
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from foreman.local.stack import EmbeddedStack
+from foreman.local.stack import EmbeddedStack, environment
 from foreman_core.greenfield import RunMarkers
 from foreman_core.task_store import TaskStore
 from tests.conservation import CLOSED_DEAD, QUEUED, RUNNING, assert_conserved
@@ -46,28 +46,37 @@ def _no_double_invocations(store: TaskStore, *fakes: FakeLabourer) -> None:
 # -- faults ---------------------------------------------------------------------------------------------------------
 
 
-def test_a_run_at_the_default_budget_with_every_invoke_throttled_stays_within_the_history_limit(
+def test_a_run_with_every_invoke_throttled_releases_every_task_in_one_run_within_every_history_limit(
     stack: EmbeddedStack, store: TaskStore
 ) -> None:
-    # Given far more queued tasks than one run takes, a labourer with room for all of them, and Lambda throttling
-    # every invoke (4 attempts each, then a release): the most history events a task can cost but for claim and
-    # release retries. The embedded stack fails an execution at 25,000 events, as Step Functions does.
+    # Given 600 queued tasks, a labourer with room for all of them, and Lambda throttling every invoke (4 attempts
+    # each, then a release): the most history events a task can cost but for claim and release retries, 28 a task,
+    # about 17,000 for the run. The embedded stack fails a Standard execution at 25,000 events, as Step Functions does.
     fake = FakeLabourer()
     _single_labourer(stack, fake, 5000)
-    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(1100)])]
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(600)])]
     stack.runtime.add_fault("worker-a", "TooManyRequestsException")
 
-    execution = stack.wait(stack.start(), check=False)
+    with environment({"FOREMAN_GROUP_TASKS": "250"}):
+        execution = stack.wait(stack.start(), check=False)
 
-    assert (execution.status, execution.events) == ("SUCCEEDED", len(execution.history))
+    # Then the run succeeds, every task released and none invoked, over three children
+    assert execution.status == "SUCCEEDED"
     line = report_for(execution.output, "worker-a")
-    assert line["fetched"] == line["released"] > 0
+    assert line["fetched"] == line["released"] == 600
     assert line["invoked"] == 0
     assert fake.events == []
-    per_task = execution.events / line["fetched"]
-    print(f"\n{line['fetched']} tasks, every invoke throttled: {execution.events} events ({per_task:.1f}/task)")
-    assert execution.events < 25_000
-    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={QUEUED: 1100})
+    # and the run's Standard executions stay small whatever the tasks: the Express children carry the events
+    run_wide = [len(execution.parts[arn]) for arn in (execution.arn, execution.invocations)]
+    children = len(execution.parts) - 2
+    print(
+        f"\n600 tasks, every invoke throttled: {execution.events} events in all; run-wide {run_wide}; "
+        f"{children} children"
+    )
+    assert children == 3
+    assert max(run_wide) < 100
+    assert execution.events > 600 * 20
+    assert_conserved(stack.client("dynamodb"), created, now=time.time(), expected={QUEUED: 600})
 
 
 def test_throttled_claims_are_retried_and_every_task_invoked_once(stack: EmbeddedStack, store: TaskStore) -> None:

@@ -122,15 +122,27 @@ def redriven() -> Iterator[None]:
 
 
 def _without_the_redrive_choice(stack: EmbeddedStack) -> None:
-    """Deploy the Orchestrator with ClaimWindow's redrive rule taken out: only the Claim's own guard is left (what a
-    redrive that resumes an iteration at its Claim state meets)."""
+    """Deploy the Invocations state machine with ClaimWindow's redrive rule taken out: only the Claim's own guard is
+    left (what a redrive that resumes an iteration at its Claim state meets)."""
     sfn = stack.client("stepfunctions")
-    arn = str(stack.outputs["OrchestratorArn"])
+    arn = str(stack.outputs["InvocationsArn"])
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
     per_task = definition["States"]["InvokeLabourers"]["ItemProcessor"]["States"]["InvokeTasks"]["ItemProcessor"]
     window = per_task["States"]["ClaimWindow"]
-    window["Choices"] = [rule for rule in window["Choices"] if "RedriveCount" not in rule["Variable"]]
+    window["Choices"] = [rule for rule in window["Choices"] if "redrive_count" not in rule["Variable"]]
     sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(definition))
+
+
+def _running_invocations(stack: EmbeddedStack) -> str:
+    """The run's Invocations execution while it runs (one run at a time here): what an operator would stop."""
+    sfn = stack.client("stepfunctions")
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        running = sfn.list_executions(stateMachineArn=str(stack.outputs["InvocationsArn"]), statusFilter="RUNNING")
+        if running["executions"]:
+            return str(running["executions"][0]["executionArn"])
+        time.sleep(0.05)
+    raise AssertionError("no Invocations execution ran")
 
 
 @pytest.mark.parametrize("guard", ["ClaimWindow", "Claim"])
@@ -160,10 +172,11 @@ def test_a_redriven_execution_claims_nothing(stack: EmbeddedStack, store: TaskSt
 
 
 def _stop_once_invoking(stack: EmbeddedStack, fake: FakeLabourer, *, after: int) -> str:
-    """Start a run and stop it (StopExecution) once the labourer has ``after`` events; returns the execution ARN when
-    it has ended."""
+    """Start a run and stop it (StopExecution of its Invocations execution, which stops its children) once the
+    labourer has ``after`` events; returns the stopped execution's ARN when it has ended."""
     sfn = stack.client("stepfunctions")
-    execution = stack.start("OrchestratorArn", {})
+    stack.start("OrchestratorArn", {})
+    execution = _running_invocations(stack)
     deadline = time.time() + 120
     while len(fake.events) < after and time.time() < deadline:
         time.sleep(0.05)
@@ -315,8 +328,11 @@ def test_a_run_stopped_mid_map_and_redriven_claims_nothing_more(stack: EmbeddedS
     fake = FakeLabourer()
     _configure(stack, fake, 10)
     created = [task.task_id for task in store.create_tasks("worker-a", [{"n": i} for i in range(10)])]
-    with stop_at_state("Claim", nth=3, error="Operator", cause="stopped mid-Map") as stopped:
-        execution = stack.start("OrchestratorArn", {})
+    with stop_at_state(
+        "Claim", nth=3, error="Operator", cause="stopped mid-Map", target=lambda child: _running_invocations(stack)
+    ) as stopped:
+        handed = stack.wait(stack.start("OrchestratorArn", {}), follow=False).output
+        execution = handed["invocations"]
         first = stack.wait(execution, check=False)
     assert stopped.raised == 1
     assert first.status == "ABORTED"

@@ -118,8 +118,13 @@ def test_the_tasks_fan_out_over_a_distributed_map_of_express_children_reading_an
 
 
 def test_a_child_claims_with_the_invocations_executions_redrive_count_not_its_own() -> None:
-    # a child is an execution of its own: its $$.Execution.RedriveCount is 0 even when the run was redriven
-    assert INVOCATIONS["States"]["InvokeLabourers"]["ItemSelector"]["redrive_count.$"] == "$$.Execution.RedriveCount"
+    # a child is an execution of its own: its $$.Execution.RedriveCount is 0 even when the run was redriven, and the
+    # Invocations execution is a new one when its Orchestrator execution was redriven: both counts are passed down
+    both = "States.MathAdd($$.Execution.RedriveCount, $.orchestrator_redrive_count)"
+    assert INVOCATIONS["States"]["InvokeLabourers"]["ItemSelector"]["redrive_count.$"] == both
+    assert INVOCATIONS["States"]["Summarize"]["Parameters"]["Payload"]["redrive_count.$"] == both
+    started = ASL["States"]["StartInvocations"]["Parameters"]["Input"]
+    assert started["orchestrator_redrive_count.$"] == "$$.Execution.RedriveCount"
     assert STATES["InvokeTasks"]["ItemSelector"]["redrive_count.$"] == "$.redrive_count"
     assert STATES["ClaimWindow"]["Choices"][0]["Variable"] == "$.redrive_count"
     start = STATES["Claim"]["Parameters"]["ExpressionAttributeValues"][":start"]["N.$"]
