@@ -62,10 +62,10 @@ def test_one_run_invokes_every_task_the_caps_allow_across_several_children(
     stack: EmbeddedStack, store: TaskStore
 ) -> None:
     # Given three labourers with 12, 7 and 3 tasks queued and caps of 10, 20 and 3
-    fakes = _labourers(stack, {"a": 10, "b": 20, "c": 3})
+    fakes = _labourers(stack, {"worker-a": 10, "worker-b": 20, "worker-c": 3})
     created = [
         task.task_id
-        for labourer_id, count in {"a": 12, "b": 7, "c": 3}.items()
+        for labourer_id, count in {"worker-a": 12, "worker-b": 7, "worker-c": 3}.items()
         for task in store.create_tasks(labourer_id, [{"n": n} for n in range(count)])
     ]
 
@@ -73,11 +73,11 @@ def test_one_run_invokes_every_task_the_caps_allow_across_several_children(
 
     # Then one run invokes 10 + 7 + 3, each task once, over ceil(10/5) + ceil(7/5) + ceil(3/5) = 5 children
     invoked = {labourer_id: len(fake.events) for labourer_id, fake in fakes.items()}
-    assert invoked == {"a": 10, "b": 7, "c": 3}
+    assert invoked == {"worker-a": 10, "worker-b": 7, "worker-c": 3}
     sent = [event["task_id"] for fake in fakes.values() for event in fake.events]
     assert len(sent) == len(set(sent)) == 20
     assert execution.output["totals"]["invoked"] == 20
-    assert report_for(execution.output, "a")["deferred"] == 0  # its cap, not the run, left 2 queued
+    assert report_for(execution.output, "worker-a")["deferred"] == 0  # its cap, not the run, left 2 queued
     assert len(_children(execution)) == 5
     # each child is an Express execution of the Invocations state machine, listed by its Map Run
     sfn = stack.client("stepfunctions")
@@ -99,11 +99,11 @@ def test_the_run_wide_executions_have_the_same_shape_for_10_and_for_200_tasks(
 ) -> None:
     # Given the same labourer run once with 10 tasks and once with 200
     shapes = []
-    for count in (10, 200):
-        fakes = _labourers(stack, {f"w{count}": 1000})
-        store.create_tasks(f"w{count}", [{"n": n} for n in range(count)])
+    for labourer_id, count in (("worker-a", 10), ("worker-b", 200)):
+        fakes = _labourers(stack, {labourer_id: 1000})
+        store.create_tasks(labourer_id, [{"n": n} for n in range(count)])
         execution = stack.run()
-        assert len(fakes[f"w{count}"].events) == count
+        assert len(fakes[labourer_id].events) == count
         run_wide = [execution.parts[execution.arn], execution.parts[execution.invocations]]
         shapes.append(
             (
@@ -126,23 +126,23 @@ def test_a_child_stopped_mid_group_loses_nothing_and_spends_no_attempt_it_did_no
 ) -> None:
     # Given 15 tasks (three children of 5) of a labourer allowed one attempt, and the second child stopped as its
     # 3rd claim starts (an operator's StopExecution on one child)
-    fakes = _labourers(stack, {"a": 100}, max_attempts=1)
-    created = [task.task_id for task in store.create_tasks("a", [{"n": n} for n in range(15)])]
+    fakes = _labourers(stack, {"worker-a": 100}, max_attempts=1)
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": n} for n in range(15)])]
     with stop_at_state("Claim", nth=8, execution=lambda arn: ":express:" in arn) as stopped:
         execution = stack.run()
     assert stopped.raised == 1
 
     # Then the run succeeds and reports the stopped child's group as lost (each task may have been claimed), and the
     # other children's tasks as invoked
-    line = report_for(execution.output, "a")
+    line = report_for(execution.output, "worker-a")
     assert line["lost"] == GROUP
     assert line["labourer_error"]["error"]
-    sent = {event["task_id"] for event in fakes["a"].events}
+    sent = {event["task_id"] for event in fakes["worker-a"].events}
     assert line["invoked"] == len(sent) >= 10 - 1  # the child with the 8th claim sent at most 2 before it stopped
     # the run finished, with its labourer recorded as broken: the Scavenger gives back unsent attempts
     finished = read_finished(stack.client("dynamodb"), TASKS_TABLE).runs
-    assert list(finished.values()) == [frozenset({"a"})]
-    claimed = store.count_running("a", RunMarkers.at(time.time(), duration=HOUR, cooldown=0))
+    assert list(finished.values()) == [frozenset({"worker-a"})]
+    claimed = store.count_running("worker-a", RunMarkers.at(time.time(), duration=HOUR, cooldown=0))
     assert len(sent) <= claimed < 15
 
     # When the Scavenger runs after they expired
@@ -161,10 +161,10 @@ def test_a_payload_rewritten_into_text_that_is_not_json_fails_one_child_not_the_
 ) -> None:
     # Given two labourers, and one of a's tasks rewritten (still a string) into text that is not JSON between the
     # fetch and its claim: the claim's condition passes, and the Claim's parse fails with States.Runtime
-    fakes = _labourers(stack, {"a": 10, "b": 10})
-    created = [task.task_id for task in store.create_tasks("a", [{"n": n} for n in range(3)])]
+    fakes = _labourers(stack, {"worker-a": 10, "worker-b": 10})
+    created = [task.task_id for task in store.create_tasks("worker-a", [{"n": n} for n in range(3)])]
     poisoned = created[0]
-    created += [task.task_id for task in store.create_tasks("b", [{"n": n} for n in range(4)])]
+    created += [task.task_id for task in store.create_tasks("worker-b", [{"n": n} for n in range(4)])]
 
     def fetch_then_poison(real: Any, event: Any, context: Any) -> Any:
         result = real(event, context)
@@ -181,8 +181,8 @@ def test_a_payload_rewritten_into_text_that_is_not_json_fails_one_child_not_the_
 
     # Then the run succeeds: b is served in full, a's child failed as a whole and its group is reported lost
     assert execution.status == "SUCCEEDED"
-    assert len(fakes["b"].events) == 4
-    line = report_for(execution.output, "a")
+    assert len(fakes["worker-b"].events) == 4
+    line = report_for(execution.output, "worker-a")
     assert line["lost"] == 3
     assert "States.Runtime" in line["labourer_error"]["error"]
     census(stack.client("dynamodb"), created, now=time.time())

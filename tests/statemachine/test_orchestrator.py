@@ -244,38 +244,38 @@ def test_a_broken_labourer_does_not_stop_the_others(stack: EmbeddedStack, store:
     }
 
 
-def test_a_run_at_the_task_budget_stays_far_below_the_history_limit(
+def test_a_run_at_a_configured_ceiling_takes_it_and_defers_the_rest_and_its_histories_stay_small(
     stack: EmbeddedStack, store: TaskStore, orchestrator_type: str
 ) -> None:
-    # Given more queued tasks than one execution may take (its type's default budget)
+    # Given an operator's ceiling (max_tasks_per_execution 600: the default is 100,000) and more queued tasks than that
     fake = FakeLabourer()
-    budget = task_budget.default_tasks(orchestrator_type)
     stack.put_config(
-        {"task_config": {"labourers": {"worker-a": labourer_config(stack.add_function("worker-a", fake), 2000)}}}
+        {
+            "max_tasks_per_execution": 600,
+            "task_config": {"labourers": {"worker-a": labourer_config(stack.add_function("worker-a", fake), 2000)}},
+        }
     )
-    store.create_tasks("worker-a", [{"n": i} for i in range(budget + 200)])
+    store.create_tasks("worker-a", [{"n": i} for i in range(800)])
 
     execution = stack.run()
 
-    # Then the budget is taken: within the 25,000-event history of a Standard execution, and with an Express one (no
-    # history limit) well within the 256 KiB a state may hold. Each task's claim item carries its payload (the
-    # claim holds it unchanged), so an Express run at its budget takes what its state holds and defers the rest
+    # Then the ceiling is taken exactly and the rest deferred
     line = report_for(execution.output, "worker-a")
-    assert line["invoked"] + line["deferred"] == budget + 200  # everything queued is invoked or deferred
-    assert line["invoked"] >= 0.99 * budget  # these payloads are a few bytes: almost all of the budget fits
-    assert len(fake.events) == line["invoked"]
-    assert execution.events < 25_000 or orchestrator_type == "EXPRESS"
+    assert (line["invoked"], line["deferred"]) == (600, 200)
+    assert len(fake.events) == 600
+    # and neither run-wide execution's history nor its state grows with the tasks: each child carries its group
+    run_wide = [execution.parts[arn] for arn in (execution.arn, execution.invocations)]
+    children = len(execution.parts) - 2
     largest = execution.largest_state_bytes()
-    assert largest < STATE_LIMIT_BYTES * 0.8
-    per_task = execution.events / line["invoked"]
     transitions = execution.state_transitions() / line["invoked"]
     print(
-        f"\n{orchestrator_type} {budget} tasks: {execution.events} history events ({per_task:.1f}/task), "
-        f"{execution.state_transitions()} state transitions ({transitions:.2f}/task), largest state {largest} bytes "
-        f"({largest / budget:.0f}/task), {execution.seconds:.1f} s"
+        f"\n{orchestrator_type} 600 tasks: run-wide {[len(history) for history in run_wide]} history events, "
+        f"{children} child(ren), {execution.events} events in all, {execution.state_transitions()} state "
+        f"transitions ({transitions:.2f}/task), largest state {largest} bytes, {execution.seconds:.1f} s"
     )
-    # per task: its iteration, ClaimWindow (the run's claim deadline and redrive guard), Claim and Invoke
-    assert per_task < 15
+    assert all(len(history) < 100 for history in run_wide)
+    assert largest < STATE_LIMIT_BYTES * 0.8
+    # per task ClaimWindow, Claim and Invoke (in a child): three transitions and a few for the run
     assert transitions < 3.1
 
 
@@ -331,8 +331,8 @@ def test_a_wrong_config_fails_the_run_naming_the_path(stack: EmbeddedStack) -> N
 def test_every_step_accepts_the_largest_budget_of_its_workflow_type(
     stack: EmbeddedStack, store: TaskStore, orchestrator_type: str
 ) -> None:
-    # Given the most max_tasks_per_execution the deployment's type allows (Express's is above what Standard's
-    # history allows): LoadConfig validates it for its type, and every later step reads the config back
+    # Given the most max_tasks_per_execution a deployment allows (the same for both types: no history or state of a
+    # run-wide execution bounds it): LoadConfig validates it, and every later step reads the config back
     most = task_budget.most_tasks(orchestrator_type)
     fake = FakeLabourer()
     labourers = {"worker-a": labourer_config(stack.add_function("worker-a", fake), 3)}
@@ -344,4 +344,4 @@ def test_every_step_accepts_the_largest_budget_of_its_workflow_type(
 
     assert report_for(run.output, "worker-a")["invoked"] == 3
     assert scavenge.status == "SUCCEEDED"  # the Scavenger reads the same config back
-    assert most == (1250 if orchestrator_type == "EXPRESS" else 461)
+    assert most == 100_000

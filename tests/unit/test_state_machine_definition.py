@@ -120,7 +120,11 @@ def test_the_tasks_fan_out_over_a_distributed_map_of_express_children_reading_an
 def test_a_child_claims_with_the_invocations_executions_redrive_count_not_its_own() -> None:
     # a child is an execution of its own: its $$.Execution.RedriveCount is 0 even when the run was redriven, and the
     # Invocations execution is a new one when its Orchestrator execution was redriven: both counts are passed down
-    both = "States.MathAdd($$.Execution.RedriveCount, $.orchestrator_redrive_count)"
+    # 0 when neither was redriven, else 1 or 2 (how many distinct counts besides 0): an index of the claim's start array
+    both = (
+        "States.MathAdd(States.ArrayLength(States.ArrayUnique("
+        "States.Array(0, $$.Execution.RedriveCount, $.orchestrator_redrive_count))), -1)"
+    )
     assert INVOCATIONS["States"]["InvokeLabourers"]["ItemSelector"]["redrive_count.$"] == both
     assert INVOCATIONS["States"]["Summarize"]["Parameters"]["Payload"]["redrive_count.$"] == both
     started = ASL["States"]["StartInvocations"]["Parameters"]["Input"]
@@ -128,7 +132,7 @@ def test_a_child_claims_with_the_invocations_executions_redrive_count_not_its_ow
     assert STATES["InvokeTasks"]["ItemSelector"]["redrive_count.$"] == "$.redrive_count"
     assert STATES["ClaimWindow"]["Choices"][0]["Variable"] == "$.redrive_count"
     start = STATES["Claim"]["Parameters"]["ExpressionAttributeValues"][":start"]["N.$"]
-    assert start == "States.ArrayGetItem(States.Array($.start, '0'), $.redrive_count)"
+    assert start == "States.ArrayGetItem(States.Array($.start, '0', '0'), $.redrive_count)"
     assert "$$.Execution.RedriveCount" not in json.dumps(INVOCATIONS["States"]["InvokeLabourers"]["ItemProcessor"])
 
 
