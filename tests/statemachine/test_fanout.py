@@ -108,7 +108,7 @@ def test_the_run_wide_executions_have_the_same_shape_for_10_and_for_200_tasks(
         shapes.append(
             (
                 [len(history) for history in run_wide],
-                max(len(json.dumps(event)) for history in run_wide for event in history),
+                max(len(json.dumps(event, default=str)) for history in run_wide for event in history),
                 len(_children(execution)),
             )
         )
