@@ -47,6 +47,16 @@ def backend_execution(execution_arn: str) -> Any:
     return stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn)
 
 
+def express_history(execution_arn: str) -> list[dict[str, Any]] | None:
+    """An Express execution's history events (a Map Run's Express child's too), from moto's record: what its log
+    group holds on AWS at level ALL. ``None`` when the in-process moto has no such execution."""
+    try:
+        record = backend_execution(execution_arn)
+    except Exception:
+        return None
+    return [dict(event) for event in record.to_history_output()["events"]]
+
+
 def _type_not_supported() -> Exception:
     """AWS's ``StateMachineTypeNotSupported``."""
     from moto.core.exceptions import JsonRESTError
