@@ -12,6 +12,7 @@ with ``billingDetails`` (duration rounded up to 100 ms, memory at the 64 MB mini
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -54,7 +55,10 @@ def express_history(execution_arn: str) -> list[dict[str, Any]] | None:
         record = backend_execution(execution_arn)
     except Exception:
         return None
-    return [dict(event) for event in record.to_history_output()["events"]]
+    events = record.to_history_output()["events"]
+    # as the API answers them: plain JSON (moto's record holds each event's type as an enum)
+    found: list[dict[str, Any]] = json.loads(json.dumps(events, default=str))
+    return found
 
 
 def _type_not_supported() -> Exception:
