@@ -43,7 +43,7 @@ from foreman.examples import (
     task_minutes,
     tracked_database,
 )
-from foreman.picture import LabourerSeries, ResourceSeries, png_size, render_run_picture
+from foreman.picture import HandOver, LabourerSeries, ResourceSeries, png_size, render_run_picture
 from foreman.status import done_count
 from foreman_core.config import STATUS_NAMES, OrchestratorConfig
 from foreman_core.task_store import TaskStore
@@ -117,6 +117,8 @@ class DemoResult:
     picture_size: tuple[int, int]
     checks: list[Check]
     seconds: float
+    handed_over: HandOver | None = None
+    """The last run's Invocations execution, as the picture draws it (``None``: it had nothing to invoke)."""
 
     @property
     def ok(self) -> bool:
@@ -345,10 +347,11 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoResult:
                 ticks=ticks,
                 definition=definition,
                 history=run.history,
+                handed_over=run.handed_over,
                 tracked=tracked,
             )
     checks = demo_checks(config, database, ticks, options.output, tracked=tracked)
-    result = DemoResult(ticks, options.output, size, checks, time.monotonic() - began)
+    result = DemoResult(ticks, options.output, size, checks, time.monotonic() - began, run.handed_over)
     out.write("\nChecks\n")
     for check in checks:
         out.write(f"  {'ok  ' if check.ok else 'FAIL'}  {check.text}\n")
@@ -358,6 +361,17 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoResult:
         f"{'Done' if result.ok else 'FAILED'} in {result.seconds:.1f} s.\n"
     )
     return result
+
+
+def _run_parts(stack: Any, execution: Any) -> tuple[list[dict[str, Any]], HandOver | None]:
+    """A run as the picture draws it: its Orchestrator execution's history, and its Invocations execution's (with
+    its children's) when it handed its tasks over (``Execution.parts``: the Orchestrator's, the Invocations', then
+    each child's)."""
+    if execution.invocations is None:
+        return execution.history, None
+    parts = list(execution.parts.values())
+    definition = stack.deployment.state_machine_definitions["Invocations"]
+    return parts[0], HandOver(definition=definition, history=parts[1], children=parts[2:])
 
 
 @dataclass
@@ -372,6 +386,9 @@ class _Run:
     complete: Completer
     scavenger: bool
     history: list[dict[str, Any]] = field(default_factory=list)
+    """The last run's Orchestrator execution's own history events."""
+    handed_over: HandOver | None = None
+    """The last run's Invocations execution (its history and its children's), when it handed its tasks over."""
     tracked: SimulatedDatabase | None = None
     in_flight: dict[str, int] = field(default_factory=dict)
     """Each database's labourer's tasks in flight after the last tick's invocations: the load of the minute that
@@ -400,7 +417,7 @@ class _Run:
             execution = self.stack.run({"now": now})
         except ExecutionFailedError as error:
             raise DemoError(f"tick {number}: an execution failed: {error}") from error
-        self.history = execution.history
+        self.history, self.handed_over = _run_parts(self.stack, execution)
         dynamodb = self.stack.client("dynamodb")
         rows = {
             labourer_id: TickRow(
@@ -439,6 +456,7 @@ def _draw(
     ticks: list[Tick],
     definition: dict[str, Any],
     history: list[dict[str, Any]],
+    handed_over: HandOver | None = None,
     tracked: SimulatedDatabase | None = None,
 ) -> tuple[int, int]:
     numbers = [tick.number for tick in ticks]
@@ -491,6 +509,7 @@ def _draw(
         f"{database.labourer_id}. Last execution: tick {numbers[-1]}.",
         definition=definition,
         history=history,
+        handed_over=handed_over,
         ticks=numbers,
         labourers=labourers,
         resource=resource,

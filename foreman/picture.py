@@ -3,8 +3,10 @@
 Left, the state machine as a graph of boxes and arrows, laid out from its ASL definition itself (``Next``, ``Catch``,
 ``Choices``/``Default`` edges; ``Map`` and ``Parallel`` states drawn as containers around their own graphs). Each state
 carries how many times the last execution entered it (its ``*StateEntered`` events), and the states and edges it went
-through are highlighted. Right, one chart per labourer over the ticks (invocations as bars, eco status as a line, the
-cap as a dashed line) and a chart of the simulated resource's metric against the labourer's feelings.
+through are highlighted. A run that handed its tasks over (``HandOver``) has a second graph below: its Invocations
+execution's, with InvokeLabourers' child executions counted together inside the Distributed Map. Right, one chart
+per labourer over the ticks (invocations as bars, eco status as a line, the cap as a dashed line) and a chart of the
+simulated resource's metric against the labourer's feelings.
 """
 
 from __future__ import annotations
@@ -509,6 +511,30 @@ def _draw_box(draw: ImageDraw.ImageDraw, box: Placed, count: int, status: str = 
     draw.text((bx1 - badge_w + 5, by0 + 2), badge, font=SMALL, fill=WHITE)
 
 
+def merged_history(histories: Iterable[History]) -> History:
+    """Several executions' histories read as one, for one graph: every visit and every transition of each (a
+    Distributed Map's children drawn inside their Map, each state's count the sum over the children)."""
+    merged = History()
+    for history in histories:
+        merged.visits.extend(history.visits)
+        merged.transitions.update(history.transitions)
+    return merged
+
+
+@dataclass
+class HandOver:
+    """A run's Invocations execution, for its graph: its definition, its own history events and each of its Map
+    Run's child executions' (the run's claims and invokes)."""
+
+    definition: Mapping[str, Any]
+    history: Sequence[Mapping[str, Any]]
+    children: Sequence[Sequence[Mapping[str, Any]]]
+
+    def read(self) -> History:
+        """Its history with its children's: what its graph shows."""
+        return merged_history([read_history(self.history), *(read_history(child) for child in self.children)])
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Charts
 
@@ -735,19 +761,25 @@ def render_run_picture(
     resource: ResourceSeries | None = None,
     resources: Sequence[ResourceSeries] = (),
     times: Sequence[str] | None = None,
+    handed_over: HandOver | None = None,
 ) -> tuple[int, int]:
     """Draw the picture and write it to ``path`` as PNG (parent folders are created); returns its size. ``resources``
-    are drawn below ``resource``, one chart each; ``times`` label the ticks on the x axes (default: their numbers)."""
+    are drawn below ``resource``, one chart each; ``times`` label the ticks on the x axes (default: their numbers).
+    ``history`` is the Orchestrator execution's own; ``handed_over``, when the run handed its tasks over, its
+    Invocations execution, drawn below it."""
     resources = [*([resource] if resource is not None else []), *resources]
     run = read_history(history)
     placed = layout(parse_graph(definition))
+    second = layout(parse_graph(handed_over.definition)) if handed_over is not None else None
     header = 78
     graph_title = 28
     charts = len(labourers) + len(resources)
     charts_h = charts * CHART_H + (charts - 1) * 14
     legend_h = 40
-    width = int(MARGIN * 3 + placed.w + CHART_W)
-    height = int(header + max(placed.h + graph_title + legend_h, charts_h) + MARGIN)
+    graphs_w = max(placed.w, second.w if second is not None else 0.0)
+    graphs_h = placed.h + graph_title + (second.h + graph_title + 14 if second is not None else 0.0)
+    width = int(MARGIN * 3 + graphs_w + CHART_W)
+    height = int(header + max(graphs_h + legend_h, charts_h) + MARGIN)
     image = Image.new("RGB", (width, height), WHITE)
     draw = ImageDraw.Draw(image)
     draw.text((MARGIN, 16), title, font=TITLE, fill=INK)
@@ -758,6 +790,14 @@ def render_run_picture(
     placed.moved(gx, gy + graph_title)
     draw_graph(draw, placed, run)
     ly = gy + graph_title + placed.h + 14
+    if handed_over is not None and second is not None:
+        children = len(handed_over.children)
+        heading = (f"Its Invocations execution: InvokeLabourers ran {children} child execution"
+                   f"{'' if children == 1 else 's'} (their states counted together)")  # fmt: skip
+        draw.text((gx, ly), heading, font=HEADING, fill=INK)
+        second.moved(gx, ly + graph_title)
+        draw_graph(draw, second, handed_over.read())
+        ly += graph_title + second.h + 14
     draw.line([(gx, ly + 7), (gx + 30, ly + 7)], fill=TAKEN, width=3)
     draw.text((gx + 36, ly), "taken", font=SMALL, fill=INK)
     _arrow(draw, (gx + 90, ly + 7), (gx + 120, ly + 7), IDLE_LINE, 1, dashed=False)
@@ -772,7 +812,7 @@ def render_run_picture(
         draw.rounded_rectangle([kx, ly + 1, kx + 12, ly + 13], radius=3, fill=fill, outline=line, width=2)
         draw.text((kx + 18, ly), text, font=SMALL, fill=INK)
 
-    cx, cy = MARGIN * 2 + placed.w, header
+    cx, cy = MARGIN * 2 + graphs_w, header
     for name, series in labourers.items():
         draw_labourer_chart(draw, cx, cy, name=name, ticks=ticks, series=series, times=times)
         cy += CHART_H + 14

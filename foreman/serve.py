@@ -361,11 +361,16 @@ def serve(options: ServeOptions, out: TextIO) -> int:
             if options.console_port is not None:
                 from foreman.console.api import ConsoleApi
                 from foreman.console.server import console_server
+                from foreman.local.patches.express_workflows import express_history
                 from foreman_core.config import Tables
 
                 tables = Tables(**{key: value for key, value in line["tables"].items() if value})
                 api = ConsoleApi(
-                    client, dict(line["state_machines"]), str(deployment.outputs["ConfigLocation"]), tables
+                    client,
+                    dict(line["state_machines"]),
+                    str(deployment.outputs["ConfigLocation"]),
+                    tables,
+                    express_history=express_history,  # the Express children's histories, from the stack's record
                 )
                 line["console"] = stack.enter_context(console_server(api, options.host, options.console_port))
             out.write(json.dumps(line) + "\n")

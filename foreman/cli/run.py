@@ -1,4 +1,8 @@
-"""``foreman run``: start the Orchestrator, wait for it, print its per-labourer summary."""
+"""``foreman run``: start the Orchestrator, wait for it, print its per-labourer summary.
+
+A run with tasks to invoke hands them to its Invocations execution (the Orchestrator's output names it,
+``invocations``), which claims and invokes them and whose output is the run's report: ``foreman run`` waits for that
+execution too (DescribeExecution until it ends) and prints its report."""
 
 from __future__ import annotations
 
@@ -43,14 +47,50 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if not args.json:
         out.write(f"started {execution_arn}\n")
         out.flush()
+    described = _wait_for(sfn, execution_arn, target, args.timeout, began)
+    kind = produced_by(arn, target)
+    if kind == ORCHESTRATOR:
+        described = _follow(args, out, target, described, began)
+    return _report_run(args, out, described, time.monotonic() - began, kind=kind)
+
+
+def _wait_for(sfn: Any, execution_arn: str, target: Target, timeout: float, began: float) -> dict[str, Any]:
+    """DescribeExecution until the execution ends (``timeout`` seconds from ``began``); its last answer."""
     while True:
-        described = call_aws(lambda: sfn.describe_execution(executionArn=execution_arn), target)
+        described: dict[str, Any] = call_aws(lambda: sfn.describe_execution(executionArn=execution_arn), target)
         if described["status"] != "RUNNING":
-            break
-        if time.monotonic() - began > args.timeout:
-            raise CliError(f"execution {execution_arn} still running after {args.timeout:g} s (it goes on)")
+            return described
+        if time.monotonic() - began > timeout:
+            raise CliError(f"execution {execution_arn} still running after {timeout:g} s (it goes on)")
         time.sleep(0.1 if target.endpoint_url else 1.0)
-    return _report_run(args, out, described, time.monotonic() - began, kind=produced_by(arn, target))
+
+
+def handed_to(described: dict[str, Any]) -> str | None:
+    """The Invocations execution an ended Orchestrator execution handed its run to (its output's ``invocations``),
+    or ``None``: a run with nothing to invoke reports itself."""
+    if described.get("status") != "SUCCEEDED":
+        return None
+    try:
+        output = json.loads(described.get("output") or "{}")
+    except ValueError:
+        return None
+    invocations = output.get("invocations") if isinstance(output, dict) else None
+    return invocations if isinstance(invocations, str) and ":execution:" in invocations else None
+
+
+def _follow(
+    args: argparse.Namespace, out: TextIO, target: Target, described: dict[str, Any], began: float
+) -> dict[str, Any]:
+    """The run's end: the Orchestrator execution's own, or, when it handed its tasks over, its Invocations
+    execution's once it has ended (its output is the run's report)."""
+    invocations = handed_to(described)
+    if invocations is None:
+        return described
+    if not args.json:
+        out.write(f"handed over to {invocations}\n")
+        out.flush()
+    sfn = target.client("stepfunctions")  # the Invocations execution is Standard: it can be described
+    return _wait_for(sfn, invocations, target, args.timeout, began)
 
 
 _EXPRESS_NO_DESCRIBE = (
@@ -85,9 +125,10 @@ def _run_express(args: argparse.Namespace, out: TextIO, target: Target, request:
             f"ran {answer['executionArn']} (billed {billing.get('billedDurationInMilliseconds', '?')} ms at "
             f"{billing.get('billedMemoryUsedInMB', '?')} MB)\n"
         )
-    return _report_run(
-        args, out, answer, time.monotonic() - began, kind=produced_by(request["stateMachineArn"], target)
-    )
+    kind = produced_by(request["stateMachineArn"], target)
+    if kind == ORCHESTRATOR:
+        answer = _follow(args, out, target, answer, began)
+    return _report_run(args, out, answer, time.monotonic() - began, kind=kind)
 
 
 ORCHESTRATOR, SCAVENGER = "Orchestrator", "Scavenger"

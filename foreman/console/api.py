@@ -61,6 +61,8 @@ class _Read:
     described: dict[str, Any]
     definition: dict[str, Any]
     history: History
+    history_note: str | None = None
+    """Why the history is empty when the endpoint gave none (an Express execution's is in its log on AWS)."""
 
 
 @dataclass
@@ -72,6 +74,9 @@ class ConsoleApi:
     state_machines: Mapping[str, str]
     config_location: str
     tables: Tables
+    express_history: Callable[[str], list[dict[str, Any]] | None] | None = None
+    """An Express execution's history events (``GetExecutionHistory`` refuses one: on AWS it is in the state machine's
+    log group at level ALL); ``foreman local serve`` reads the embedded stack's record. ``None``: the page says so."""
     _index: ExecutionIndex | None = None
     _histories: OrderedDict[str, _Read] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -106,20 +111,67 @@ class ConsoleApi:
             described = sfn.describe_execution(executionArn=arn)
         except (sfn.exceptions.ExecutionDoesNotExist, sfn.exceptions.InvalidArn):
             raise NotFoundError(f"no execution {arn}") from None
-        try:
-            definition_text = sfn.describe_state_machine_for_execution(executionArn=arn)["definition"]
-        except Exception:  # an endpoint without it: the state machine's current definition
-            definition_text = sfn.describe_state_machine(stateMachineArn=described["stateMachineArn"])["definition"]
+        definition = self._definition(arn, described)
         events: list[dict[str, Any]] = []
-        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
-            events.extend(page["events"])
-        read = _Read(described, json.loads(definition_text), read_history(events))
+        note = None
+        try:
+            for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+                events.extend(page["events"])
+        except sfn.exceptions.InvalidArn:  # an Express execution: its history is its log
+            logged = self.express_history(arn) if self.express_history is not None else None
+            if logged is None:
+                note = EXPRESS_NO_HISTORY
+            events = logged or []
+        read = _Read(described, definition, read_history(events), note)
         if described.get("status") != "RUNNING":
             with self._lock:
                 self._histories[arn] = read
                 while len(self._histories) > KEPT_HISTORIES:
                     self._histories.popitem(last=False)
         return read
+
+    def _definition(self, arn: str, described: Mapping[str, Any]) -> dict[str, Any]:
+        """The definition the execution ran: a Map Run's child runs its Distributed Map's ItemProcessor (read from the
+        parent execution's definition); any other, its state machine's, as it was when the execution started."""
+        sfn = self.client("stepfunctions")
+        map_run = described.get("mapRunArn")
+        if map_run:
+            parent = str(sfn.describe_map_run(mapRunArn=map_run)["executionArn"])
+            return processor_definition(self._read(parent).definition, str(map_run))
+        try:
+            text = sfn.describe_state_machine_for_execution(executionArn=arn)["definition"]
+        except Exception:  # an endpoint without it: the state machine's current definition
+            text = sfn.describe_state_machine(stateMachineArn=described["stateMachineArn"])["definition"]
+        found: dict[str, Any] = json.loads(text)
+        return found
+
+    def _link(self, arn: str) -> dict[str, Any]:
+        """Another execution this one names (the one that started it, the one that carries its run on, the parent
+        of a Map Run): its ARN, name, state machine, status and output (``None`` when it cannot be described)."""
+        link: dict[str, Any] = {"arn": arn, "name": arn.rsplit(":", 1)[-1], "state_machine": None, "status": None,
+                                "output": None}  # fmt: skip
+        try:
+            described = self.client("stepfunctions").describe_execution(executionArn=arn)
+        except Exception:
+            return link
+        machine_arn = str(described.get("stateMachineArn", ""))
+        link.update(
+            name=described.get("name") or link["name"],
+            state_machine=self._machine_name(machine_arn),
+            status=described.get("status"),
+            output=_json(described.get("output")),
+        )
+        return link
+
+    def _machine_name(self, machine_arn: str) -> str:
+        """The console's name of a state machine (``Invocations``); a Map Run child's (``<machine>/<label>``) is its
+        parent machine's, marked as a child."""
+        for key, value in self.state_machines.items():
+            if machine_arn == value:
+                return key
+            if machine_arn.startswith(value + "/"):
+                return f"{key} child"
+        return machine_arn
 
     def execution(self, arn: str) -> dict[str, Any]:
         """One execution: description, input, graph (path taken, counts, what failed), each state's visits, what
@@ -128,7 +180,17 @@ class ConsoleApi:
         described, history = read.described, read.history
         machine_arn = described["stateMachineArn"]
         start, stop = timestamp(described.get("startDate")), timestamp(described.get("stopDate"))
-        name = next((key for key, value in self.state_machines.items() if value == machine_arn), machine_arn)
+        name = self._machine_name(machine_arn)
+        execution_input, output = _json(described.get("input")), _json(described.get("output"))
+        started_by = execution_input.get(STARTED_BY) if isinstance(execution_input, Mapping) else None
+        handed_to = output.get("invocations") if isinstance(output, Mapping) else None
+        parent = None
+        if described.get("mapRunArn"):
+            try:
+                parent = str(self.client("stepfunctions").describe_map_run(mapRunArn=described["mapRunArn"])[
+                    "executionArn"])  # fmt: skip
+            except Exception:
+                parent = None
         problems = [visit for visit in history.visits if visit.status in ("failed", "caught")]
         status = str(described["status"])
         return {
@@ -141,8 +203,14 @@ class ConsoleApi:
             "start": start,
             "stop": stop,
             "seconds": (stop - start) if start is not None and stop is not None else None,
-            "input": _json(described.get("input")),
-            "output": _json(described.get("output")),
+            "input": execution_input,
+            "output": output,
+            "started_by": self._link(started_by) if isinstance(started_by, str) and started_by else None,
+            "carried_on_by": self._link(handed_to)
+            if isinstance(handed_to, str) and _execution_arn(handed_to)
+            else None,
+            "parent": self._link(parent) if parent else None,
+            "history_note": read.history_note,
             "no_output": _no_output(status, described.get("error")),
             "error": described.get("error"),
             "cause": _json(described.get("cause")),
@@ -281,6 +349,40 @@ class ConsoleApi:
             return self._config()
         except (ConfigError, ConfigSourceError) as error:
             raise NotFoundError(f"the config at {self.config_location}: {error}") from None
+
+
+STARTED_BY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
+"""The input field naming the execution that started this one (StartInvocations sets it, as AWS's console reads it)."""
+EXPRESS_NO_HISTORY = ("An Express execution has no history through the API: on AWS its states are in its state "
+                      "machine's log group (level ALL).")  # fmt: skip
+
+
+def _execution_arn(value: Any) -> bool:
+    return isinstance(value, str) and ":execution:" in value
+
+
+def processor_definition(definition: Mapping[str, Any], map_run_arn: str) -> dict[str, Any]:
+    """The definition a Map Run's children run: the ItemProcessor of the Distributed Map the Map Run is of (its label
+    or name is the Map Run ARN's ``<machine>/<label>`` part; with one Distributed Map in the definition, that one)."""
+    label = map_run_arn.split(":")[-2].partition("/")[2] if map_run_arn.count(":") >= 7 else ""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+
+    def walk(states: Mapping[str, Any]) -> None:
+        for name, state in states.items():
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                if processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+                    found.append((str(state.get("Label") or name), processor))
+                walk(processor.get("States", {}))
+            for branch in state.get("Branches", []):
+                walk(branch.get("States", {}))
+
+    walk(definition.get("States", {}))
+    matching = [processor for name, processor in found if name == label] or [processor for _, processor in found]
+    if not matching:
+        raise NotFoundError(f"no Distributed Map in the definition of {map_run_arn}'s execution")
+    processor = matching[0]
+    return {"StartAt": processor["StartAt"], "States": processor["States"]}
 
 
 def _json(text: Any) -> Any:

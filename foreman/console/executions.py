@@ -7,7 +7,9 @@ describes the few it knew as running and did not see again. A run at ``--every 5
 the first refresh reads them in pages of 1,000, every later one a page.
 
 What a run did (``summary``: "invoked 4, released 2", or its error) comes from its output, described once per ended
-execution and kept: an ended execution never changes.
+execution and kept: an ended execution never changes. An Orchestrator run with tasks to invoke hands them to its
+Invocations execution (its output names it, ``invocations``), whose output is the run's report: its row says what
+that execution's report says (``handed_to``: the Invocations execution), or, while it runs, that it handed over.
 """
 
 from __future__ import annotations
@@ -131,10 +133,33 @@ class ExecutionIndex:
             return {}
         kept = self._summaries.get(entry.arn)
         if kept is None:
-            described = self.client("stepfunctions").describe_execution(executionArn=entry.arn)
-            kept = {"summary": run_summary(decode(described.get("output"))), "error": described.get("error")}
+            sfn = self.client("stepfunctions")
+            described = sfn.describe_execution(executionArn=entry.arn)
+            output = decode(described.get("output"))
+            handed_to = output.get("invocations") if isinstance(output, Mapping) else None
+            if isinstance(handed_to, str) and ":execution:" in handed_to:
+                return self._handed_over(handed_to, entry.arn)
+            kept = {"summary": run_summary(output), "error": described.get("error")}
             self._summaries[entry.arn] = kept
         return kept
+
+    def _handed_over(self, invocations: str, arn: str) -> dict[str, Any]:
+        """An Orchestrator run that handed its tasks over: its Invocations execution's report (kept once that one has
+        ended), or, while it runs, that it handed over."""
+        try:
+            described = self.client("stepfunctions").describe_execution(executionArn=invocations)
+        except Exception:  # gone (expired): the row says where it went
+            return {"summary": {}, "error": None, "handed_to": invocations, "handed_status": None}
+        status = str(described.get("status", ""))
+        found = {
+            "summary": run_summary(decode(described.get("output"))),
+            "error": described.get("error"),
+            "handed_to": invocations,
+            "handed_status": status,
+        }
+        if status != "RUNNING":
+            self._summaries[arn] = found
+        return found
 
 
 def _entry(item: Mapping[str, Any], state_machine: str) -> _Known:

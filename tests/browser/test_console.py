@@ -93,6 +93,10 @@ class Stack:
     """The Orchestrator run whose LoadConfig failed."""
     dead_task: str
     waiting_task: str
+    invocations: str = ""
+    """The succeeded run's Invocations execution (it claimed and invoked the run's tasks)."""
+    ghost_child: str = ""
+    """The Invocations execution's child execution (Express) that invoked ghost's tasks."""
 
     def sfn(self) -> Any:
         return _client("stepfunctions", self.endpoint)
@@ -140,6 +144,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         machines = running.line["state_machines"]
         sfn = _client("stepfunctions", endpoint)
         succeeded = sfn.list_executions(stateMachineArn=machines["Orchestrator"])["executions"][0]["executionArn"]
+        invocations, ghost_child = _handed_over(sfn, succeeded)
         for labourer in ("flaky", "shaky"):  # the OnFailure destination marks each task failed
             wait_for(lambda labourer=labourer: get_json(console + f"api/queues/{labourer}")["tasks"]["failed"],
                      timeout=30, what=f"{labourer}'s task is failed")  # fmt: skip
@@ -154,7 +159,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ssm.put_parameter(Name=CONFIG_PARAMETER, Value=json.dumps(invalid), Overwrite=True, Type="String")
         failed = _run_to_end(sfn, machines["Orchestrator"])
         ssm.put_parameter(Name=CONFIG_PARAMETER, Value=good, Overwrite=True, Type="String")
-        yield Stack(endpoint, console, running.line, succeeded, failed, dead, waiting)
+        yield Stack(endpoint, console, running.line, succeeded, failed, dead, waiting, invocations, ghost_child)
+
+
+def _handed_over(sfn: Any, orchestrator: str) -> tuple[str, str]:
+    """The run's Invocations execution (the Orchestrator's output names it) and its child that invoked ghost's tasks
+    (each child's input names its labourer)."""
+    invocations = json.loads(sfn.describe_execution(executionArn=orchestrator)["output"])["invocations"]
+    wait_for(lambda: sfn.describe_execution(executionArn=invocations)["status"] != "RUNNING", timeout=60,
+             what="the Invocations execution ends")  # fmt: skip
+    (map_run,) = sfn.list_map_runs(executionArn=invocations)["mapRuns"]
+    children = sfn.list_executions(mapRunArn=map_run["mapRunArn"])["executions"]
+    inputs = {child["executionArn"]: sfn.describe_execution(executionArn=child["executionArn"])["input"]
+              for child in children}  # fmt: skip
+    (ghost,) = [arn for arn, text in inputs.items() if json.loads(text)["labourer_id"] == "ghost"]
+    return str(invocations), ghost
 
 
 FAILED_TASK_CHECKS: dict[str, Any] = {}
@@ -207,29 +226,36 @@ def test_the_console_shows_an_execution_its_path_a_states_output_and_the_queues(
     assert "SUCCEEDED" in row.inner_text()
     assert "invoked 6" in row.locator("td.did").inner_text()  # what the run did: thumbnails 4, flaky, shaky
     assert "failed 2" in row.locator("td.did").inner_text()
-    row.locator("a").click()
+    handed = row.locator("td.did a.handed-to")  # what its Invocations execution reported, and a link to it
+    assert handed.get_attribute("href") == "#/execution/" + quote(stack.invocations, safe="")
+    row.locator("td a").first.click()
 
     page.locator("svg#graph").wait_for(timeout=30_000)
     graph = page.locator("svg#graph")
-    for state in ("LoadConfig", "ComputeEcology", "FetchGreenfieldTasks", "Claim", "Invoke", "Summarize"):
+    path = ("LoadConfig", "ComputeEcology", "FetchGreenfieldTasks", "AnyInvocations", "StartInvocations",
+            "InvocationsStarted")  # fmt: skip
+    for state in path:
         box = graph.locator(f'.state[data-state="{state}"]')
         assert "taken" in (box.get_attribute("class") or ""), state
-    claims = int(graph.locator('.state[data-state="Claim"]').get_attribute("data-count") or 0)
-    assert claims == 8  # thumbnails' 4, ghost's 2, flaky's and shaky's
-    for state in ("ClaimFailed", "ReleaseFailed", "LabourerFailed"):  # the paths not taken
+    for state in ("Summarize", "ReturnLeaseAfterFailure", "RunFailed"):  # the paths not taken
         assert "taken" not in (graph.locator(f'.state[data-state="{state}"]').get_attribute("class") or ""), state
-    assert graph.locator('.edge.taken[data-source="Claim"][data-target="Invoke"]').count() == 1
+    assert graph.locator('.edge.taken[data-source="StartInvocations"][data-target="InvocationsStarted"]').count() == 1
 
+    # the run handed its tasks over: its report is its Invocations execution's output
+    carried = page.locator("#carried-on-by a")
+    assert carried.get_attribute("href") == "#/execution/" + quote(stack.invocations, safe="")
+    assert "SUCCEEDED" in page.locator("#carried-on-by").inner_text()
+    assert page.locator("#report-source a").get_attribute("href") == carried.get_attribute("href")
     report = page.locator('#report tr[data-labourer="thumbnails"]')
     assert report.count() == 1
     headers = page.locator("#report thead th").all_inner_texts()
     assert int(report.locator("td").nth(headers.index("invoked")).inner_text()) == 4
     assert report.locator('td[data-key="status"]').inner_text() == "4 High"  # the status with its name
 
-    graph.locator('.state[data-state="Summarize"]').click()
-    output = page.locator('#state-detail[data-state="Summarize"] pre.output').first
+    graph.locator('.state[data-state="InvocationsStarted"]').click()
+    output = page.locator('#state-detail[data-state="InvocationsStarted"] pre.output').first
     output.wait_for(timeout=10_000)
-    assert '"thumbnails": {' in output.inner_text()  # the report maps each labourer to its line
+    assert json.loads(output.inner_text())["invocations"] == stack.invocations
     assert page.locator("#execution-input").inner_text() == "{}"
     screenshot(page, "console.png")
     screenshot(page, "docs-console.png", full_page=False)
@@ -246,6 +272,45 @@ def test_the_console_shows_an_execution_its_path_a_states_output_and_the_queues(
     assert page.errors == []  # no script error, no failed request, on any page
 
 
+# -- the run's Invocations execution, its Map Run and a child -----------------------------------------------------
+
+
+def test_the_invocations_execution_links_back_and_its_map_run_opens_a_child_with_its_states(
+    stack: Stack, page: Any
+) -> None:
+    page.goto(stack.execution_url(stack.succeeded))
+    page.locator("#carried-on-by a").click()
+    page.locator("#started-by").wait_for(timeout=30_000)
+    assert page.locator("h1").inner_text().startswith("Invocations: run-")
+    assert page.locator("#started-by a").get_attribute("href") == "#/execution/" + quote(stack.succeeded, safe="")
+    graph = page.locator("svg#graph")
+    for state in ("InvokeLabourers", "Summarize"):
+        assert graph.locator(f'.state[data-state="{state}"]').get_attribute("data-status") == "succeeded", state
+    assert "container" in (graph.locator('.state[data-state="InvokeLabourers"]').get_attribute("class") or "")
+    assert graph.locator('.state[data-state="Claim"]').count() == 1  # the children's states, drawn inside the Map
+    assert page.locator('#report tr[data-labourer="ghost"]').count() == 1  # its output is the run's report
+
+    children = page.locator("#map-runs .map-run-children tbody tr")
+    assert children.count() == 4  # one group each: thumbnails, ghost, flaky, shaky
+    assert set(children.evaluate_all("rows => rows.map(r => r.dataset.status)")) == {"SUCCEEDED"}
+    screenshot(page, "console-invocations.png")
+    page.locator(f'#map-runs tr[data-arn="{stack.ghost_child}"] a').click()
+
+    page.locator("#parent-execution").wait_for(timeout=30_000)
+    assert page.locator("#parent-execution a").get_attribute("href") == "#/execution/" + quote(
+        stack.invocations, safe=""
+    )
+    child = page.locator("svg#graph")
+    assert child.locator('.state[data-state="InvokeLabourers"]').count() == 0  # the child runs the Map's processor
+    assert child.locator('.state[data-state="InvokeTasks"]').get_attribute("data-status") == "succeeded"
+    assert child.locator('.state[data-state="Claim"]').get_attribute("data-count") == "2"  # ghost's two tasks
+    assert json.loads(page.locator("#execution-input").inner_text())["labourer_id"] == "ghost"
+    assert json.loads(page.locator("#execution-output").inner_text())["labourer_id"] == "ghost"
+    assert page.locator("#events tbody tr").first.get_attribute("data-type") == "ExecutionStarted"
+    screenshot(page, "console-child.png")
+    assert page.errors == []
+
+
 # -- item 1 and 2: the path after a Choice, failures -----------------------------------------------------------------
 
 
@@ -253,6 +318,11 @@ def test_after_the_choice_one_path_enters_summarize_and_a_caught_error_marks_inv
     page.goto(stack.execution_url(stack.succeeded))
     graph = page.locator("svg#graph")
     graph.wait_for(timeout=30_000)
+    assert graph.locator('.edge.taken[data-source="AnyInvocations"][data-target="StartInvocations"]').count() == 1
+    assert graph.locator('.edge.taken[data-source="AnyInvocations"][data-target="Summarize"]').count() == 0
+
+    page.goto(stack.execution_url(stack.ghost_child))  # the child that invoked ghost's tasks
+    page.locator("#parent-execution").wait_for(timeout=30_000)
 
     into_claim = graph.locator('.edge.taken[data-target="Claim"]')
     assert into_claim.count() == 1  # the ClaimWindow choice took one branch, its default, for every task
@@ -268,8 +338,10 @@ def test_after_the_choice_one_path_enters_summarize_and_a_caught_error_marks_inv
     problems = page.locator('#problems-table tr[data-state="Invoke"][data-status="caught"]')
     assert problems.count() == 2
     assert "Lambda.ResourceNotFoundException" in problems.first.inner_text()
-    assert "InvokeLabourers #" in problems.first.inner_text()  # where: the labourer's and the task's iterations
+    assert "InvokeTasks #" in problems.first.inner_text()  # where: the task's iteration
+    page.goto(stack.execution_url(stack.invocations))
     report = page.locator('#report tr[data-labourer="ghost"]')
+    report.wait_for(timeout=30_000)
     assert report.locator('td[data-key="errors"]').inner_text() == "Lambda.ResourceNotFoundException x2"
     assert report.locator("a").get_attribute("href") == "#/queue/ghost"  # each labourer links to its queue
     assert page.errors == []
@@ -327,12 +399,17 @@ def test_the_event_history_lists_execution_started_to_the_end(stack: Stack, page
     assert [int(row) for row in rows.evaluate_all("rows => rows.map(r => r.dataset.id)")] == list(
         range(1, len(history) + 1)
     )
-    failed = page.locator('#events tr[data-type="TaskFailed"]').first
-    assert "Lambda.ResourceNotFoundException" in failed.inner_text()
+    assert page.locator('#events tr[data-type="TaskSucceeded"]').count() == 4  # the Orchestrator's own Lambda steps
     cells = rows.nth(1).locator("td").all_inner_texts()  # id, type, state, time, elapsed, details
     assert cells[:3] == ["2", "TaskStateEntered", "LoadConfig"]
     assert cells[4].endswith(" ms")
     assert page.locator("#events-count").inner_text() == f"{len(history)} of {len(history)} events"
+
+    page.goto(stack.execution_url(stack.ghost_child))  # an Express child's history, as its log holds it on AWS
+    failed = page.locator('#events tr[data-type="TaskFailed"]').first
+    failed.wait_for(timeout=30_000)
+    assert "Lambda.ResourceNotFoundException" in failed.inner_text()
+    assert page.locator("#events tbody tr").last.get_attribute("data-type") == "ExecutionSucceeded"
     assert page.errors == []
 
 
@@ -342,19 +419,14 @@ def test_the_event_history_lists_execution_started_to_the_end(stack: Stack, page
 def test_a_map_iteration_opens_one_labourer_then_one_task_with_each_states_input_and_output(
     stack: Stack, page: Any
 ) -> None:
-    page.goto(stack.execution_url(stack.succeeded))
-    labourers = page.locator('select.iteration-select[data-map="InvokeLabourers"]')
-    labourers.wait_for(timeout=30_000)
-    ghost = labourers.locator("option", has_text="ghost")
-    labourers.select_option(ghost.get_attribute("value"))
-
+    page.goto(stack.execution_url(stack.ghost_child))  # each labourer's tasks are a child execution's
     tasks = page.locator('select.iteration-select[data-map="InvokeTasks"]')
-    tasks.wait_for(timeout=10_000)
+    tasks.wait_for(timeout=30_000)
     assert tasks.locator("option").count() == 3  # "pick one" and ghost's two tasks
     task_id = tasks.locator("option").nth(1).get_attribute("data-label")
     tasks.select_option(index=1)
 
-    scope = page.locator('.scope[data-depth="2"]')
+    scope = page.locator('.scope[data-depth="1"]')
     scope.wait_for(timeout=10_000)
     assert task_id in scope.locator("h3").inner_text()
     states = scope.locator("tbody tr").evaluate_all("rows => rows.map(r => [r.dataset.state, r.dataset.status])")
@@ -366,7 +438,7 @@ def test_a_map_iteration_opens_one_labourer_then_one_task_with_each_states_input
     assert invoke.locator(".error-name").inner_text() == "Lambda.ResourceNotFoundException"
     failed = json.loads(scope.locator('tr[data-state="Failed"] pre.output').text_content() or "")
     assert (failed["task_id"], failed["outcome"]) == (task_id, "attempt_failed")
-    assert page.locator("#map-runs").count() == 0  # no Distributed Map here: no Map Runs section
+    assert page.locator("#map-runs").count() == 0  # no Distributed Map in a child: no Map Runs section
     screenshot(page, "console-iteration.png")
     assert page.errors == []
 

@@ -324,6 +324,12 @@ def test_run_starts_the_orchestrator_and_prints_its_summary(capsys: pytest.Captu
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0].startswith("started arn:aws:states:us-east-1:123456789012:execution:foreman-Orchestrator:")
+    # the run handed its tasks to its Invocations execution (named after the run): its report is the run's
+    handed = lines.pop(1)
+    assert handed.startswith("handed over to arn:aws:states:us-east-1:123456789012:execution:foreman-invocations:run-")
+    sfn = _client(endpoint, "stepfunctions")
+    invocations = handed.removeprefix("handed over to ")
+    assert sfn.describe_execution(executionArn=invocations)["status"] == "SUCCEEDED"
     assert lines[1].startswith("SUCCEEDED in ")
     assert lines[2].split() == [
         "labourer", "status", "set", "by", "running", "desired", "fetched", "invoked", "skipped", "released", "failed",
@@ -341,6 +347,18 @@ def test_run_starts_the_orchestrator_and_prints_its_summary(capsys: pytest.Captu
     assert len(store.completed_tasks("reports")) == 3
 
 
+def test_a_run_with_nothing_to_invoke_reports_itself_without_handing_over(
+    capsys: pytest.CaptureFixture[str], endpoint: str
+) -> None:
+    code, out, err = run_cli(capsys, "run", "--endpoint-url", endpoint)
+
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert not any(line.startswith("handed over") for line in lines)
+    assert lines[1].startswith("SUCCEEDED in ")
+    assert lines[-1].split()[:3] == ["total", "0", "0"]
+
+
 def test_run_json_prints_the_raw_output(capsys: pytest.CaptureFixture[str], endpoint: str) -> None:
     _store(endpoint).create_tasks("thumbnails", [{"image": "a.jpg"}])
 
@@ -348,8 +366,9 @@ def test_run_json_prints_the_raw_output(capsys: pytest.CaptureFixture[str], endp
 
     assert code == 0
     output = json.loads(out)
-    assert output["totals"]["invoked"] == 1
+    assert output["totals"]["invoked"] == 1  # the run's report: its Invocations execution's output
     assert set(output["labourers"]) == {"thumbnails", "reports", "invoices"}
+    assert "invocations" not in output
 
 
 def test_a_failed_execution_exits_1_with_its_error_and_cause(capsys: pytest.CaptureFixture[str], endpoint: str) -> None:

@@ -63,8 +63,10 @@ def test_run_on_an_express_orchestrator_runs_it_synchronously_and_says_so(
     assert lines[1].startswith("ran arn:aws:states:us-east-1:123456789012:execution:foreman-Orchestrator:")
     assert lines[1].endswith(" MB)")
     assert "billed " in lines[1]
-    assert lines[2].startswith("SUCCEEDED in ")
-    assert lines[4].split()[:8] == ["worker", "4", "High", "-", "0", "3", "3", "3"]
+    # the Express run handed its tasks to its (Standard) Invocations execution: waited for, its report printed
+    assert lines[2].startswith("handed over to arn:aws:states:us-east-1:123456789012:execution:foreman-invocations:")
+    assert lines[3].startswith("SUCCEEDED in ")
+    assert lines[5].split()[:8] == ["worker", "4", "High", "-", "0", "3", "3", "3"]
     assert store.queue_length("worker") == 2
 
 

@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 
 from foreman import cli, demo
-from foreman.picture import PNG_SIGNATURE, entered_counts, layers, layout, parse_graph
+from foreman.picture import PNG_SIGNATURE, HandOver, entered_counts, layers, layout, parse_graph
 from foreman_core.config import STATUS_NAMES
 
 TICKS = 15
@@ -154,18 +154,22 @@ def test_no_labourer_ever_exceeds_its_cap(demo_run: DemoRun) -> None:
 
 
 def test_the_graph_is_drawn_from_the_asl_with_the_last_executions_counts() -> None:
-    definition = json.loads((Path(cli.__file__).parents[2] / "statemachine" / "orchestrator.asl.json").read_text())
+    statemachine = Path(cli.__file__).parents[2] / "statemachine"
+    definition = json.loads((statemachine / "orchestrator.asl.json").read_text())
     graph = parse_graph(definition)
     assert layers(graph) == [["LoadConfig"], ["ComputeEcology"], ["FetchGreenfieldTasks"],
-                             ["ReturnLeaseAfterFailure", "InvokeLabourers"], ["RunFailed", "Summarize"]]  # fmt: skip
-    names = {node.name for node in graph.all_states()}
+                             ["ReturnLeaseAfterFailure", "AnyInvocations"], ["StartInvocations", "Summarize"],
+                             ["RunFailed", "InvocationsStarted"]]  # fmt: skip
+    placed = layout(graph)
+    boxes = [placed.boxes[name] for name in ("LoadConfig", "ComputeEcology", "StartInvocations", "InvocationsStarted")]
+    assert [box.y for box in boxes] == sorted(box.y for box in boxes)
+    invocations = parse_graph(json.loads((statemachine / "invocations.asl.json").read_text()))
+    assert layers(invocations) == [["InvokeLabourers"], ["Summarize"]]
+    names = {node.name for node in invocations.all_states()}
     assert {"InvokeTasks", "Claim", "Invoke", "Skipped", "Release", "Released", "LabourerDone"} <= names
-    (inner,) = graph.states["InvokeLabourers"].branches
+    (inner,) = invocations.states["InvokeLabourers"].branches  # the Distributed Map's processor, drawn inside it
     (tasks,) = inner.states["InvokeTasks"].branches
     assert layers(tasks)[:3] == [["ClaimWindow"], ["Redriven", "Late", "Claim"], ["Invoke", "Skipped", "Unclaim"]]
-    placed = layout(graph)
-    boxes = [placed.boxes[name] for name in ("LoadConfig", "ComputeEcology", "InvokeLabourers", "Summarize")]
-    assert [box.y for box in boxes] == sorted(box.y for box in boxes)
     history = [
         {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Claim"}},
         {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Claim"}},
@@ -173,3 +177,32 @@ def test_the_graph_is_drawn_from_the_asl_with_the_last_executions_counts() -> No
         {"type": "TaskStateExited", "stateExitedEventDetails": {"name": "Claim"}},
     ]
     assert entered_counts(history) == {"Claim": 2, "InvokeTasks": 1}
+
+
+def test_the_hand_over_is_drawn_with_its_childrens_states_counted_together() -> None:
+    recorded = Path(__file__).parents[1] / "fixtures" / "histories"  # tests/fixtures/record_histories.py
+
+    def events(name: str) -> Any:
+        return json.loads((recorded / f"caught-{name}.json").read_text())
+
+    definition = json.loads((Path(cli.__file__).parents[2] / "statemachine" / "invocations.asl.json").read_text())
+    run = HandOver(definition, events("invocations"), [events("thumbnails"), events("ghost")]).read()
+
+    counts = run.entered()
+    assert (counts["InvokeLabourers"], counts["Summarize"], counts["InvokeTasks"]) == (1, 1, 2)
+    assert (counts["Claim"], counts["Invoke"], counts["Release"]) == (6, 6, 2)  # 4 + 2 tasks; ghost's released
+    assert run.state_status("Invoke") == "caught"
+    assert run.transitions[("Invoke", "Release", True)] == 2
+    assert run.transitions[("InvokeLabourers", "Summarize", False)] == 1
+
+
+def test_the_last_runs_picture_shows_its_invocations_execution_and_children(demo_run: DemoRun) -> None:
+    handed_over = demo_run.result.handed_over
+    assert handed_over is not None  # thumbnails has tasks at every tick: every run hands over
+    last = demo_run.result.ticks[-1]
+    invoked = {row.labourer_id for row in last.rows.values() if row.invoked}
+    assert "thumbnails" in invoked
+    # one child (one group) for each labourer the last run invoked, each with its own InvokeTasks
+    assert sorted(json.loads(child[0]["executionStartedEventDetails"]["input"])["labourer_id"]
+                  for child in handed_over.children) == sorted(invoked)  # fmt: skip
+    assert handed_over.read().entered()["Invoke"] == sum(row.invoked for row in last.rows.values())

@@ -1,9 +1,12 @@
 """The console's data: the graph of the real ASL with the path actually taken, each state's visits and how they ended,
 the Map iterations, and the executions list paged.
 
-``tests/fixtures/histories`` holds two histories recorded from the embedded stack: ``caught.json``, an Orchestrator
-run where one labourer's function is throttled for good (Invoke fails twice, each caught by Release, while another
-labourer's four tasks are invoked), and ``failed.json``, a run whose LoadConfig failed on an invalid config.
+``tests/fixtures/histories`` holds histories recorded from the embedded stack by ``tests/fixtures/record_histories.py``
+(run it again when the state machines change shape). ``caught-*.json`` are one run with two labourers: its
+Orchestrator execution (``caught-orchestrator``) hands its tasks to its Invocations execution
+(``caught-invocations``), whose Distributed Map InvokeLabourers runs one Express child per labourer:
+``caught-thumbnails`` (four tasks invoked) and ``caught-ghost`` (its function throttled for good: Invoke fails twice,
+each caught by Release). ``failed.json`` is a run whose LoadConfig failed on an invalid config.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from foreman.console.api import MAX_VISITS, graph_json, state_visits
+from foreman.console.api import MAX_VISITS, NotFoundError, graph_json, processor_definition, state_visits
 from foreman.console.executions import ExecutionIndex, InvalidTokenError, run_summary
 from foreman.history import read_history, traceback_text
 from foreman.local.stack import PROJECT_ROOT
@@ -25,6 +28,10 @@ from foreman.picture import PlacedGraph, layout, parse_graph
 
 STATEMACHINE = Path(PROJECT_ROOT) / "statemachine"
 DEFINITION = json.loads((STATEMACHINE / "orchestrator.asl.json").read_text())
+INVOCATIONS = json.loads((STATEMACHINE / "invocations.asl.json").read_text())
+MAP_RUN = "arn:aws:states:us-east-1:123456789012:mapRun:foreman-invocations/0a1b:4c5d"
+CHILD = processor_definition(INVOCATIONS, MAP_RUN)
+"""What each of InvokeLabourers' children runs: its ItemProcessor."""
 HISTORIES = Path(__file__).parent.parent / "fixtures" / "histories"
 
 
@@ -56,21 +63,19 @@ def edges_by_pair(graph: dict[str, Any]) -> dict[tuple[str, str, str], dict[str,
 # -- the graph ---------------------------------------------------------------------------------------------------------
 
 
-def test_the_graph_has_every_state_of_the_asl_and_marks_the_path_taken() -> None:
-    history = read_history(recorded("caught"))
-
-    graph = graph_json(DEFINITION, history)
+def test_the_orchestrators_graph_marks_the_path_of_a_run_that_handed_its_tasks_over() -> None:
+    graph = graph_json(DEFINITION, read_history(recorded("caught-orchestrator")))
 
     boxes = {box["name"]: box for box in graph["boxes"]}
-    assert {"LoadConfig", "Claim", "Invoke", "Release", "ClaimFailed", "Summarize"} <= set(boxes)
-    assert boxes["Claim"]["count"] == 6
-    assert boxes["ClaimFailed"]["count"] == 0
-    assert boxes["InvokeLabourers"]["container"]
-    assert not boxes["Claim"]["container"]
-    assert boxes["Claim"]["depth"] == 2  # inside InvokeTasks inside InvokeLabourers
+    assert set(boxes) == set(DEFINITION["States"])
+    path = ["LoadConfig", "ComputeEcology", "FetchGreenfieldTasks", "AnyInvocations", "StartInvocations",
+            "InvocationsStarted"]  # fmt: skip
+    assert [name for name in boxes if boxes[name]["count"]] == [name for name in boxes if name in path]
+    assert all(boxes[name]["count"] == 1 and boxes[name]["status"] == "succeeded" for name in path)
+    assert (boxes["Summarize"]["count"], boxes["Summarize"]["status"]) == (0, "idle")
     edges = edges_by_pair(graph)
-    assert edges[("Claim", "Invoke", "next")]["count"] == 6
-    assert not edges[("Claim", "Skipped", "catch")]["taken"]
+    taken = sorted((source, target) for (source, target, _), edge in edges.items() if edge["taken"])
+    assert taken == sorted(pairwise(path))
     for box in graph["boxes"]:  # everything inside the picture
         assert box["x"] >= graph["x"]
         assert box["x"] + box["w"] <= graph["x"] + graph["width"] + 0.5
@@ -78,13 +83,68 @@ def test_the_graph_has_every_state_of_the_asl_and_marks_the_path_taken() -> None
         assert box["y"] + box["h"] <= graph["y"] + graph["height"] + 0.5
 
 
-def test_after_a_choice_only_the_branch_taken_is_drawn_taken() -> None:
-    graph = graph_json(DEFINITION, read_history(recorded("caught")))
+def test_the_invocations_graph_draws_the_distributed_maps_states_inside_it_and_its_own_path() -> None:
+    graph = graph_json(INVOCATIONS, read_history(recorded("caught-invocations")))
 
+    boxes = {box["name"]: box for box in graph["boxes"]}
+    assert {"InvokeLabourers", "InvokeTasks", "ClaimWindow", "Claim", "Invoke", "Release", "Summarize"} <= set(boxes)
+    assert boxes["InvokeLabourers"]["container"]
+    assert (boxes["InvokeTasks"]["container"], boxes["InvokeTasks"]["depth"]) == (True, 1)
+    assert (boxes["Claim"]["container"], boxes["Claim"]["depth"]) == (False, 2)  # inside InvokeTasks inside the Map
+    assert (boxes["InvokeLabourers"]["count"], boxes["InvokeLabourers"]["status"]) == (1, "succeeded")
+    assert (boxes["Summarize"]["count"], boxes["Summarize"]["status"]) == (1, "succeeded")
+    assert boxes["Claim"]["count"] == 0  # the children's states are in the children's histories
+    inner = boxes["InvokeLabourers"]
+    for name in ("InvokeTasks", "Claim", "Invoke", "LabourerFailed"):
+        box = boxes[name]
+        assert inner["x"] < box["x"], name
+        assert box["x"] + box["w"] < inner["x"] + inner["w"], name
+        assert inner["y"] < box["y"], name
+        assert box["y"] + box["h"] < inner["y"] + inner["h"], name
+    edges = edges_by_pair(graph)
+    assert edges[("InvokeLabourers", "Summarize", "next")]["taken"]
+    assert not edges[("InvokeLabourers", "Summarize", "catch")]["taken"]
+
+
+def test_a_childs_graph_is_its_maps_item_processor_with_the_tasks_path() -> None:
+    graph = graph_json(CHILD, read_history(recorded("caught-thumbnails")))
+
+    boxes = {box["name"]: box for box in graph["boxes"]}
+    assert "InvokeLabourers" not in boxes
+    assert "Summarize" not in boxes
+    assert boxes["Claim"]["count"] == 4
+    assert boxes["ClaimFailed"]["count"] == 0
+    assert boxes["Claim"]["depth"] == 1  # inside InvokeTasks
+    edges = edges_by_pair(graph)
+    assert edges[("Claim", "Invoke", "next")]["count"] == 4
+    assert edges[("InvokeTasks", "LabourerDone", "next")]["taken"]
+    assert not edges[("Claim", "Skipped", "catch")]["taken"]
+
+
+def test_the_item_processor_of_a_map_run_is_found_by_its_label_or_as_the_only_distributed_map() -> None:
+    labelled = {"StartAt": "A", "States": {
+        "A": {"Type": "Map", "Label": "first", "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+              "StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}, "Next": "B"},
+        "B": {"Type": "Map", "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+              "StartAt": "Y", "States": {"Y": {"Type": "Pass", "End": True}}}, "End": True}}}  # fmt: skip
+
+    assert processor_definition(labelled, "arn:aws:states:us-east-1:1:mapRun:m/first:1")["StartAt"] == "X"
+    assert processor_definition(labelled, "arn:aws:states:us-east-1:1:mapRun:m/B:1")["StartAt"] == "Y"
+    assert set(CHILD["States"]) == set(INVOCATIONS["States"]["InvokeLabourers"]["ItemProcessor"]["States"])
+    with pytest.raises(NotFoundError):
+        processor_definition(DEFINITION, MAP_RUN)  # the Orchestrator has no Distributed Map
+
+
+def test_after_a_choice_only_the_branch_taken_is_drawn_taken() -> None:
+    orchestrator = edges_by_pair(graph_json(DEFINITION, read_history(recorded("caught-orchestrator"))))
+    assert orchestrator[("AnyInvocations", "StartInvocations", "choice")]["taken"]
+    assert not orchestrator[("AnyInvocations", "Summarize", "default")]["taken"]
+
+    graph = graph_json(CHILD, read_history(recorded("caught-ghost")))
     edges = edges_by_pair(graph)
     into_claim = [edge for edge in graph["edges"] if edge["target"] == "Claim" and edge["taken"]]
     assert [(edge["source"], edge["kind"]) for edge in into_claim] == [("ClaimWindow", "default")]
-    assert edges[("ClaimWindow", "Claim", "default")]["count"] == 6
+    assert edges[("ClaimWindow", "Claim", "default")]["count"] == 2
     assert not edges[("ClaimWindow", "Redriven", "choice")]["taken"]
     assert not edges[("ClaimWindow", "Late", "choice")]["taken"]
 
@@ -100,7 +160,7 @@ def _crosses(points: list[list[float]], box: dict[str, Any]) -> bool:
     return False
 
 
-@pytest.mark.parametrize("machine", ["orchestrator", "scavenger"])
+@pytest.mark.parametrize("machine", ["orchestrator", "invocations", "scavenger"])
 def test_no_edge_is_drawn_through_another_states_box(machine: str) -> None:
     definition = json.loads((STATEMACHINE / f"{machine}.asl.json").read_text())
 
@@ -126,11 +186,18 @@ def _containers(placed: PlacedGraph, outer: frozenset[str] = frozenset()) -> dic
 
 
 def test_the_default_edge_of_a_choice_goes_around_the_states_between() -> None:
-    graph = graph_json(DEFINITION, read_history([]))
+    graph = graph_json(INVOCATIONS, read_history([]))
     boxes = {box["name"]: box for box in graph["boxes"]}
 
     (default,) = [edge for edge in graph["edges"] if (edge["source"], edge["kind"]) == ("ClaimWindow", "default")]
     for name in ("Redriven", "Late"):  # the choice's other branches, drawn beside the default
+        assert not _crosses(default["points"], boxes[name])
+    orchestrator = graph_json(DEFINITION, read_history([]))
+    boxes = {box["name"]: box for box in orchestrator["boxes"]}
+    (default,) = [
+        edge for edge in orchestrator["edges"] if (edge["source"], edge["kind"]) == ("AnyInvocations", "default")
+    ]
+    for name in ("StartInvocations", "InvocationsStarted"):
         assert not _crosses(default["points"], boxes[name])
 
 
@@ -161,19 +228,22 @@ def test_a_failed_state_carries_its_error_and_its_traceback_as_text() -> None:
 
 
 def test_a_caught_error_marks_the_state_that_failed_and_takes_the_catch_edge() -> None:
-    history = read_history(recorded("caught"))
+    history = read_history(recorded("caught-ghost"))  # the child of the labourer whose function is throttled
 
     statuses = [visit.status for visit in history.visits_of("Invoke")]
-    assert sorted(statuses) == ["caught", "caught", "succeeded", "succeeded", "succeeded", "succeeded"]
+    assert statuses == ["caught", "caught"]
     assert history.state_status("Invoke") == "caught"
-    caught = [visit for visit in history.visits_of("Invoke") if visit.status == "caught"]
-    assert {visit.error for visit in caught} == {"Lambda.TooManyRequestsException"}
-    edges = edges_by_pair(graph_json(DEFINITION, history))
+    assert {visit.error for visit in history.visits_of("Invoke")} == {"Lambda.TooManyRequestsException"}
+    graph = graph_json(CHILD, history)
+    edges = edges_by_pair(graph)
     assert edges[("Invoke", "Release", "catch")]["count"] == 2
     assert edges[("Release", "Released", "next")]["count"] == 2
-    boxes = {box["name"]: box for box in graph_json(DEFINITION, history)["boxes"]}
+    assert not edges[("Invoke", "AttemptFailed", "catch")]["taken"]
+    boxes = {box["name"]: box for box in graph["boxes"]}
     assert (boxes["Invoke"]["status"], boxes["Invoke"]["caught"]) == ("caught", 2)
     assert boxes["Release"]["status"] == "succeeded"
+    thumbnails = read_history(recorded("caught-thumbnails"))  # the other labourer's child: nothing caught
+    assert [visit.status for visit in thumbnails.visits_of("Invoke")] == ["succeeded"] * 4
 
 
 def test_a_failure_that_a_retry_recovers_from_is_not_an_error() -> None:
@@ -245,20 +315,17 @@ def test_the_scavengers_graph_has_every_state_of_its_asl_nested_ones_included() 
 
 
 def test_each_map_iteration_is_found_with_its_label_and_its_own_states() -> None:
-    history = read_history(recorded("caught"))
+    invocations = read_history(recorded("caught-invocations"))
+    assert invocations.children(0) == {}  # a Distributed Map's items are child executions, not iterations
+    assert [visit.state for visit in invocations.in_scope(0)] == ["InvokeLabourers", "Summarize"]
 
-    (labourers,) = history.children(0).values()
-    assert [(it.map_state, it.index, it.label) for it in labourers] == [
-        ("InvokeLabourers", 0, "thumbnails"),
-        ("InvokeLabourers", 1, "ghost"),
-    ]
-    ghost = labourers[1]
-    tasks = history.children(ghost.id)["InvokeTasks"]
-    assert [it.index for it in tasks] == [0, 1]
+    ghost = read_history(recorded("caught-ghost"))
+    (tasks,) = ghost.children(0).values()
+    assert [(it.map_state, it.index) for it in tasks] == [("InvokeTasks", 0), ("InvokeTasks", 1)]
     assert all(it.label and len(it.label) == 32 for it in tasks)  # the task ids
-    assert [visit.state for visit in history.in_scope(ghost.id)] == ["InvokeTasks", "LabourerDone"]
+    assert [visit.state for visit in ghost.in_scope(0)] == ["InvokeTasks", "LabourerDone"]
     for task in tasks:
-        visits = history.in_scope(task.id)
+        visits = ghost.in_scope(task.id)
         assert [(visit.state, visit.status) for visit in visits] == [
             ("ClaimWindow", "succeeded"),
             ("Claim", "succeeded"),
@@ -267,13 +334,13 @@ def test_each_map_iteration_is_found_with_its_label_and_its_own_states() -> None
             ("Released", "succeeded"),
         ]
         assert visits[0].input["task_id"] == task.label  # each iteration's own task, not its neighbour's
-    thumbnails_tasks = history.children(labourers[0].id)["InvokeTasks"]
+    thumbnails = read_history(recorded("caught-thumbnails"))
+    (thumbnails_tasks,) = thumbnails.children(0).values()
     assert len(thumbnails_tasks) == 4
     assert all(
-        [visit.status for visit in history.in_scope(it.id)] == ["succeeded", "succeeded", "succeeded"]
+        [visit.status for visit in thumbnails.in_scope(it.id)] == ["succeeded", "succeeded", "succeeded"]
         for it in thumbnails_tasks
     )
-    assert [visit.state for visit in history.in_scope(0)][-2:] == ["InvokeLabourers", "Summarize"]
 
 
 # -- the executions list -----------------------------------------------------------------------------------------------
@@ -413,6 +480,26 @@ def test_each_row_says_what_the_run_did_and_is_described_once(sfn: FakeStepFunct
     assert rows["Orchestrator"]["summary"] == {"invoked": 4, "released": 2}
     assert rows["Scavenger"]["summary"] == {"archived": 4, "retried": 1, "dead": 2}
     assert "describe" not in sfn.calls  # an ended execution never changes
+
+
+def test_a_run_that_handed_over_says_what_its_invocations_execution_reported(sfn: FakeStepFunctions) -> None:
+    index = ExecutionIndex(lambda service: sfn, {"Orchestrator": "Orchestrator", "Invocations": "Invocations"})
+    sfn.add("Invocations", 2, status="RUNNING")
+    running, ended = (item["executionArn"] for item in sfn.executions["Invocations"])
+    sfn.add("Orchestrator", 1, output={"run": "run-1", "invocations": running, "groups": 1, "tasks": 3})
+    sfn.add("Orchestrator", 1, output={"run": "run-2", "invocations": ended, "groups": 2, "tasks": 6})
+    sfn.executions["Invocations"][1].update(
+        status="SUCCEEDED", output=json.dumps({"totals": {"invoked": 5, "failed": 1}})
+    )
+
+    rows = {row["arn"]: row for row in index.page(state_machine="Orchestrator")["executions"]}
+    first, second = (item["executionArn"] for item in sfn.executions["Orchestrator"])
+
+    assert (rows[first]["summary"], rows[first]["handed_to"], rows[first]["handed_status"]) == ({}, running, "RUNNING")
+    assert (rows[second]["summary"], rows[second]["handed_to"]) == ({"invoked": 5, "failed": 1}, ended)
+    sfn.executions["Invocations"][0].update(status="SUCCEEDED", output=json.dumps({"totals": {"released": 3}}))
+    rows = {row["arn"]: row for row in index.page(state_machine="Orchestrator")["executions"]}
+    assert rows[first]["summary"] == {"released": 3}  # read again once it ended: a running one was not kept
 
 
 def test_a_token_the_console_did_not_hand_out_is_refused(index: ExecutionIndex) -> None:

@@ -145,6 +145,13 @@ function didWhat(execution) {
   if (execution.error) return el("span", { class: "bad" }, execution.error);
   const summary = execution.summary || {};
   const parts = Object.entries(summary).map(([key, value]) => `${key.replace(/_/g, " ")} ${number(value)}`);
+  if (execution.handed_to) {
+    // An Orchestrator run that handed its tasks over: its Invocations execution's report, or that it runs.
+    const link = el("a", { class: "handed-to", href: "#/execution/" + encodeURIComponent(execution.handed_to) },
+      execution.handed_status === "RUNNING" ? "handed over (running)" : "by its Invocations execution");
+    if (execution.handed_status === "RUNNING" || !execution.handed_status) return link;
+    return [parts.length ? parts.join(" · ") : "nothing to do", " ", link];
+  }
   return parts.length ? parts.join(" · ") : el("span", { class: "muted" }, "nothing to do");
 }
 
@@ -325,8 +332,9 @@ function cellText(key, value) {
 const REPORT_ORDER = ["labourer_id", "status", "set_by", "running", "desired", "fetched", "invoked", "skipped",
   "released", "failed", "set_aside", "deferred", "errors", "queue", "target_tracking"];
 
-function reportTable(output) {
+function reportTable(output, source) {
   // A line leaves out its zero and empty fields: the columns are every field any line has, "-" where absent.
+  // source: the execution whose output the report is, when not this one (an Orchestrator run that handed over).
   const lines = reportLines(output);
   if (!lines.length) return null;
   const columns = [];
@@ -336,6 +344,8 @@ function reportTable(output) {
     ...columns.filter((key) => !REPORT_ORDER.includes(key) && !hidden.includes(key))];
   return el("section", {},
     el("h2", {}, "Report, per labourer"),
+    source ? el("p", { class: "muted", id: "report-source" }, "The run's report, from its Invocations execution ",
+      executionLink(source), ".") : null,
     scroll(el("table", { id: "report" },
       el("thead", {}, el("tr", {}, ordered.map((key) => el("th", { class: typeof lines[0][key] === "number" ? "num" : "" },
         key === "queue" ? "queued" : key.replace(/_/g, " "))))),
@@ -422,10 +432,33 @@ function mapRunsSection(runs) {
         (run.items ? `; items: ${Object.entries(run.items).map(([k, v]) => `${k} ${v}`).join(", ")}` : "")),
       run.children.length ? scroll(el("table", { class: "map-run-children" },
         el("thead", {}, el("tr", {}, el("th", {}, "child execution"), el("th", {}, "status"), el("th", {}, "started"))),
-        el("tbody", {}, run.children.map((child) => el("tr", {},
+        el("tbody", {}, run.children.map((child) => el("tr", { "data-arn": child.arn, "data-status": child.status },
           el("td", {}, el("a", { href: "#/execution/" + encodeURIComponent(child.arn) }, child.name)),
           el("td", {}, statusChip(child.status)), el("td", {}, when(child.start)))))))
         : el("p", { class: "muted" }, "no child executions yet"))));
+}
+
+function executionLink(link, id) {
+  // Another execution this one names: its state machine, name and status, opened in the console.
+  return el("span", { id },
+    el("a", { href: "#/execution/" + encodeURIComponent(link.arn) },
+      (link.state_machine ? link.state_machine + ": " : "") + link.name),
+    link.status ? [" ", statusChip(link.status)] : null);
+}
+
+function relatedSection(data) {
+  // The run's other executions: who started this one, who carries it on, the parent of a Map Run child.
+  const lines = [];
+  if (data.carried_on_by) {
+    lines.push(el("p", { id: "carried-on-by" }, "Carried on by ", executionLink(data.carried_on_by),
+      ": this run handed its tasks over; that execution claims and invokes them, and its output is the run's report."));
+  }
+  if (data.started_by) lines.push(el("p", { id: "started-by" }, "Started by ", executionLink(data.started_by), "."));
+  if (data.parent) {
+    lines.push(el("p", { id: "parent-execution" }, "A child execution of the Map Run ", el("code", {}, data.map_run),
+      " of ", executionLink(data.parent), "."));
+  }
+  return lines.length ? el("section", { id: "related" }, lines) : null;
 }
 
 // ---- one execution: the event history ------------------------------------------------------------------------------
@@ -463,7 +496,7 @@ function eventRows(events) {
     el("td", { class: "json" }, eventDetails(event))));
 }
 
-async function historySection(arn) {
+async function historySection(arn, note) {
   const body = el("tbody", {});
   const status = el("span", { id: "events-count", class: "muted" });
   const more = el("button", { id: "events-more" }, "more events");
@@ -482,6 +515,7 @@ async function historySection(arn) {
   await load();
   return el("section", { id: "history" },
     el("h2", {}, "Event history ", status),
+    note ? el("p", { class: "muted", id: "history-note" }, note) : null,
     scroll(el("table", { id: "events" },
       el("thead", {}, el("tr", {}, el("th", { class: "num" }, "id"), el("th", {}, "type"), el("th", {}, "state"),
         el("th", {}, "time"), el("th", { class: "num" }, "elapsed"), el("th", {}, "details"))),
@@ -519,7 +553,9 @@ async function executionView(arn) {
   const output = data.no_output
     ? el("p", { id: "execution-output", class: "no-output" }, data.no_output)
     : el("pre", { id: "execution-output" }, pretty(data.output));
-  const [iterations, history] = await Promise.all([iterationsSection(arn, data.iterations), historySection(arn)]);
+  const [iterations, history] = await Promise.all([iterationsSection(arn, data.iterations),
+    historySection(arn, data.history_note)]);
+  const handedReport = data.carried_on_by && data.carried_on_by.output && data.carried_on_by.output.labourers;
   show(
     el("p", {}, el("a", { href: "#/" }, "← executions")),
     el("h1", { class: "wrap" }, `${data.state_machine}: ${data.name}`),
@@ -530,8 +566,9 @@ async function executionView(arn) {
       el("div", {}, el("b", {}, "duration"), duration(data.seconds)),
       el("div", {}, el("b", {}, "history events"), data.events),
       data.map_run ? el("div", {}, el("b", {}, "Map Run"), data.map_run) : null),
+    relatedSection(data),
     problem,
-    reportTable(data.output),
+    handedReport ? reportTable(data.carried_on_by.output, data.carried_on_by) : reportTable(data.output),
     el("h2", {}, "State graph: the path taken, how often each state was entered, what failed"),
     el("div", { class: "layout" }, graphHolder, detailHolder),
     problems,
@@ -541,7 +578,7 @@ async function executionView(arn) {
       el("section", {}, el("h2", {}, "Input"), el("pre", { id: "execution-input" }, pretty(data.input))),
       el("section", {}, el("h2", {}, "Output"), output)),
     history);
-  return data.status === "RUNNING";
+  return data.status === "RUNNING" || Boolean(data.carried_on_by && data.carried_on_by.status === "RUNNING");
 }
 
 // ---- queues -------------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ with ``billingDetails`` (duration rounded up to 100 ms, memory at the 64 MB mini
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -45,6 +46,19 @@ def backend_execution(execution_arn: str) -> Any:
 
     parts = execution_arn.split(":")
     return stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn)
+
+
+def express_history(execution_arn: str) -> list[dict[str, Any]] | None:
+    """An Express execution's history events (a Map Run's Express child's too), from moto's record: what its log
+    group holds on AWS at level ALL. ``None`` when the in-process moto has no such execution."""
+    try:
+        record = backend_execution(execution_arn)
+    except Exception:
+        return None
+    events = record.to_history_output()["events"]
+    # as the API answers them: plain JSON (moto's record holds each event's type as an enum)
+    found: list[dict[str, Any]] = json.loads(json.dumps(events, default=str))
+    return found
 
 
 def _type_not_supported() -> Exception:
