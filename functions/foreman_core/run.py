@@ -7,7 +7,7 @@ with nothing to invoke summarizes at once). Each takes the previous step's outpu
 and returns the next; handlers only add AWS clients, S3 (``run_groups``) and read the config back from the state's
 reference (``config_source.load_pinned``). The state grows neither with the config nor with the tasks: it carries
 the config's reference, a short report line per labourer, and where the run's groups are in S3 (each task as its id
-with the greenfield and attempts the fetch saw: ``task_store.claim_item``; the claim returns the payload).
+with the greenfield, attempts, payload and ``created_at`` the fetch saw: ``task_store.claim_item``).
 """
 
 from __future__ import annotations
@@ -220,8 +220,10 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     report = {labourer_id: dict(line) for labourer_id, line in state["report"].items()}
     wants, tails = _read_queues(config, report, store, start=start, now=now)
     budget = grant(wants, limits, seed=start)
+    busy = sum(1 for wanted in budget.values() if wanted > 0)
+    room = run_limits.run_payload_bytes_most() // max(busy, 1)  # each busy labourer's fair share of the bytes
     takes = {
-        labourer_id: _take_tasks(store, labourer_id, wanted, config.markers(labourer_id, start))
+        labourer_id: _take_tasks(store, labourer_id, wanted, config.markers(labourer_id, start), byte_room=room)
         for labourer_id, wanted in budget.items()
         if wanted > 0
     }  # fmt: skip
@@ -251,7 +253,8 @@ def fetch_greenfield_tasks(state: Mapping[str, Any], config: OrchestratorConfig,
     fetched = {entry["labourer_id"]: len(entry["tasks"]) for entry in invocations}
     for labourer_id, line in report.items():
         line["fetched"] = fetched.get(labourer_id, 0)
-        line["deferred"] = max(wants[labourer_id] - budget.get(labourer_id, 0), 0)
+        cut = takes[labourer_id].cut if labourer_id in takes else 0
+        line["deferred"] = max(wants[labourer_id] - budget.get(labourer_id, 0) + cut, 0)
         report[labourer_id] = compact_line(line)
     result: dict[str, Any] = {
         "run": state["run"],
@@ -463,12 +466,16 @@ def _take_more(
     }
     tasks_taken = sum(len(taken.tasks) for taken in takes.values())
     room = limits.tasks - tasks_taken
-    if not more or room <= 0:
+    bytes_left = run_limits.run_payload_bytes_most() - sum(taken.payload_bytes for taken in takes.values())
+    if not more or room <= 0 or bytes_left <= 0:
         return
-    for labourer_id, extra in share_budget(more, room, seed=start).items():
+    shares = share_budget(more, room, seed=start)
+    byte_room = bytes_left // max(sum(1 for extra in shares.values() if extra > 0), 1)
+    for labourer_id, extra in shares.items():
         if extra > 0:
             markers = config.markers(labourer_id, start)
-            takes[labourer_id].extend(_take_tasks(store, labourer_id, extra, markers, after=takes[labourer_id].last))
+            last = takes[labourer_id].last
+            takes[labourer_id].extend(_take_tasks(store, labourer_id, extra, markers, after=last, byte_room=byte_room))
             budget[labourer_id] += extra
 
 
@@ -547,10 +554,16 @@ class _Taken:
     """The last task read (valid or set aside): a later take reads on from it."""
     filled: bool = False
     """It took all it was asked for (the queue may hold more)."""
+    payload_bytes: int = 0
+    """The bytes of the payload texts it holds (``run_limits.RUN_PAYLOAD_BYTES_MOST`` bounds a run's)."""
+    cut: int = 0
+    """How many of those asked for it left queued because its payload bytes reached its room: deferred."""
 
     def extend(self, more: _Taken) -> None:
         """Add what a later take, read on from ``last``, found."""
         self.tasks += more.tasks
+        self.payload_bytes += more.payload_bytes
+        self.cut += more.cut
         listed = more.set_aside[: max(REPORTED_SET_ASIDE - len(self.set_aside), 0)]
         self.set_aside += listed
         self.set_aside_more += more.set_aside_more + len(more.set_aside) - len(listed)
@@ -565,31 +578,42 @@ def _take_tasks(
     markers: RunMarkers,
     *,
     after: Task | None = None,
+    byte_room: int | None = None,
 ) -> _Taken:
     """Up to ``wanted`` valid queued tasks; the invalid ones met on the way are set aside (the first
     ``REPORTED_SET_ASIDE`` listed, the rest counted). ``after``: read on from this task (its position) instead of
-    from the queue's head.
+    from the queue's head. ``byte_room``: stop once the payload texts taken reach it (at least one task is taken);
+    what was asked and not taken then is ``cut`` (deferred to the next run).
 
-    Tasks are read whole (their payloads are checked) but one page at a time (``TaskStore.iter_next_tasks``), and only
-    their claim item is kept: the step's memory holds one page of payloads, whatever the budget."""
+    Tasks are read one page at a time (``TaskStore.iter_next_tasks``) and only their claim item is kept (with its
+    payload text, which the claim's condition and the invoke use): the step's memory holds the run's payload texts,
+    at most ``run_limits.RUN_PAYLOAD_BYTES_MOST``, and one page more."""
     taken = _Taken(last=after)
+    full = False
     for _ in range(5):  # each round replaces what the previous one set aside; bounded so a bad queue ends
         asked = wanted - len(taken.tasks)
-        if asked <= 0:
+        if asked <= 0 or full:
             break
         read = 0
         for task in store.iter_next_tasks(labourer_id, asked, start=markers.start, after=taken.last):
+            if byte_room is not None and taken.tasks and taken.payload_bytes >= byte_room:
+                full = True
+                break
             read += 1
             taken.last = task.position()
             problem = stored_task_problem(task)
             if problem is None:
-                taken.tasks.append(claim_item(task))
+                item = claim_item(task)
+                taken.tasks.append(item)
+                taken.payload_bytes += len(item[4].encode("utf-8"))
             elif store.archive(task, dead_reason=f"set aside by the Orchestrator: {problem}"):
                 if len(taken.set_aside) < REPORTED_SET_ASIDE:
                     taken.set_aside.append({"task_id": task.task_id, "reason": problem})
                 else:
                     taken.set_aside_more += 1
-        if read < asked:
+        if read < asked and not full:
             break  # the queue has no more
+    if full:
+        taken.cut = wanted - len(taken.tasks)
     taken.filled = len(taken.tasks) >= wanted
     return taken

@@ -6,7 +6,8 @@ its own (Express: no history limit, at most 5 minutes, 256 KiB a state). So:
 
 - the run-wide states hold the report (a line per labourer) and never the tasks: ``config_problems`` refuses a config
   whose report alone could pass their limit, ``config_warnings`` warns near it;
-- ``max_tasks_per_execution`` (``task_budget``) is shared fairly between the labourers (``run.share_budget``);
+- ``max_tasks_per_execution`` (``task_budget``) is shared fairly between the labourers (``run.share_budget``), and so
+  are ``RUN_PAYLOAD_BYTES_MOST`` bytes of payload text (the fetch holds the run's payloads until it writes them);
 - each group is one labourer's tasks, at most ``GROUP_TASKS_MOST`` of them, and few enough that the child's largest
   state (its InvokeTasks output, which holds the group's claim items *and* their outcomes side by side) stays within
   ``INVOKE_TASKS_BYTES_TARGET`` counting every outcome at its longest (``split_groups``).
@@ -59,6 +60,12 @@ claims and invokes within a minute at a Map concurrency of 40, far inside the cl
 minutes, whatever the task ids' length (the bytes bound the group first with ids over about 60 characters).
 ``FOREMAN_GROUP_TASKS`` in the environment lowers it (tests: a run crossing several children)."""
 
+RUN_PAYLOAD_BYTES_MOST = 64 * 1024 * 1024
+"""The most bytes of payload text one run takes (its claims carry the payloads, so FetchGreenfieldTasks holds them
+until it writes the groups to S3: 64 MiB, a few times that in the step's 1,024 MB with Python's and boto3's copies).
+Each busy labourer gets an equal share first; what does not fit is deferred to the next run. With 1 KB payloads it
+binds from about 65,000 tasks a run. ``FOREMAN_RUN_PAYLOAD_BYTES`` in the environment lowers it (tests)."""
+
 STATE_BYTES_FIXED = 2_048
 """The run, the config's reference, the tables, the lease and the keys around them."""
 
@@ -74,6 +81,14 @@ def group_tasks_most() -> int:
     if not lowered:
         return GROUP_TASKS_MOST
     return max(min(int(lowered), GROUP_TASKS_MOST), 1)
+
+
+def run_payload_bytes_most() -> int:
+    """``RUN_PAYLOAD_BYTES_MOST``, or the lower ``FOREMAN_RUN_PAYLOAD_BYTES`` of the environment (at least 1)."""
+    lowered = os.environ.get("FOREMAN_RUN_PAYLOAD_BYTES")
+    if not lowered:
+        return RUN_PAYLOAD_BYTES_MOST
+    return max(min(int(lowered), RUN_PAYLOAD_BYTES_MOST), 1)
 
 
 @dataclass(frozen=True)

@@ -63,16 +63,17 @@ Item = dict[str, AttributeValue]
 CLAIM_UPDATE = "SET greenfield = :invoked, attempts = :attempts, foreman_claim = :claim REMOVE foreman_released"
 CLAIM_CONDITION = (
     "(labourer_id = :labourer AND greenfield = :seen_greenfield AND attempts = :seen_attempts AND greenfield < :start "
-    "AND attribute_type(payload, :string) AND attribute_type(created_at, :number)) "
+    "AND payload = :payload AND created_at = :created_at) "
     "OR (foreman_claim = :claim AND attribute_not_exists(foreman_released))"
 )
-"""The task is as it was read (same greenfield and attempts, still queued for this run, of the types the Claim state
-reads), or it carries this very claim's mark and was not released since. The second half makes a retried claim
-idempotent: if DynamoDB applied the first write but its answer was lost (an ``InternalServerError``), the retry finds
-its own mark and writes the same values again, instead of failing its condition and leaving a claim nobody invokes.
-The values written are absolute (``attempts`` as read plus one), so writing them twice changes nothing. A task
-rewritten with a wrong type after it was read fails the condition (a skip) instead of failing the execution with
-``States.Runtime``.
+"""The task is exactly as it was read (same greenfield and attempts, still queued for this run, and the same payload
+text and ``created_at``, which the invoke sends: the claim carries them, so what is sent is what is stored), or it
+carries this very claim's mark and was not released since. The second half makes a retried claim idempotent: if
+DynamoDB applied the first write but its answer was lost (an ``InternalServerError``), the retry finds its own mark and
+writes the same values again, instead of failing its condition and leaving a claim nobody invokes. The values written
+are absolute (``attempts`` as read plus one), so writing them twice changes nothing. A task rewritten in any way after
+it was read (another payload, even one that is not JSON, another type) fails the condition: a skip, set aside or
+taken by the next run, never a ``States.Runtime`` that fails a child.
 
 The mark (``foreman_claim``) is the run's id (``run_clock.new_run_id``). Whether the run went on to send the event is
 known from the run, not from another write per task: a run that reached Summarize records itself as finished in the
@@ -374,6 +375,16 @@ class Task:
         value = self.attributes.get("greenfield", self.greenfield)
         return value if isinstance(value, int | float) else self.greenfield
 
+    @property
+    def stored_created_at_text(self) -> str:
+        """``created_at`` exactly as stored (its DynamoDB number text), for an "unchanged since read" condition; a
+        task without a numeric one gives its shortcut's (a number: such a task's condition fails, as it must)."""
+        stored = (self.raw or {}).get("created_at", {})
+        if isinstance(stored, Mapping) and isinstance(stored.get("N"), str):
+            return str(stored["N"])
+        value = self.attributes.get("created_at")
+        return _number_text(value if isinstance(value, int | float) and math.isfinite(value) else self.created_at)
+
     def position(self) -> Task:
         """This task without its payload and other attributes: only ``POSITION_ATTRIBUTES`` (as stored), enough to
         read on from it in the queue (``iter_next_tasks(after=...)``) and to tell its age."""
@@ -479,15 +490,24 @@ def claim_values(labourer_id: str, markers: RunMarkers, seen: Task, claim_id: st
         ":seen_greenfield": _n(seen.stored_greenfield),
         ":seen_attempts": _n(seen.attempts),
         ":start": _n(markers.start),
-        ":string": _s("S"),
-        ":number": _s("N"),
+        ":payload": _s(seen.payload_text if seen.payload_text is not None else ""),
+        ":created_at": {"N": seen.stored_created_at_text},
     }
 
 
 def claim_item(task: Task) -> list[str]:
-    """One task as FetchGreenfieldTasks hands it to the Claim state: ``[task_id, greenfield, attempts, attempts + 1]``,
-    the numbers as DynamoDB writes them (strings)."""
-    return [task.task_id, _number_text(task.stored_greenfield), str(task.attempts), str(task.attempts + 1)]
+    """One task as FetchGreenfieldTasks hands it to the Claim state: ``[task_id, greenfield, attempts, attempts + 1,
+    payload, created_at]``, the numbers as DynamoDB writes them and the payload as its stored JSON text (strings). The
+    claim's condition holds the payload and ``created_at`` to these (``CLAIM_CONDITION``), and the invoke sends them:
+    the state parses only a payload the fetch has already checked (``task_validation``)."""
+    return [
+        task.task_id,
+        _number_text(task.stored_greenfield),
+        str(task.attempts),
+        str(task.attempts + 1),
+        task.payload_text if task.payload_text is not None else "",
+        task.stored_created_at_text,
+    ]
 
 
 def release_values(previous_greenfield: int | float, previous_attempts: int, claim_id: str) -> Item:

@@ -9,10 +9,11 @@ rule on a task it read), so the two can never disagree.
 The rules: the item has every attribute the Claim state reads, each of the type it reads (``Task.malformed`` names
 the others); its ``payload`` is a string holding a strict JSON object (no ``NaN``, ``Infinity`` or numbers too large
 for a double, which Python's ``json`` accepts and ``States.StringToJson`` does not); the whole item, written as
-DynamoDB JSON the way the claim returns it, fits in ``MAX_TASK_ITEM_BYTES``, because the claim returns the whole
-old item into the state, and a state over 256 KiB fails the execution (``States.DataLimitExceeded``, which no
-catcher takes). On AWS a claim result the Claim state cannot read fails the whole execution with
-``States.Runtime``, so every such task must be caught before its claim.
+DynamoDB JSON, fits in ``MAX_TASK_ITEM_BYTES``, because the payload travels in a child's state (its group, the
+Claim's parameters, the Invoke's payload), and a state over 256 KiB fails the child (``States.DataLimitExceeded``,
+which no catcher takes). The child parses the payload text the fetch read (``States.StringToJson``, whose failure is
+``States.Runtime``), so every task it could not parse must be caught before its claim; the claim's condition then
+holds the stored task to that text (``task_store.CLAIM_CONDITION``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any
 from foreman_core.task_store import InvalidPayloadError, Task, claim_result_bytes, to_attribute_value
 
 MAX_TASK_ITEM_BYTES = 240 * 1024
-"""The largest task item, as the Claim state's raw result (DynamoDB JSON, UTF-8), that can travel through a state
-(256 KiB) with the rest of an InvokeTasks iteration's input."""
+"""The largest task item (DynamoDB JSON, UTF-8: its payload escaped as the Claim's parameters and the group carry
+it) that can travel through a child's state (256 KiB) with the rest of an InvokeTasks iteration's input."""
 
 REQUIRED_ATTRIBUTES = ("task_id", "labourer_id", "created_at", "greenfield", "attempts", "payload")
 """What the Claim state reads from a task."""

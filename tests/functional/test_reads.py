@@ -7,6 +7,8 @@ import time
 import tracemalloc
 from typing import Any
 
+import pytest
+
 from foreman.local.patches.consumed_read_capacity import consumed_read_capacity
 from foreman_core.config import parse_config
 from foreman_core.queue_report import read_queue
@@ -19,7 +21,8 @@ ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"
 
 
 def _fetch(store: TaskStore, now: float, desired: int) -> dict[str, Any]:
-    """FetchGreenfieldTasks for one labourer wanting ``desired`` tasks: its one entry in ``invocations``."""
+    """FetchGreenfieldTasks for one labourer wanting ``desired`` tasks: its groups in ``invocations`` as one entry
+    (``tasks``: every task taken, in order), with its report line (``line``)."""
     config = parse_config(
         {
             "task_config": {"labourers": {LAB: {"arn": ARN, "max_simultaneous_invocations": desired}}},
@@ -38,8 +41,9 @@ def _fetch(store: TaskStore, now: float, desired: int) -> dict[str, Any]:
         "config": {"location": "memory:", "sha256": config.fingerprint(), "orchestrator_type": "EXPRESS"},
         "report": {LAB: {"status": 4, "desired": desired}},
     }
-    (entry,) = fetch_greenfield_tasks(state, config, store=store)["invocations"]
-    return dict(entry)
+    fetched = fetch_greenfield_tasks(state, config, store=store)
+    tasks = [task for group in fetched["invocations"] for task in group["tasks"]]
+    return {"tasks": tasks, "groups": len(fetched["invocations"]), "line": fetched["report"][LAB]}
 
 
 def test_reads_of_a_queue_position_ask_for_the_position_only(client: Any, store: TaskStore, clock: FakeClock) -> None:
@@ -71,13 +75,17 @@ def test_the_fetch_reads_the_queue_in_pages_of_at_most_fetch_page_items(client: 
     assert [request["Limit"] for request in whole_reads] == [FETCH_PAGE, FETCH_PAGE, 50]
 
 
-def test_the_fetch_holds_one_page_of_payloads_whatever_its_budget(client: Any, store: TaskStore) -> None:
-    # Given 400 queued tasks of 50 KB each: 20 MB of payloads
+def test_the_fetch_holds_at_most_the_runs_payload_bytes_and_defers_the_rest(
+    client: Any, store: TaskStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 400 queued tasks of 50 KB each (20 MB of payloads) and a run's payload budget lowered to 2 MB (64 MiB on
+    # AWS: run_limits.RUN_PAYLOAD_BYTES_MOST): the claims carry the payloads, so the fetch holds what it takes
+    monkeypatch.setenv("FOREMAN_RUN_PAYLOAD_BYTES", str(2_000_000))
     store.create_tasks(LAB, [{"blob": "x" * 50_000} for _ in range(400)])
     payload_bytes = 400 * 50_000
     now = time.time() + 10
 
-    # When the whole queue is read into one list (the old fetch), then fetched by FetchGreenfieldTasks
+    # When the whole queue is read into one list (what a fetch without the budget would hold), then fetched
     tracemalloc.start()
     try:
         everything = store.next_tasks(LAB, 400, start=int(now))
@@ -89,11 +97,14 @@ def test_the_fetch_holds_one_page_of_payloads_whatever_its_budget(client: Any, s
     finally:
         tracemalloc.stop()
 
-    # Then the list held every payload; the fetch took all 400 holding about a page (1 MB, a few MB with moto's
-    # and botocore's copies of it) at a time
-    assert len(entry["tasks"]) == 400
+    # Then the fetch took the oldest tasks up to the budget (the task that reaches it included), deferred the rest,
+    # and held about the budget and a page (1 MB, a few MB with moto's and botocore's copies) at a time
+    taken = len(entry["tasks"])
+    assert taken == 40  # 40 x 50,011 bytes of JSON text first reach 2,000,000
+    assert (entry["line"]["fetched"], entry["line"]["deferred"]) == (40, 360)
+    assert entry["groups"] >= 2  # 50 KB payloads: a few a child
     assert whole_list_peak > payload_bytes
-    assert fetch_peak < payload_bytes / 4
+    assert fetch_peak < payload_bytes / 3
 
 
 def test_every_read_adds_the_units_dynamodb_reports(client: Any, store: TaskStore, clock: FakeClock) -> None:

@@ -156,33 +156,42 @@ def test_a_child_stopped_mid_group_loses_nothing_and_spends_no_attempt_it_did_no
     census(stack.client("dynamodb"), created, now=later)
 
 
-def test_a_payload_rewritten_into_text_that_is_not_json_fails_one_child_not_the_run(
+def test_a_payload_rewritten_after_the_fetch_into_text_that_is_not_json_is_skipped_and_then_set_aside(
     stack: EmbeddedStack, store: TaskStore
 ) -> None:
-    # Given two labourers, and one of a's tasks rewritten (still a string) into text that is not JSON between the
-    # fetch and its claim: the claim's condition passes, and the Claim's parse fails with States.Runtime
+    # Given two labourers, and one of worker-a's tasks rewritten (still a string) into text that is not JSON between
+    # the fetch and its claim: a claim that read the payload back would fail its child with States.Runtime
     fakes = _labourers(stack, {"worker-a": 10, "worker-b": 10})
     created = [task.task_id for task in store.create_tasks("worker-a", [{"n": n} for n in range(3)])]
     poisoned = created[0]
     created += [task.task_id for task in store.create_tasks("worker-b", [{"n": n} for n in range(4)])]
 
+    rewrites = []
+
     def fetch_then_poison(real: Any, event: Any, context: Any) -> Any:
         result = real(event, context)
-        stack.client("dynamodb").update_item(
-            TableName=TASKS_TABLE,
-            Key={"task_id": {"S": poisoned}},
-            UpdateExpression="SET payload = :text",
-            ExpressionAttributeValues={":text": {"S": "not json {"}},
-        )
+        if not rewrites:  # once, after the first run's fetch
+            rewrites.append(poisoned)
+            stack.client("dynamodb").update_item(
+                TableName=TASKS_TABLE,
+                Key={"task_id": {"S": poisoned}},
+                UpdateExpression="SET payload = :text",
+                ExpressionAttributeValues={":text": {"S": "not json {"}},
+            )
         return result
 
     stack.runtime.wrap(FETCH_FUNCTION, fetch_then_poison)
     execution = stack.run()
 
-    # Then the run succeeds: b is served in full, a's child failed as a whole and its group is reported lost
-    assert execution.status == "SUCCEEDED"
-    assert len(fakes["worker-b"].events) == 4
-    line = report_for(execution.output, "worker-a")
-    assert line["lost"] == 3
-    assert "States.Runtime" in line["labourer_error"]["error"]
+    # Then no child fails: the claim's condition holds the task to the payload the fetch checked, so the rewritten
+    # task is skipped, and every other task of both labourers is invoked with its own payload
+    a, b = report_for(execution.output, "worker-a"), report_for(execution.output, "worker-b")
+    assert (a["invoked"], a["skipped"], a["lost"], a["labourer_error"]) == (2, 1, 0, None)
+    assert (b["invoked"], b["lost"]) == (4, 0)
+    assert sorted(event["n"] for event in fakes["worker-a"].events) == [1, 2]
+    assert poisoned not in {event["task_id"] for event in fakes["worker-a"].events}
+    # and the next run sets it aside with its reason, invoking nothing of it
+    second = report_for(stack.run().output, "worker-a")
+    assert [entry["task_id"] for entry in second["set_aside"]] == [poisoned]
+    assert "JSON" in second["set_aside"][0]["reason"]
     census(stack.client("dynamodb"), created, now=time.time())

@@ -35,7 +35,16 @@ def test_the_claim_is_the_task_stores_claim() -> None:
     assert claim["Resource"] == "arn:aws:states:::dynamodb:updateItem"
     assert claim["Parameters"]["UpdateExpression"] == task_store.CLAIM_UPDATE
     assert claim["Parameters"]["ConditionExpression"] == task_store.CLAIM_CONDITION
-    assert claim["Parameters"]["ReturnValues"] == "ALL_OLD"
+    # the claim reads nothing back: the invoke sends the payload and created_at the condition held the task to
+    assert "ReturnValues" not in claim["Parameters"]
+    assert "ResultSelector" not in claim
+    values = claim["Parameters"]["ExpressionAttributeValues"]
+    assert (values[":payload"], values[":created_at"]) == ({"S.$": "$.payload"}, {"N.$": "$.created_at"})
+    assert "States.StringToJson($.payload)" in STATES["Invoke"]["Parameters"]["Payload.$"]
+    # every value the condition names is given, and nothing else
+    names = {word for word in claim["Parameters"]["ConditionExpression"].split() if word.startswith(":")}
+    names |= {word.rstrip(",") for word in claim["Parameters"]["UpdateExpression"].split() if word.startswith(":")}
+    assert {name.strip("()") for name in names} == set(values)
 
 
 def test_the_release_is_the_task_stores_release() -> None:
