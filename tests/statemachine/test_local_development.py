@@ -153,16 +153,21 @@ def test_a_zip_deployed_through_the_lambda_api_runs_its_own_code(tmp_path: Path)
         first = [task.task_id for task in store.create_tasks("zipped", [{"n": n} for n in range(3)])]
         sfn = client("stepfunctions")
 
+        def ended(arn: str) -> dict[str, Any]:
+            wait_for(
+                lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING",
+                timeout=60,
+                what=f"execution {arn} ended",
+            )
+            described = sfn.describe_execution(executionArn=arn)
+            assert described["status"] == "SUCCEEDED", described
+            return dict(json.loads(described["output"]))
+
         def run() -> dict[str, Any]:
             execution = sfn.start_execution(stateMachineArn=deployment.outputs["OrchestratorArn"], input="{}")
-            wait_for(
-                lambda: sfn.describe_execution(executionArn=execution["executionArn"])["status"] != "RUNNING",
-                timeout=60,
-                what="the Orchestrator's execution ended",
-            )
-            described = sfn.describe_execution(executionArn=execution["executionArn"])
-            assert described["status"] == "SUCCEEDED", described
-            (report,) = json.loads(described["output"])["labourers"].values()
+            output = ended(execution["executionArn"])
+            # the Orchestrator hands a run with tasks to its Invocations execution, whose output is the report
+            (report,) = ended(output["invocations"])["labourers"].values()
             return dict(report)
 
         assert run()["invoked"] == 3

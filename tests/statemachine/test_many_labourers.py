@@ -122,7 +122,7 @@ def test_tasks_that_would_not_fit_one_state_are_all_invoked_in_one_run_over_seve
     assert execution.largest_state_bytes() <= INVOKE_TASKS_BYTES_TARGET
     # while the run-wide states hold no task id
     for arn in (execution.arn, execution.invocations):
-        assert "x" * 1495 not in json.dumps(execution.parts[arn])
+        assert "x" * 1495 not in json.dumps(execution.parts[arn], default=str)
 
 
 def test_the_scavenger_runs_over_hundreds_of_labourers_in_a_small_state(stack: EmbeddedStack, store: TaskStore) -> None:
