@@ -69,7 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "fleet": (10, 100, 1_000),
     "bill": (10, 100, 1_000),
     "throughput": (10, 500, 600),
-    "sizes": (500, 5_000, 10_000),
+    "sizes": (500, 2_000, 5_000),
 }
 QUICK: dict[str, Any] = {
     "labourers": 2,
@@ -193,8 +193,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--sizes",
         type=_depths,
-        help="tasks of the throughput part's size sweep, one Foreman run each (default 500,5k,10k: 20,000 takes "
-        "about 20 minutes on a 2-CPU machine); an empty string skips it",
+        help="tasks of the throughput part's size sweep, one Foreman run each (default 500,2k,5k: one run of 5,000 "
+        "takes 5-8 minutes on a shared 2-CPU machine, 20,000 would take over 20); an empty string skips it",
     )
     parser.add_argument(
         "--parts",
@@ -422,8 +422,8 @@ def render_throughput(args: argparse.Namespace, throughput: dict[str, Any]) -> l
             "",
             f"Size sweep: one Foreman run (STANDARD) per size, {SWEEP_LABOURERS} labourers with a cap of a tenth of "
             "it each, a fresh stack each; the run-wide executions' events and largest state against the first size, "
-            "same process. The default stops at 10,000: one run of 20,000 takes about 20 minutes of emulator time "
-            "on a 2-CPU machine (about 50 ms a task).",
+            "same process. The default stops at 5,000: the emulator claims and invokes 10-20 tasks a second on a "
+            "shared 2-CPU machine, so one run of 20,000 would take 20-35 minutes.",
             "",
             render_table(SWEEP_HEADERS, sweep_rows(throughput["sweep"])),
         ]

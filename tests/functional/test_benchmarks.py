@@ -241,7 +241,7 @@ def test_quick_fills_in_small_sizes_and_explicit_options_win() -> None:
     assert parse_args(["--depths", ""]).depths == ()
     assert [sweep_runs(full, depth) for depth in full.depths] == [3, 3, 3, 1]  # one run at 100,000: a minute each
     assert [sweep_runs(parse_args(["--sweep-runs", "2"]), depth) for depth in (100, 100_000)] == [2, 2]
-    assert (full.throughput, full.sizes, full.parts[-1]) == ((10, 500, 600), (500, 5_000, 10_000), "throughput")
+    assert (full.throughput, full.sizes, full.parts[-1]) == ((10, 500, 600), (500, 2_000, 5_000), "throughput")
     assert parse_args(["--parts", "throughput,cost", "--throughput", ""]).parts == ("throughput", "cost")
     assert parse_args(["--throughput", ""]).throughput == ()
     with pytest.raises(SystemExit):
