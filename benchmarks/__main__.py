@@ -17,9 +17,15 @@ Two parts, both on the embedded stack (moto in-process), both orchestrators on t
 7. *Monthly bill*: a deployment at 10, 100 and 1,000 labourers, idle and with 100 tasks a minute, on each workflow
    type: one minute of each measured (both state machines, the completions), priced by service for a month at
    us-east-1 list prices (``benchmarks.bill``).
-6. *Cost*: one run per workflow type (``OrchestratorType``) and size, Step Functions' cost per million tasks from
-   the run's own transitions, requests, billed duration and log volume (``benchmarks.cost``), and the largest run
-   that stays inside Express's limits (256 KiB of state, 300 s).
+6. *Cost*: one run per workflow type (``OrchestratorType``) and size, the cost per million tasks from the run's own
+   executions (the Orchestrator, its Invocations execution, the Express children: transitions, requests, billed
+   duration, log volume; ``benchmarks.cost``), against issue 21's goal, and the largest child against an Express
+   child's limits (256 KiB of state, 300 s).
+8. *Throughput*: one run of 10 labourers x cap 500 (600 queued each) by sosw and by Foreman on each workflow type,
+   and a size sweep of one Foreman run at growing sizes: invoked tasks, wall time against sosw's, the run-wide
+   executions' history events and largest state, the children (``benchmarks.throughput``).
+
+``--parts`` runs only the parts named (e.g. ``--parts throughput,cost``).
 
 Progress goes to stderr, the tables to stdout, every figure to a JSON file (``benchmarks/results/latest.json``).
 """
@@ -56,13 +62,14 @@ DEFAULTS: dict[str, Any] = {
     "depths": (100, 1_000, 10_000, 100_000),
     "sweep_runs": 3,
     "overlap_executions": 10,
-    "cost_tasks": (23, 450),
-    "express_largest": 1250,
+    "cost_tasks": (23, 1_000),
     "tracking_minutes": 60,
     "reads_tasks": 200,
     "reads_payloads": (1_000, 10_000, 100_000),
     "fleet": (10, 100, 1_000),
     "bill": (10, 100, 1_000),
+    "throughput": (10, 500, 600),
+    "sizes": (500, 2_000, 5_000),
 }
 QUICK: dict[str, Any] = {
     "labourers": 2,
@@ -73,13 +80,17 @@ QUICK: dict[str, Any] = {
     "sweep_runs": 1,
     "overlap_executions": 4,
     "cost_tasks": (23,),
-    "express_largest": 200,
     "tracking_minutes": 4,
     "reads_tasks": 20,
     "reads_payloads": (1_000, 100_000),
     "fleet": (10, 40),
     "bill": (10, 40),
+    "throughput": (3, 10, 12),
+    "sizes": (50, 200),
 }
+
+PARTS = ("comparison", "sweep", "overlap", "reads", "labourers", "bill", "cost", "tracking", "throughput")
+"""The parts ``--parts`` may name, in the order they run."""
 
 OVERLAP_CAP = 10
 OVERLAP_MAX_GAP = 0.4
@@ -102,6 +113,25 @@ def _depths(text: str) -> tuple[int, ...]:
             raise argparse.ArgumentTypeError(f"a queue depth must be at least 1, got {value}")
         depths.append(value)
     return tuple(sorted(set(depths)))
+
+
+def _triple(text: str) -> tuple[int, ...]:
+    """``--throughput``: labourers, cap, queued each (comma-separated); empty for none."""
+    if not text.strip():
+        return ()
+    values = tuple(int(part) for part in text.replace("_", "").split(","))
+    if len(values) != 3 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected three positive numbers (labourers,cap,queued), got {text!r}")
+    return values
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    """``--parts``: part names, comma-separated."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in PARTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown part(s) {unknown}; the parts are {', '.join(PARTS)}")
+    return names
 
 
 def _positive(text: str) -> int:
@@ -155,10 +185,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "docs' 1-million-a-month example, and Standard's default budget); an empty string skips the part",
     )
     parser.add_argument(
-        "--express-largest",
-        type=int,
-        help=f"tasks of the Express run measured against Express's limits (default {DEFAULTS['express_largest']}, "
-        "its bound; 0 skips it)",
+        "--throughput",
+        type=_triple,
+        help="the throughput part's labourers, cap and queued tasks each, e.g. 10,500,600 (the default; goal "
+        "labourers x cap tasks in one run); an empty string skips it",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_depths,
+        help="tasks of the throughput part's size sweep, one Foreman run each (default 500,2k,5k: one run of 5,000 "
+        "takes 5-8 minutes on a shared 2-CPU machine, 20,000 would take over 20); an empty string skips it",
+    )
+    parser.add_argument(
+        "--parts",
+        type=_parts,
+        help=f"only these parts, comma-separated, of {', '.join(PARTS)} (default all)",
     )
     parser.add_argument(
         "--tracking-minutes",
@@ -189,6 +230,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", "-o", type=Path, help=f"the JSON file (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
     base = QUICK if args.quick else DEFAULTS
+    if args.parts is None:
+        args.parts = PARTS
     args.deep_runs = args.sweep_runs or 1
     for key, value in base.items():
         if getattr(args, key) is None:
@@ -300,47 +343,89 @@ def run_reads_part(args: argparse.Namespace, progress: Callable[[str], None]) ->
 
 
 def run_cost_part(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
-    """Part 4: each size on each workflow type, then the largest Express run."""
-    from benchmarks.cost import largest_express_run, measure
+    """The cost part: each size on each workflow type; the largest and longest child against Express's limits."""
+    from benchmarks.cost import child_limits, measure
 
     runs = []
     for tasks in args.cost_tasks:
         for orchestrator_type in ("STANDARD", "EXPRESS"):
             runs.append(measure(orchestrator_type, tasks))
             progress(f"cost: {orchestrator_type} run of {tasks:,} tasks in {runs[-1].seconds:.1f} s")
-    largest = None
-    if args.express_largest > 0:
-        run = measure("EXPRESS", args.express_largest)
-        progress(f"cost: the Express run of {args.express_largest:,} tasks in {run.seconds:.1f} s")
-        largest = largest_express_run(run)
-    return {"runs": runs, "largest": largest}
+    return {"runs": runs, "largest": child_limits(runs)}
 
 
 def render_cost(cost: dict[str, Any]) -> list[str]:
-    """The cost part's table and the largest Express run."""
-    from benchmarks.cost import COST_HEADERS, cost_rows
+    """The cost part's table, the goal's verdict per type and the largest child."""
+    from benchmarks.cost import COST_HEADERS, cost_rows, goal_verdicts
     from benchmarks.report import render_table
 
     lines = []
     if cost["runs"]:
         lines += [
             "",
-            "Cost per million tasks, from each run's own figures (us-east-1 list prices; Express duration from the "
-            "embedded stack, an upper bound; all included = with the Lambda steps and DynamoDB, same for both types)",
+            "Cost per million tasks, from each run's own executions: the Orchestrator (its type), its Invocations "
+            "execution (Standard: its transitions + 1 per child started), its Express children (a request each, "
+            "billed duration at 64 MB, log at ERROR); us-east-1 list prices; Express durations from the embedded "
+            "stack, an upper bound; all included = with the Lambda steps, S3 and DynamoDB, the same for both types",
             "",
             render_table(COST_HEADERS, cost_rows(cost["runs"])),
+            "",
+            *goal_verdicts(cost["runs"]),
         ]
     largest = cost["largest"]
     if largest:
         verdict = "fits" if largest["fits"] else "DOES NOT FIT"
         lines += [
             "",
-            f"Largest Express run: {largest['measured_tasks']:,} tasks, largest state "
-            f"{largest['largest_state_bytes']:,} bytes of 262,144 ({largest['state_bytes_per_task']} per task), billed "
-            f"{largest['billed_seconds']:g} s of 300 ({largest['seconds_per_task'] * 1000:.1f} ms per task): "
-            f"{verdict}. "
-            f"At these rates the state allows {largest['most_tasks_by_state']:,} tasks and the time "
-            f"{largest['most_tasks_by_time']:,}.",
+            f"Largest child: state {largest['largest_child_state_bytes']:,} bytes of 262,144 (a run of "
+            f"{largest['largest_child_run_tasks']:,} tasks); longest child {largest['longest_child_seconds']:g} s of "
+            f"300 on the embedded stack (a run of {largest['longest_child_run_tasks']:,}): {verdict}.",
+        ]
+    return lines
+
+
+def run_throughput_part(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
+    """The throughput part: one run of each orchestrator (and shape), then the size sweep."""
+    from benchmarks.throughput import run_throughput, sweep_point
+
+    runs = []
+    if args.throughput:
+        labourers, cap, depth = args.throughput
+        runs = run_throughput(labourers, cap, depth, progress=progress)
+    sweep = []
+    for size in args.sizes:
+        sweep.append(sweep_point(size))
+        progress(f"throughput sweep: {size:,} tasks in {sweep[-1].seconds:.1f} s, {sweep[-1].wide.children} children")
+    return {"runs": runs, "sweep": sweep}
+
+
+def render_throughput(args: argparse.Namespace, throughput: dict[str, Any]) -> list[str]:
+    """The throughput part's two tables."""
+    from benchmarks.report import render_table
+    from benchmarks.throughput import SWEEP_HEADERS, SWEEP_LABOURERS, THROUGHPUT_HEADERS, sweep_rows, throughput_rows
+
+    lines = []
+    if throughput["runs"]:
+        labourers, cap, depth = args.throughput
+        lines += [
+            "",
+            f"Throughput: {labourers} labourers x cap {cap} x {depth} queued each, healthy (no health metrics: status "
+            f"4); ONE run of each, goal {labourers * min(cap, depth):,} invoked; sosw and Foreman STANDARD on the same "
+            "stack and data, Foreman EXPRESS on its own; s = emulator wall time from the start to the end of the run "
+            "(Foreman: of its Invocations execution), after an unmeasured warm-up run at cap 1; run-wide = the "
+            "Orchestrator's and the Invocations execution's histories (largest state: compact JSON)",
+            "",
+            render_table(THROUGHPUT_HEADERS, throughput_rows(throughput["runs"])),
+        ]
+    if throughput["sweep"]:
+        lines += [
+            "",
+            f"Size sweep: one Foreman run (STANDARD) per size, {SWEEP_LABOURERS} labourers with a cap of a tenth of "
+            "it each, a fresh stack each; the run-wide executions' events and largest state against the first size, "
+            "same process. The default stops at 5,000: the emulator claims and invokes 10-20 tasks a second on a "
+            "shared 2-CPU machine, so one run of 20,000 would take 20-35 minutes.",
+            "",
+            render_table(SWEEP_HEADERS, sweep_rows(throughput["sweep"])),
         ]
     return lines
 
@@ -368,7 +453,7 @@ def render_bill(points: list[Any]) -> list[str]:
 class Parts:
     """What each part of the benchmark measured (an empty or ``None`` part was skipped)."""
 
-    comparison: dict[str, Any]
+    comparison: dict[str, Any] | None = None
     points: Sequence[Any] = ()
     overlap: tuple[Any, Any] | None = None
     cost: dict[str, Any] | None = None
@@ -376,6 +461,7 @@ class Parts:
     reads: Sequence[Any] = ()
     fleet: Sequence[Any] = ()
     bill: Sequence[Any] = ()
+    throughput: dict[str, Any] | None = None
 
 
 def render(args: argparse.Namespace, parts: Parts) -> str:
@@ -392,21 +478,22 @@ def render(args: argparse.Namespace, parts: Parts) -> str:
     comparison, points, overlap = parts.comparison, parts.points, parts.overlap
     cost, tracking, reads, fleet = parts.cost, parts.tracking, parts.reads, parts.fleet
     versions = _versions()
-    sosw, foreman = comparison["sosw"], comparison["foreman"]
-    lines = [
-        f"Foreman vs sosw {versions['sosw']} on the embedded local stack (moto {versions['moto']}, in-process)",
-        f"K={args.labourers} labourers x M={args.depth:,} queued tasks each, cap S={args.cap}, no health metrics "
-        f"(status 4); median of {args.runs} run(s) each, after one unmeasured warm-up run each.",
-        "",
-        render_table(["", "sosw", "Foreman", "Foreman/sosw"], comparison_rows(sosw, foreman)),
-        "",
-        "API calls per run by operation ([per task] = the claim UpdateItem and the labourer Invoke)",
-        "",
-        render_table(["service.Operation", "sosw", "Foreman"], operation_rows(sosw, foreman)),
-        "",
-        "sosw's constructor (once per Lambda container, not counted above): "
-        + (", ".join(f"{op} {count}" for op, count in comparison["sosw_cold_start"].items()) or "no calls"),
-    ]
+    lines = [f"Foreman vs sosw {versions['sosw']} on the embedded local stack (moto {versions['moto']}, in-process)"]
+    if comparison:
+        sosw, foreman = comparison["sosw"], comparison["foreman"]
+        lines += [
+            f"K={args.labourers} labourers x M={args.depth:,} queued tasks each, cap S={args.cap}, no health metrics "
+            f"(status 4); median of {args.runs} run(s) each, after one unmeasured warm-up run each.",
+            "",
+            render_table(["", "sosw", "Foreman", "Foreman/sosw"], comparison_rows(sosw, foreman)),
+            "",
+            "API calls per run by operation ([per task] = the claim UpdateItem and the labourer Invoke)",
+            "",
+            render_table(["service.Operation", "sosw", "Foreman"], operation_rows(sosw, foreman)),
+            "",
+            "sosw's constructor (once per Lambda container, not counted above): "
+            + (", ".join(f"{op} {count}" for op, count in comparison["sosw_cold_start"].items()) or "no calls"),
+        ]
     if points:
         lines += [
             "",
@@ -420,9 +507,8 @@ def render(args: argparse.Namespace, parts: Parts) -> str:
         from benchmarks.overlap import overlap_rows
 
         baseline, leased = overlap
-        lease_calls = 2 * foreman.calls.get(
-            "dynamodb.DeleteItem", 0
-        )  # one UpdateItem takes it, one DeleteItem returns it
+        # one UpdateItem takes the lease, one UpdateItem (Summarize) gives it back
+        lease_calls = 2
         lines += [
             "",
             f"Overlap: {baseline.executions} Orchestrator executions started 0-{OVERLAP_MAX_GAP} s apart (seeded), "
@@ -433,7 +519,7 @@ def render(args: argparse.Namespace, parts: Parts) -> str:
                 ["", "no lease (before; sosw)", "Foreman (lease)", "Foreman/no lease"], overlap_rows(baseline, leased)
             ),
             "",
-            f"The lease costs {lease_calls} calls per run (a conditional UpdateItem and a conditional DeleteItem), "
+            f"The lease costs {lease_calls} calls per run (a conditional UpdateItem takes it, another gives it back), "
             f"{lease_calls / args.labourers:.2f} per labourer at K={args.labourers}.",
         ]
     if reads:
@@ -464,6 +550,8 @@ def render(args: argparse.Namespace, parts: Parts) -> str:
         lines += render_bill(list(parts.bill))
     if cost:
         lines += render_cost(cost)
+    if parts.throughput:
+        lines += render_throughput(args, parts.throughput)
     if tracking:
         from benchmarks.tracking import CAP, FEELINGS, tracking_rows
 
@@ -523,7 +611,10 @@ def document(
             **_versions(),
         },
         "notes": [EMULATOR_NOTE],
-        "comparison": {
+        "parts": list(args.parts),
+        "comparison": None
+        if comparison is None
+        else {
             "labourers": args.labourers,
             "depth": args.depth,
             "cap": args.cap,
@@ -542,12 +633,20 @@ def document(
         else {"without_lease": overlap[0].figures(), "with_lease": overlap[1].figures()},
         "cost": None
         if cost is None
-        else {"runs": [run.figures() for run in cost["runs"]], "largest_express_run": cost["largest"]},
+        else {"runs": [run.figures() for run in cost["runs"]], "largest_child": cost["largest"]},
         "target_tracking": None if tracking is None else _tracking_document(args, tracking),
         "reads": [point.figures() for point in reads],
         "labourers": [point.figures() for point in fleet],
         "monthly_bill": [point.figures() for point in parts.bill],
+        "throughput": None if parts.throughput is None else _throughput_document(args, parts.throughput),
     }
+
+
+def _throughput_document(args: argparse.Namespace, throughput: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.throughput import throughput_document
+
+    shape = dict(zip(("labourers", "cap", "queued_each"), args.throughput, strict=False))
+    return {**shape, **throughput_document(throughput["runs"], throughput["sweep"])}
 
 
 def _tracking_document(args: argparse.Namespace, tracking: dict[str, Any]) -> dict[str, Any]:
@@ -568,23 +667,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     load = [_load_average()]
     began = time.perf_counter()
     # What the embedded stack's steps print (their EMF metric lines) stays off stdout, which carries the tables
+    wanted = set(args.parts)
     with contextlib.redirect_stdout(io.StringIO()):
-        _progress(f"comparison: {args.labourers} labourers x {args.depth:,} tasks, cap {args.cap}, {args.runs} run(s)")
-        comparison = run_comparison(args, _progress)
+        comparison = None
+        if "comparison" in wanted:
+            _progress(
+                f"comparison: {args.labourers} labourers x {args.depth:,} tasks, cap {args.cap}, {args.runs} run(s)"
+            )
+            comparison = run_comparison(args, _progress)
         points = []
-        if args.depths:
+        if args.depths and "sweep" in wanted:
             _progress(f"depth sweep: {', '.join(f'{d:,}' for d in args.depths)}, {_runs_text(args)} per depth")
             points = run_sweep(args, _progress)
         overlap = None
-        if args.overlap_executions > 0:
+        if args.overlap_executions > 0 and "overlap" in wanted:
             _progress(f"overlap: {args.overlap_executions} staggered executions, without and with the lease")
             overlap = run_overlap_part(args, _progress)
         reads = []
-        if args.reads_tasks > 0 and args.reads_payloads:
+        if args.reads_tasks > 0 and args.reads_payloads and "reads" in wanted:
             _progress(f"reads: {args.reads_tasks} tasks a run, payloads of {args.reads_payloads} bytes")
             reads = run_reads_part(args, _progress)
         fleet = []
-        if args.fleet:
+        if args.fleet and "labourers" in wanted:
             from benchmarks.labourers import run_point
 
             _progress(f"labourers: one run at each of {', '.join(f'{n:,}' for n in args.fleet)} labourers")
@@ -592,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fleet.append(run_point(count))
                 _progress(f"labourers: {count:,}, largest state {fleet[-1].largest_state_bytes:,} bytes")
         bill = []
-        if args.bill:
+        if args.bill and "bill" in wanted:
             from benchmarks.bill import measure as measure_bill
 
             _progress(
@@ -605,18 +709,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"monthly bill: {orchestrator_type} {count:,} labourers, idle ${bill[-1].idle_total:,.2f}"
                     )
         cost = None
-        if args.cost_tasks or args.express_largest > 0:
-            _progress("cost: one run per workflow type and size, and the largest Express run")
+        if args.cost_tasks and "cost" in wanted:
+            _progress("cost: one run per workflow type and size")
             cost = run_cost_part(args, _progress)
         tracking = None
-        if args.tracking_minutes > 0:
+        if args.tracking_minutes > 0 and "tracking" in wanted:
             from benchmarks.tracking import run_tracking
 
             _progress(f"target tracking: {args.tracking_minutes} simulated minutes, feelings and three targets")
             tracking = run_tracking(args.tracking_minutes, progress=_progress)
+        throughput = None
+        if (args.throughput or args.sizes) and "throughput" in wanted:
+            _progress(f"throughput: one run of {args.throughput} each, then sizes {args.sizes}")
+            throughput = run_throughput_part(args, _progress)
     seconds = time.perf_counter() - began
     load.append(_load_average())
-    parts = Parts(comparison, points, overlap, cost=cost, tracking=tracking, reads=reads, fleet=fleet, bill=bill)
+    parts = Parts(
+        comparison,
+        points,
+        overlap,
+        cost=cost,
+        tracking=tracking,
+        reads=reads,
+        fleet=fleet,
+        bill=bill,
+        throughput=throughput,
+    )
     print(render(args, parts))
     figures = document(args, arguments, parts, started=started, seconds=seconds, load=load)
     path = write_json(figures, args.output)

@@ -241,18 +241,45 @@ class BillPoint:
 
 
 def _orchestrate(stack: EmbeddedStack, minute: Minute, orchestrator_type: str, now: float) -> None:
-    """One Orchestrator run at ``now`` into ``minute``: its transitions, or (Express) its request, billed duration
-    and log at level ALL without execution data."""
+    """One Orchestrator run at ``now`` into ``minute``: the Orchestrator's transitions, or (Express) its request,
+    billed duration and log at level ALL without execution data; then, when it handed tasks on, its Invocations
+    execution's transitions and one per child its Distributed Map started (``benchmarks.cost.MAP_CHILD_TRANSITIONS``),
+    and each Express child's request, billed duration (64 MB) and log at level ERROR (its failure events)."""
+    from benchmarks.cost import EXPRESS_BILLED_MB, MAP_CHILD_TRANSITIONS, billed_ms, error_log_bytes
+
     if orchestrator_type != "EXPRESS":
-        minute.transitions += stack.run({"now": now}).state_transitions()
+        execution = stack.run({"now": now})
+        orchestrator = execution.parts.get(execution.arn, execution.history)
+        minute.transitions += _transitions(orchestrator)
+    else:
+        sfn = stack.client("stepfunctions")
+        answer = sfn.start_sync_execution(
+            stateMachineArn=stack.outputs["OrchestratorArn"], input=json.dumps({"now": now})
+        )
+        billed = answer["billingDetails"]
+        minute.express_requests += 1
+        minute.express_gb_seconds += (
+            billed["billedDurationInMilliseconds"] / 1000 * billed["billedMemoryUsedInMB"] / 1024
+        )
+        execution = stack.wait(answer["executionArn"])
+        orchestrator = execution.parts.get(execution.arn, execution.history)
+        minute.execution_log_bytes += sum(_record_bytes(event, execution.arn) for event in orchestrator)
+    if not execution.invocations:
         return
-    sfn = stack.client("stepfunctions")
-    answer = sfn.start_sync_execution(stateMachineArn=stack.outputs["OrchestratorArn"], input=json.dumps({"now": now}))
-    billed = answer["billingDetails"]
-    minute.express_requests += 1
-    minute.express_gb_seconds += billed["billedDurationInMilliseconds"] / 1000 * billed["billedMemoryUsedInMB"] / 1024
-    execution = stack.wait(answer["executionArn"])
-    minute.execution_log_bytes += sum(_record_bytes(event, execution.arn) for event in execution.history)
+    invocations = execution.parts.get(execution.invocations, [])
+    children = {
+        arn: history for arn, history in execution.parts.items() if arn not in (execution.arn, execution.invocations)
+    }
+    minute.transitions += _transitions(invocations) + MAP_CHILD_TRANSITIONS * len(children)
+    minute.execution_log_bytes += error_log_bytes(invocations, execution.invocations)
+    for arn, history in children.items():
+        minute.express_requests += 1
+        minute.express_gb_seconds += billed_ms(history) / 1000 * EXPRESS_BILLED_MB / 1024
+        minute.execution_log_bytes += error_log_bytes(history, arn)
+
+
+def _transitions(history: list[dict[str, Any]]) -> int:
+    return sum(1 for event in history if str(event["type"]).endswith("StateEntered"))
 
 
 def _scavenge(stack: EmbeddedStack, minute: Minute, now: float) -> None:

@@ -33,6 +33,7 @@ import boto3
 from benchmarks.meter import ApiMeter, CallLog, mark_harness
 from benchmarks.report import FOREMAN, SOSW, RunSample
 from foreman.local.deployer import ACCOUNT, REGION
+from foreman.local.patches.express_workflows import backend_execution
 from foreman.local.stack import EmbeddedStack, Execution
 from foreman_core.config import Tables
 from foreman_core.task_store import Item, TaskStore
@@ -137,9 +138,10 @@ class Bench:
     Orchestrator makes while it is constructed (once per Lambda container, outside any run).
     """
 
-    def __init__(self, labourers: Sequence[str], cap: int) -> None:
+    def __init__(self, labourers: Sequence[str], cap: int, *, orchestrator_type: str = "STANDARD") -> None:
         self.labourers = list(labourers)
         self.cap = cap
+        self.orchestrator_type = orchestrator_type
         self.meter = ApiMeter(task_functions=self.labourers, tasks_table=TABLES.tasks)
         self.fakes = {name: CountingLabourer() for name in self.labourers}
         self.sosw_cold_start = CallLog()
@@ -156,7 +158,9 @@ class Bench:
         arns = ",".join(labourer_arn(name) for name in self.labourers)
         try:
             self.stack = self._exit.enter_context(
-                EmbeddedStack(parameters={"LabourerArns": arns, "LogLevel": "WARNING"})
+                EmbeddedStack(
+                    parameters={"LabourerArns": arns, "LogLevel": "WARNING", "OrchestratorType": self.orchestrator_type}
+                )
             )
             for service in ("dynamodb", "stepfunctions", "ssm", "lambda"):
                 mark_harness(self.stack.client(service))
@@ -256,10 +260,13 @@ class Bench:
         with self.meter.measure() as log:
             began = time.perf_counter()
             arn = self._starter.start_execution(stateMachineArn=machine, input=json.dumps({}))["executionArn"]
-            while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                time.sleep(POLL_SECONDS)
+            # the run ends when its Invocations execution (if it handed its tasks to one) ends
+            output = self._await_end(sfn, arn)
+            handed = output.get("invocations") if isinstance(output, dict) else None
+            if isinstance(handed, str) and ":execution:" in handed:
+                self._await_end(sfn, handed)
             seconds = time.perf_counter() - began
-        execution = self.stack.wait(arn)  # raises unless SUCCEEDED; reads the history (not counted)
+        execution = self.stack.wait(arn)  # raises unless SUCCEEDED; reads the histories (not counted)
         self.last_execution = execution
         invoked = self._invoked_since(marks)
         if execution.output["totals"].get("invoked") != len(invoked):
@@ -274,6 +281,23 @@ class Bench:
             state_transitions=execution.state_transitions(),
             history_events=execution.events,
         )
+
+    def _await_end(self, sfn: Any, arn: str) -> Any:
+        """Poll an execution (Standard: DescribeExecution; Express, which has none: moto's record, as the log would
+        tell) until it ends; its output, parsed (None unless it succeeded)."""
+        while True:
+            if self.stack.is_express(arn):
+                record = backend_execution(arn)
+                status, output = record.status, record.output
+            else:
+                answer = sfn.describe_execution(executionArn=arn)
+                status, output = answer["status"], answer.get("output")
+            if status != "RUNNING":
+                break
+            time.sleep(POLL_SECONDS)
+        if status != "SUCCEEDED" or output is None:
+            return None
+        return json.loads(output) if isinstance(output, str) else output
 
     def samples(self, runs: int, *, progress: Callable[[str], None] | None = None) -> dict[str, list[RunSample]]:
         """``runs`` measured runs of each orchestrator, alternating (sosw, Foreman, sosw, ...) so that neither gets a

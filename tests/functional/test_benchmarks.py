@@ -241,6 +241,11 @@ def test_quick_fills_in_small_sizes_and_explicit_options_win() -> None:
     assert parse_args(["--depths", ""]).depths == ()
     assert [sweep_runs(full, depth) for depth in full.depths] == [3, 3, 3, 1]  # one run at 100,000: a minute each
     assert [sweep_runs(parse_args(["--sweep-runs", "2"]), depth) for depth in (100, 100_000)] == [2, 2]
+    assert (full.throughput, full.sizes, full.parts[-1]) == ((10, 500, 600), (500, 2_000, 5_000), "throughput")
+    assert parse_args(["--parts", "throughput,cost", "--throughput", ""]).parts == ("throughput", "cost")
+    assert parse_args(["--throughput", ""]).throughput == ()
+    with pytest.raises(SystemExit):
+        parse_args(["--parts", "nope"])
 
 
 @pytest.mark.slow
@@ -275,11 +280,14 @@ def test_a_known_run_of_each_orchestrator_is_counted_exactly(monkeypatch: pytest
     }
     assert sosw.items_read == 16
     assert "glue.GetTable" in cold_start
-    # every call Foreman's state machine made itself (Lambda steps, claims, invokes) is a TaskScheduled event
+    # every call Foreman's state machines made themselves (Lambda steps, claims, invokes, StartInvocations) is a
+    # TaskScheduled event of the run's executions (the Orchestrator, its Invocations execution, its children)
     scheduled = sum(1 for event in history if event["type"] == "TaskScheduled")
-    # (but the lease's two UpdateItems, made by the ComputeEcology and Summarize functions: take and give back)
-    assert scheduled == foreman.calls["lambda.Invoke"] + foreman.calls["dynamodb.UpdateItem"] - 2
-    assert foreman.calls["stepfunctions.StartExecution"] == 1
+    # (but the lease's two UpdateItems, made by the ComputeEcology and Summarize functions: take and give back; and
+    # the harness's StartExecution of the Orchestrator)
+    starts = foreman.calls["stepfunctions.StartExecution"]
+    assert scheduled == foreman.calls["lambda.Invoke"] + foreman.calls["dynamodb.UpdateItem"] - 2 + starts - 1
+    assert starts == 2  # the harness's (as the schedule would start the run) and StartInvocations
     assert foreman.state_transitions == sum(1 for event in history if event["type"].endswith("StateEntered"))
     assert foreman.history_events == len(history)
     # and the queue was put back after every run: the second sosw run made the same calls on the same data
@@ -300,20 +308,45 @@ def test_the_overlap_part_measures_the_peak_against_the_cap() -> None:
     assert rows[0] == ["peak in flight / cap", "1.00", "1.00", "1.00"]
 
 
-def test_the_cost_part_prices_each_type_from_the_runs_own_figures() -> None:
-    from benchmarks.cost import CostRun, largest_express_run, log_record_bytes
+def test_the_cost_part_prices_each_execution_of_a_run_from_its_own_figures() -> None:
+    import dataclasses
 
-    standard = CostRun("STANDARD", 100, 207, 1226, 0, 0, 0, 10_500, 1.0)
-    express = CostRun("EXPRESS", 100, 207, 1226, 1_000_000, 2_000, 64, 10_500, 1.0)
-    # Standard: 207 transitions at $0.025 per 1,000, for 100 tasks -> $51.75 per million tasks
-    assert standard.per_million_tasks(standard.step_functions) == pytest.approx(51.75)
-    # Express: 1 request, 2 s x 64 MB, and ~0.93 MiB of log at $0.50 per GB
-    expected = 1e-6 + 2 * (64 / 1024) * 0.00001667 + 1_000_000 / 1024**3 * 0.50
-    assert express.step_functions == pytest.approx(expected)
-    assert express.logs < express.step_functions
-    assert standard.the_rest == express.the_rest  # the Lambda steps and DynamoDB do not depend on the type
-    largest = largest_express_run(express)
-    assert (largest["fits"], largest["most_tasks_by_state"], largest["most_tasks_by_time"]) == (True, 2496, 15000)
+    from benchmarks.cost import CostRun, child_limits, goal_verdicts, log_record_bytes, run_cost_line
+
+    standard = CostRun(
+        "STANDARD", tasks=1000, transitions=6, events=26, log_bytes=0, billed_ms=0, billed_mb=0,
+        largest_state_bytes=2_000, seconds=1.0, read_units=30.0, invocations_transitions=2, children=1,
+        children_billed_ms=60_000, largest_child_state_bytes=200_000, longest_child_ms=60_000, s3_puts=3, s3_gets=4,
+    )  # fmt: skip
+    express = dataclasses.replace(
+        standard, orchestrator_type="EXPRESS", log_bytes=1_000_000, billed_ms=500, billed_mb=64
+    )
+    # Standard: 6 transitions of the Orchestrator; both: the Invocations execution's 2 and 1 for its one child
+    assert standard.orchestrator == pytest.approx(6 * 0.025 / 1000)
+    assert standard.invocations == express.invocations == pytest.approx(3 * 0.025 / 1000)
+    # Express: 1 request, 0.5 s x 64 MB, and ~0.93 MiB of log at $0.50 per GB
+    assert express.orchestrator == pytest.approx(1e-6 + 0.5 * (64 / 1024) * 0.00001667 + 1_000_000 / 1024**3 * 0.50)
+    # the child: one request and 60 s at 64 MB
+    assert standard.children_cost == pytest.approx(1e-6 + 60 * (64 / 1024) * 0.00001667)
+    assert standard.step_functions == pytest.approx(
+        standard.orchestrator + standard.invocations + standard.children_cost
+    )
+    assert standard.the_rest == express.the_rest  # the Lambda steps, S3 and DynamoDB do not depend on the type
+    assert standard.per_million_tasks(standard.total) == pytest.approx(standard.total * 1000)
+    # a run's cost is a fixed part and a part per task: two sizes give both, and the fewest tasks a run for the goal
+    small = CostRun("STANDARD", 10, 6, 26, 0, 0, 0, 2_000, 1.0, read_units=1.0, invocations_transitions=2, children=1)
+    fixed, per_task = run_cost_line(small, standard)
+    assert per_task is not None
+    assert fixed > 0
+    assert per_task > 0
+    assert fixed + per_task * 1000 == pytest.approx(standard.total)
+    (verdict,) = goal_verdicts([small, standard])
+    assert verdict.startswith("STANDARD: $")
+    assert "tasks a run" in verdict
+    limits = child_limits([small, standard])
+    assert limits is not None
+    assert limits["fits"]
+    assert limits["largest_child_state_bytes"] == 200_000
     record = log_record_bytes({"id": 3, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "A"}}, "arn")
     assert record > len('{"name": "A"}')
 
@@ -325,11 +358,59 @@ def test_the_cost_part_runs_each_type_on_the_embedded_stack(monkeypatch: pytest.
         monkeypatch.setenv(name, "WARNING")
     standard, express = measure("STANDARD", 5), measure("EXPRESS", 5)
 
-    assert standard.transitions == express.transitions > 2 * 5  # the same definition, the same states entered
+    # the same definitions, the same states entered: the Orchestrator's few, the Invocations execution's Map and
+    # Summarize, and one child for the one labourer's group
+    assert standard.transitions == express.transitions < 10
+    assert (standard.invocations_transitions, standard.children) == (express.invocations_transitions, 1) == (2, 1)
     assert (standard.billed_ms, express.billed_mb) == (0, 64)
     assert express.billed_ms >= 100
-    assert express.log_bytes > 1000
-    assert express.per_million_tasks(express.step_functions) < standard.per_million_tasks(standard.step_functions)
+    assert standard.children_billed_ms >= 100
+    assert express.log_bytes > 1000  # level ALL on Express; Standard and the children log at ERROR: nothing here
+    assert standard.log_bytes == standard.children_log_bytes == 0
+    assert standard.s3_puts >= 2
+    assert standard.s3_gets >= 2
+    assert express.per_million_tasks(express.orchestrator) < standard.per_million_tasks(standard.orchestrator)
+
+
+def test_the_throughput_part_invokes_every_cap_in_one_run_and_keeps_the_run_wide_executions_flat() -> None:
+    from benchmarks.throughput import (
+        SWEEP_HEADERS,
+        THROUGHPUT_HEADERS,
+        run_throughput,
+        sweep_point,
+        sweep_rows,
+        throughput_rows,
+    )
+    from foreman.local.stack import environment
+
+    # Given 2 labourers with 5 tasks queued each and a cap of 4: goal 8 in one run, for sosw and each Foreman shape
+    runs = run_throughput(2, 4, 5)
+
+    assert [run.label for run in runs] == ["sosw", "Foreman STANDARD", "Foreman EXPRESS"]
+    assert all((run.queued, run.goal, run.invoked) == (10, 8, 8) for run in runs)
+    standard, express = (run.wide for run in runs[1:])
+    assert standard is not None
+    assert express is not None
+    assert standard.children == express.children == 2  # one group per labourer
+    # the same definitions: the same run-wide events on either shape
+    assert (standard.orchestrator_events, standard.invocations_events) == (
+        express.orchestrator_events,
+        express.invocations_events,
+    )
+    assert len(throughput_rows(runs)[0]) == len(THROUGHPUT_HEADERS)
+
+    # When one run takes 20, then 100 tasks over 10 labourers, in groups of at most 5
+    with environment({"FOREMAN_GROUP_TASKS": "5"}):
+        small, large = sweep_point(20), sweep_point(100)
+
+    # Then each invokes every task, the run-wide executions have the same events and about the same largest state,
+    # and only the children multiply: one per labourer, then two
+    assert (small.invoked, large.invoked) == (20, 100)
+    assert small.wide.run_wide_events == large.wide.run_wide_events
+    assert abs(large.wide.largest_state_bytes - small.wide.largest_state_bytes) < 64
+    assert (small.wide.children, large.wide.children) == (10, 20)
+    assert large.wide.child_events > 4 * small.wide.child_events
+    assert len(sweep_rows([small, large])[1]) == len(SWEEP_HEADERS)
 
 
 def test_the_tracking_part_runs_feelings_and_target_tracking_on_the_same_database() -> None:
@@ -396,7 +477,7 @@ def test_the_bill_models_dynamodb_units_from_each_call() -> None:
 
 
 def test_the_bill_part_prices_an_idle_and_a_loaded_minute_by_service() -> None:
-    from benchmarks.bill import LOAD, SERVICES, bill_rows, measure
+    from benchmarks.bill import SERVICES, bill_rows, measure
 
     point = measure("STANDARD", 10)
 
@@ -404,6 +485,7 @@ def test_the_bill_part_prices_an_idle_and_a_loaded_minute_by_service() -> None:
     assert point.idle["GetMetricData"] == 0  # nothing waits: no health is read
     assert point.loaded["GetMetricData"] > 0
     assert point.idle_total < 50 < point.loaded_total  # idle: the fixed charges and a few transitions
-    assert point.loaded["Step Functions"] > LOAD * point.idle["Step Functions"] / 20
+    # the work adds the run's Invocations execution (its transitions and one per child) and its Express children
+    assert point.loaded["Step Functions"] > point.idle["Step Functions"]
     (idle_row, loaded_row) = bill_rows([point])
     assert (idle_row[-2], idle_row[-1], loaded_row[-1]) == ("1.00", "-", "1.00")  # its own baseline
