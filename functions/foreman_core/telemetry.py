@@ -48,6 +48,7 @@ INVOKED = "Invoked"
 SKIPPED = "Skipped"
 RELEASED = "Released"
 FAILED = "Failed"
+LOST = "Lost"
 SET_ASIDE = "SetAside"
 RUNNING = "Running"
 DESIRED = "Desired"
@@ -82,6 +83,14 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(SKIPPED, MetricUnit.Count, "Summarize", "tasks another execution claimed first (overlapping runs)"),
     MetricSpec(RELEASED, MetricUnit.Count, "Summarize", "tasks whose invoke failed for good and were queued again"),
     MetricSpec(FAILED, MetricUnit.Count, "Summarize", "tasks whose claim or release failed with an error"),
+    MetricSpec(
+        LOST,
+        MetricUnit.Count,
+        "Summarize",
+        "tasks of a child execution that ended without its outcomes (stopped, timed out, failed): each may or may not "
+        "have been invoked; the Scavenger gives back the attempts of those that were not",
+        total="tasks of failed child executions, all labourers",
+    ),
     MetricSpec(SET_ASIDE, MetricUnit.Count, "Summarize", "malformed tasks moved to the closed table, not invoked"),
     MetricSpec(RUNNING, MetricUnit.Count, "Summarize", "tasks running when the run started", statistic="Maximum"),
     MetricSpec(DESIRED, MetricUnit.Count, "Summarize", "tasks the run wanted to start", statistic="Maximum"),
@@ -166,6 +175,7 @@ def labourer_values(line: Mapping[str, Any], *, cap: int) -> dict[str, float]:
         SKIPPED: line.get("skipped", 0),
         RELEASED: line.get("released", 0),
         FAILED: line.get("failed", 0),
+        LOST: line.get("lost", 0),
         SET_ASIDE: set_aside_count(line),
         RUNNING: line.get("running", 0),
         DESIRED: line.get("desired", 0),
@@ -183,10 +193,11 @@ def labourer_values(line: Mapping[str, Any], *, cap: int) -> dict[str, float]:
 
 def run_values(lines: Mapping[str, Mapping[str, float]], report: Mapping[str, Any]) -> dict[str, float]:
     """The deployment-wide values of one run from every labourer's ``labourer_values``: labourers blocked by health
-    (a count), the oldest queued age (the max over labourers; 0 when nothing waits), and the read capacity units the
+    (a count), the tasks of failed children (``Lost``), the oldest queued age (the max over labourers; 0 when nothing waits), and the read capacity units the
     run consumed (when ``report`` has them)."""
     values = {
         HEALTH_BLOCKED: float(sum(values[HEALTH_BLOCKED] for values in lines.values())),
+        LOST: float(sum(values[LOST] for values in lines.values())),
         OLDEST_QUEUED_AGE: max((values.get(OLDEST_QUEUED_AGE, 0.0) for values in lines.values()), default=0.0),
     }
     if "read_units" in report:

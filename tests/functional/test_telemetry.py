@@ -55,6 +55,8 @@ def _known_run() -> dict[str, Any]:
                 {"task_id": "worker-a-3", "outcome": "released", "error": "Lambda.TooManyRequestsException"},
             ],
         },
+        # a child of worker-a's that was stopped: its group's two tasks are lost (each may have been invoked)
+        {"labourer_id": "worker-a", "error": "States.Aborted", "cause": "stopped", "task_ids": ["a-4", "a-5"]},
     ]
     return summarize(state, results)
 
@@ -88,6 +90,7 @@ def test_per_labourer_values_are_the_reports(capsys: pytest.CaptureFixture[str])
         "Skipped": 1,
         "Released": 1,
         "Failed": 0,
+        "Lost": 2,
         "SetAside": 1,
         "Running": 2,
         "Desired": 8,
@@ -100,7 +103,7 @@ def test_per_labourer_values_are_the_reports(capsys: pytest.CaptureFixture[str])
     blocked = by_labourer["worker-b"].values
     assert (blocked["HealthStatus"], blocked["HealthBlocked"], blocked["QueueDepth"]) == (0, 1, 12)
     idle = by_labourer["worker-c"].values
-    assert (idle["HealthBlocked"], idle["QueueDepth"], idle["OldestQueuedAgeSeconds"]) == (0, 0, 0)
+    assert (idle["HealthBlocked"], idle["QueueDepth"], idle["OldestQueuedAgeSeconds"], idle["Lost"]) == (0, 0, 0, 0)
 
 
 def test_the_deployment_wide_blob_counts_blocked_labourers_and_takes_the_oldest_age(
@@ -109,8 +112,13 @@ def test_the_deployment_wide_blob_counts_blocked_labourers_and_takes_the_oldest_
     telemetry.emit_run_report(_known_run(), CAPS)
 
     total = _by_labourer(emf_blobs(capsys.readouterr().out))[None]
-    assert total.values == {"HealthBlocked": 1, "OldestQueuedAgeSeconds": 3900, "ReadCapacityUnits": 14}
-    assert total.units == {"HealthBlocked": "Count", "OldestQueuedAgeSeconds": "Seconds", "ReadCapacityUnits": "Count"}
+    assert total.values == {"HealthBlocked": 1, "Lost": 2, "OldestQueuedAgeSeconds": 3900, "ReadCapacityUnits": 14}
+    assert total.units == {
+        "HealthBlocked": "Count",
+        "Lost": "Count",
+        "OldestQueuedAgeSeconds": "Seconds",
+        "ReadCapacityUnits": "Count",
+    }
 
 
 def test_units_are_the_declared_ones(capsys: pytest.CaptureFixture[str]) -> None:
