@@ -1,4 +1,5 @@
-"""What a run reads, by the size of its tasks: the read units grow with the items' size; the fetch's memory does not.
+"""What a run reads, by the size of its tasks: the read units grow with the items' size, and so does the fetch's
+memory, which keeps each task's payload text for its claim (bounded per run by ``run_limits.RUN_PAYLOAD_BYTES_MOST``).
 
 For each payload size: a fresh embedded stack (whose DynamoDB charges reads as DynamoDB does,
 ``foreman.local.patches.consumed_read_capacity``),
@@ -6,7 +7,7 @@ one labourer whose cap takes the whole queue, ``tasks`` queued tasks with
 payloads of that size. First the fetch's peak memory, measured with ``tracemalloc`` in this process on the same
 queue: the budget read into one list (how FetchGreenfieldTasks read it before, ``TaskStore.next_tasks``) against
 FetchGreenfieldTasks as shipped (``run.fetch_greenfield_tasks``: pages of at most ``FETCH_PAGE``, each task let go
-once checked). Then one Orchestrator run, and the read units it reports (``read_units`` of its output).
+once checked but its claim item, payload text included). Then one Orchestrator run, and the read units it reports (``read_units`` of its output).
 """
 
 from __future__ import annotations

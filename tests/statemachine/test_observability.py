@@ -104,6 +104,7 @@ def test_a_run_prints_the_metrics_of_its_outcome(
         "Skipped": 0,
         "Released": 0,
         "Failed": 0,
+        "Lost": 0,
         "SetAside": 0,
         "Running": 0,
         "Desired": 3,
@@ -126,6 +127,7 @@ def test_a_run_prints_the_metrics_of_its_outcome(
     assert by_labourer[None].dimension_sets == [()]
     assert by_labourer[None].values == {
         "HealthBlocked": 1,
+        "Lost": 0,
         "OldestQueuedAgeSeconds": 100,
         "ReadCapacityUnits": execution.output["read_units"]["total"],
     }
