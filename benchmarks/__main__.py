@@ -530,7 +530,8 @@ def render(args: argparse.Namespace, parts: Parts) -> str:
             f"Reads by task size: Foreman, one labourer, {args.reads_tasks} tasks a run; read capacity units (RCU) as "
             "the run reports them (DynamoDB's charge: items read, summed per request, rounded up to 4 KB, half on "
             "the greenfield index); the fetch's peak memory (tracemalloc) reading the budget into one list (before) "
-            "and as shipped (pages of at most 100, each task's claim item kept: its payload text, for the claim's condition)",
+            "and as shipped (pages of at most 100, each task's claim item kept: its payload text, for the claim's "
+            "condition)",
             "",
             render_table(READS_HEADERS, reads_rows(list(reads))),
         ]

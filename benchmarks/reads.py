@@ -7,7 +7,8 @@ one labourer whose cap takes the whole queue, ``tasks`` queued tasks with
 payloads of that size. First the fetch's peak memory, measured with ``tracemalloc`` in this process on the same
 queue: the budget read into one list (how FetchGreenfieldTasks read it before, ``TaskStore.next_tasks``) against
 FetchGreenfieldTasks as shipped (``run.fetch_greenfield_tasks``: pages of at most ``FETCH_PAGE``, each task let go
-once checked but its claim item, payload text included). Then one Orchestrator run, and the read units it reports (``read_units`` of its output).
+once checked but its claim item, payload text included). Then one Orchestrator run, and the read units it reports
+(``read_units`` of its output).
 """
 
 from __future__ import annotations

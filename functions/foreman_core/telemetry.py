@@ -193,8 +193,8 @@ def labourer_values(line: Mapping[str, Any], *, cap: int) -> dict[str, float]:
 
 def run_values(lines: Mapping[str, Mapping[str, float]], report: Mapping[str, Any]) -> dict[str, float]:
     """The deployment-wide values of one run from every labourer's ``labourer_values``: labourers blocked by health
-    (a count), the tasks of failed children (``Lost``), the oldest queued age (the max over labourers; 0 when nothing waits), and the read capacity units the
-    run consumed (when ``report`` has them)."""
+    (a count), the tasks of failed children (``Lost``), the oldest queued age (the max over labourers; 0 when nothing
+    waits), and the read capacity units the run consumed (when ``report`` has them)."""
     values = {
         HEALTH_BLOCKED: float(sum(values[HEALTH_BLOCKED] for values in lines.values())),
         LOST: float(sum(values[LOST] for values in lines.values())),
