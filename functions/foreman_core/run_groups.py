@@ -71,11 +71,16 @@ def write(s3: Any, bucket: str, run_id: str, groups: Sequence[Mapping[str, Any]]
 
 
 def read_groups(s3: Any, location: Location) -> list[dict[str, Any]]:
-    """The groups ``write`` wrote, in order."""
+    """The groups ``write`` wrote, in order, each with its labourer's id and its tasks' ids only (``tasks``: one-item
+    lists): read a line at a time, so Summarize never holds the run's payloads."""
     if location.groups == 0:
         return []
-    body = s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].read().decode("utf-8")
-    return [json.loads(line) for line in body.splitlines() if line.strip()]
+    groups = []
+    for line in s3.get_object(Bucket=location.bucket, Key=location.key)["Body"].iter_lines():
+        if line.strip():
+            group = json.loads(line)
+            groups.append({"labourer_id": group["labourer_id"], "tasks": [[task[0]] for task in group["tasks"]]})
+    return groups
 
 
 def _group_key(group: Mapping[str, Any]) -> tuple[str, str, int]:

@@ -60,11 +60,13 @@ claims and invokes within a minute at a Map concurrency of 40, far inside the cl
 minutes, whatever the task ids' length (the bytes bound the group first with ids over about 60 characters).
 ``FOREMAN_GROUP_TASKS`` in the environment lowers it (tests: a run crossing several children)."""
 
-RUN_PAYLOAD_BYTES_MOST = 64 * 1024 * 1024
+RUN_PAYLOAD_BYTES_MOST = 128 * 1024 * 1024
 """The most bytes of payload text one run takes (its claims carry the payloads, so FetchGreenfieldTasks holds them
-until it writes the groups to S3: 64 MiB, a few times that in the step's 1,024 MB with Python's and boto3's copies).
-Each busy labourer gets an equal share first; what does not fit is deferred to the next run. With 1 KB payloads it
-binds from about 65,000 tasks a run. ``FOREMAN_RUN_PAYLOAD_BYTES`` in the environment lowers it (tests)."""
+until it writes the groups to S3, and Summarize reads the children's results, which hold each child's input: 128 MiB,
+about three times that in each step's 2,048 MB with the JSON and boto3's copies). Each busy labourer gets an equal
+share first; what does not fit is deferred to the next run. It binds before the 100,000-task ceiling only with
+payloads over about 1.3 KB (100,000 tasks of 1.3 KB: 130 MB). ``FOREMAN_RUN_PAYLOAD_BYTES`` in the environment lowers
+it (tests)."""
 
 STATE_BYTES_FIXED = 2_048
 """The run, the config's reference, the tables, the lease and the keys around them."""

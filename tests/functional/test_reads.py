@@ -78,7 +78,7 @@ def test_the_fetch_reads_the_queue_in_pages_of_at_most_fetch_page_items(client: 
 def test_the_fetch_holds_at_most_the_runs_payload_bytes_and_defers_the_rest(
     client: Any, store: TaskStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given 400 queued tasks of 50 KB each (20 MB of payloads) and a run's payload budget lowered to 2 MB (64 MiB on
+    # Given 400 queued tasks of 50 KB each (20 MB of payloads) and a run's payload budget lowered to 2 MB (128 MiB on
     # AWS: run_limits.RUN_PAYLOAD_BYTES_MOST): the claims carry the payloads, so the fetch holds what it takes
     monkeypatch.setenv("FOREMAN_RUN_PAYLOAD_BYTES", str(2_000_000))
     store.create_tasks(LAB, [{"blob": "x" * 50_000} for _ in range(400)])
