@@ -53,8 +53,22 @@ BUSY = 10
 STEP_MS = 30
 CALL_MS = 8
 """Assumed: a warm Lambda step's duration is ``STEP_MS`` plus ``CALL_MS`` per AWS call it makes (in-region calls of a
-few milliseconds); billed at the template's 256 MB on arm64."""
+few milliseconds); billed at the function's memory in the template (``step_gb``) on arm64."""
 STEP_GB = 0.25
+"""The template's default memory (``Globals.Function.MemorySize``, 256 MB) when a function names none."""
+
+
+def step_gb(function_name: str) -> float:
+    """The memory (GB) the template gives the step ``function_name`` (``<stack>-<LogicalId>``), else ``STEP_GB``."""
+    from foreman.local.deployer import load_template
+    from foreman.local.stack import TEMPLATE
+
+    template = load_template(TEMPLATE)
+    default = template.get("Globals", {}).get("Function", {}).get("MemorySize")
+    logical_id = function_name.split("-", 1)[-1]
+    resource = template.get("Resources", {}).get(logical_id, {})
+    memory = resource.get("Properties", {}).get("MemorySize", default)
+    return float(memory) / 1024 if isinstance(memory, int | float) else STEP_GB
 
 PLATFORM_LOG_BYTES = 300
 """Assumed: the START, END and REPORT lines Lambda writes per invocation."""
@@ -116,11 +130,18 @@ class Minute:
     def step_calls(self) -> int:
         return sum(count for (caller, _), count in self.calls.items() if caller != "state machine")
 
+    def calls_by(self, function_name: str) -> int:
+        """The AWS calls the step ``function_name`` made."""
+        return sum(count for (caller, _), count in self.calls.items() if caller == function_name)
+
     def bill(self) -> dict[str, float]:
         """The month, by service (``SERVICES``)."""
         runs = RUNS_A_MONTH
         invocations = sum(self.invocations.values())
-        gb_seconds = (invocations * STEP_MS + self.step_calls() * CALL_MS) / 1000 * STEP_GB
+        gb_seconds = sum(
+            (count * STEP_MS + self.calls_by(name) * CALL_MS) / 1000 * step_gb(name)
+            for name, count in self.invocations.items()
+        )
         logs = self.step_log_bytes + invocations * PLATFORM_LOG_BYTES + self.execution_log_bytes
         s3_gets = sum(count for (_, call), count in self.calls.items() if call == "s3.GetObject")
         return {

@@ -490,3 +490,12 @@ def test_the_bill_part_prices_an_idle_and_a_loaded_minute_by_service() -> None:
     assert point.loaded["Step Functions"] > point.idle["Step Functions"]
     (idle_row, loaded_row) = bill_rows([point])
     assert (idle_row[-2], idle_row[-1], loaded_row[-1]) == ("1.00", "-", "1.00")  # its own baseline
+
+
+def test_the_bill_prices_each_step_at_its_memory_in_the_template() -> None:
+    from benchmarks.bill import STEP_GB, step_gb
+
+    # FetchGreenfieldTasks and Summarize hold a run's payloads (2,048 MB); the other steps have the Globals' 256 MB
+    assert step_gb("foreman-FetchGreenfieldTasksFunction") == step_gb("foreman-SummarizeFunction") == 2.0
+    assert step_gb("foreman-LoadConfigFunction") == STEP_GB == 0.25
+    assert step_gb("foreman-NoSuchFunction") == STEP_GB
