@@ -70,6 +70,7 @@ def step_gb(function_name: str) -> float:
     memory = resource.get("Properties", {}).get("MemorySize", default)
     return float(memory) / 1024 if isinstance(memory, int | float) else STEP_GB
 
+
 PLATFORM_LOG_BYTES = 300
 """Assumed: the START, END and REPORT lines Lambda writes per invocation."""
 
