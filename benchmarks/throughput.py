@@ -197,6 +197,11 @@ class SweepRun:
         return data
 
 
+SWEEP_WAIT_SECONDS = 7_200
+"""How long the sweep waits for one run (a run of 20,000 tasks takes over 20 minutes of emulator time on a shared
+2-CPU machine; ``EmbeddedStack.wait``'s default is 600 s)."""
+
+
 def sweep_point(tasks: int, *, labourers: int = SWEEP_LABOURERS, orchestrator_type: str = "STANDARD") -> SweepRun:
     """One Foreman run of ``tasks`` tasks (``labourers`` labourers, ``tasks / labourers`` each, as the cap) on a
     fresh embedded stack."""
@@ -225,7 +230,7 @@ def sweep_point(tasks: int, *, labourers: int = SWEEP_LABOURERS, orchestrator_ty
         for name in names:
             store.create_tasks(name, [{"n": n} for n in range(cap)])
         began = time.perf_counter()
-        execution = stack.run()
+        execution = stack.wait(stack.start(), timeout=SWEEP_WAIT_SECONDS)
         seconds = time.perf_counter() - began
     invoked = sum(fake.count - marks[name] for name, fake in fakes.items())
     if invoked != cap * labourers:
