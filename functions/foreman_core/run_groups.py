@@ -108,8 +108,9 @@ def _json(text: Any) -> Any:
 
 
 def read_results(s3: Any, location: Location, invoked: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One result per group of the run, in the groups' order, from what the Invocations execution's Map returned
-    (``invoked``: its ``results`` (``ResultWriterDetails``), or the error that stopped it):
+    """One result per group of the run, from what the Invocations execution's Map returned (``invoked``: its
+    ``results`` (``ResultWriterDetails``), or the error that stopped it). Each child's entry holds its input, which is
+    its group: the groups file (the run's payloads) is read back only when some group left no entry (the Map failed).
 
     - a child that succeeded: its output, ``{"labourer_id", "outcomes": [...]}`` (or ``error``/``cause`` when its
       labourer's InvokeTasks Map failed as a whole, with ``task_ids``);
@@ -117,14 +118,16 @@ def read_results(s3: Any, location: Location, invoked: Mapping[str, Any]) -> lis
       labourer, ``error`` and ``cause``, and ``task_ids``: every task of the group may have been claimed;
     - a group never started (a ``PENDING`` entry): ``outcomes`` of ``not_started`` for its tasks (none was claimed).
     """
-    groups = read_groups(s3, location)
     found: dict[tuple[str, str, int], tuple[str, dict[str, Any]]] = {}
+    inputs: list[Mapping[str, Any]] = []
     details = invoked.get("results") if isinstance(invoked, Mapping) else None
     if isinstance(details, Mapping) and "Key" in details:
         for status, entry in _entries(s3, details):
             child_input = _json(entry.get("Input"))
             if isinstance(child_input, Mapping):
                 found[_group_key(child_input)] = (status, entry)
+                inputs.append(child_input)
+    groups = inputs if len(found) >= location.groups else read_groups(s3, location)
     map_error = invoked.get("Error") if isinstance(invoked, Mapping) else None
     results: list[dict[str, Any]] = []
     for group in groups:

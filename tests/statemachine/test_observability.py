@@ -311,8 +311,9 @@ def test_calls_per_run_and_per_task(
     }
     # ... and writes the run's groups to S3 in one object (one line per group)
     assert meter.by("FetchGreenfieldTasks") == {"dynamodb.Query": 3 * labourers, "s3.PutObject": 1}
-    # the lease given back, with the run's record; the groups, the Map Run's manifest and its one results file read
-    assert meter.by("Summarize") == {"dynamodb.UpdateItem": 1, "s3.GetObject": 3}
+    # the lease given back, with the run's record; the Map Run's manifest and its one results file read (each child's
+    # entry holds its group: the groups file, the run's payloads, is not read again)
+    assert meter.by("Summarize") == {"dynamodb.UpdateItem": 1, "s3.GetObject": 2}
     # The state machines' own integrations: the four steps, per task one claim and one invoke, per run the Distributed
     # Map's read of the groups and its ResultWriter's results file and manifest (StartInvocations' StartExecution is
     # not counted here: the meter leaves Step Functions calls to the test's own watching)
