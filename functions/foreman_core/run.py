@@ -318,18 +318,18 @@ def summarize(
             line["lost"] = int(line.get("lost", 0)) + len(result.get("task_ids", ()))
     for labourer_id, counted in outcomes.items():
         line = report[labourer_id]
+        late = counted["late"] + counted["not_started"]  # fetched, not claimed: still queued for the next run
         line.update(
             invoked=counted["invoked"],
             unsure=counted["unsure"],
             skipped=counted["skipped"],
             released=counted["released"],
             failed=counted["claim_failed"] + counted["release_failed"] + counted["attempt_failed"],
-            late=counted["late"] + counted["not_started"],
+            late=late,
             redriven=counted["redriven"],
             errors=dict(errors[labourer_id]),
         )
-        late = counted["late"] + counted["not_started"]
-        if late:  # fetched, not claimed before the run's claim deadline: still queued for the next run
+        if late:
             line["deferred"] = int(line.get("deferred", 0)) + late
     totals: Counter[str] = Counter()
     for line in report.values():

@@ -77,20 +77,20 @@ def json_bytes(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
+def _lowered(variable: str, most: int) -> int:
+    """``most``, or the lower value of environment variable ``variable`` (at least 1): a test's smaller bound."""
+    lowered = os.environ.get(variable)
+    return max(min(int(lowered), most), 1) if lowered else most
+
+
 def group_tasks_most() -> int:
     """``GROUP_TASKS_MOST``, or the lower ``FOREMAN_GROUP_TASKS`` of the environment (at least 1)."""
-    lowered = os.environ.get("FOREMAN_GROUP_TASKS")
-    if not lowered:
-        return GROUP_TASKS_MOST
-    return max(min(int(lowered), GROUP_TASKS_MOST), 1)
+    return _lowered("FOREMAN_GROUP_TASKS", GROUP_TASKS_MOST)
 
 
 def run_payload_bytes_most() -> int:
     """``RUN_PAYLOAD_BYTES_MOST``, or the lower ``FOREMAN_RUN_PAYLOAD_BYTES`` of the environment (at least 1)."""
-    lowered = os.environ.get("FOREMAN_RUN_PAYLOAD_BYTES")
-    if not lowered:
-        return RUN_PAYLOAD_BYTES_MOST
-    return max(min(int(lowered), RUN_PAYLOAD_BYTES_MOST), 1)
+    return _lowered("FOREMAN_RUN_PAYLOAD_BYTES", RUN_PAYLOAD_BYTES_MOST)
 
 
 @dataclass(frozen=True)
